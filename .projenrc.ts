@@ -1,0 +1,118 @@
+import { cdk8s, javascript, TextFile } from 'projen';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-storage',
+  description: 'NFS and local persistent storage for Kubernetes as typed cdk8s constructs, with the controller that runs them.',
+  author: 'cdk8s-storage contributors',
+  authorAddress: 'maintainers@cdk8s-storage.dev',
+  repositoryUrl: 'https://github.com/cdk8s-storage/cdk8s-storage.git',
+  license: 'Apache-2.0',
+  keywords: ['cdk8s', 'kubernetes', 'nfs', 'storage', 'persistent-volume', 'provisioner', 'local-storage'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.16.0',
+
+  // cdk8s 2 / constructs 10 (the projen default is cdk8s 1).
+  cdk8sVersion: '2.70.106',
+  constructsVersion: '10.3.0',
+  jsiiVersion: '~6.0.0',
+  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  devDeps: [
+    'cdk8s-plus-28@^2.5.6',
+    'typescript@~6.0.3',
+    '@types/node@^20',
+    'jest@^30.5.2',
+    'ts-jest@^29.4.15',
+    '@types/jest@^30',
+    // The controller's runtime dependencies: bundled by esbuild, never part of the jsii API.
+    '@kubernetes/client-node@~1.4.0',
+    'prom-client@^15.1.3',
+    // Tests.
+    'fast-check@^4.10.2',
+    'js-yaml@^4.1.0',
+    '@types/js-yaml@^4.0.9',
+  ],
+
+  // The controller is not a construct: jsii never sees it; esbuild bundles it.
+  excludeTypescript: ['src/controller/**'],
+
+  jestOptions: {
+    // CI must fail on a changed snapshot instead of rewriting it.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
+      testTimeout: 30_000,
+    },
+  },
+
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+});
+
+project.addPackageIgnore('/examples/');
+project.addPackageIgnore('/bench/');
+project.addPackageIgnore('/test/');
+project.addPackageIgnore('/.ci/');
+project.addPackageIgnore('*.map');
+
+// The runtime controller: one self-contained file, shipped in the package as its `bin`.
+const controllerBundle = 'assets/controller/main/index.js';
+project.bundler.addBundle('src/controller/main.ts', {
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  tsconfigPath: 'src/controller/tsconfig.json',
+  banner: '#!/usr/bin/env node',
+  esbuildArgs: { '--legal-comments': 'eof' },
+});
+project.addBins({ 'cdk8s-storage-controller': controllerBundle });
+project.npmignore?.include('/Dockerfile');
+
+// A nested tsconfig for the controller: ESM-only client-node needs `nodenext`, which jsii's CJS compile rejects.
+new TextFile(project, 'src/controller/tsconfig.json', {
+  lines: JSON.stringify({
+    extends: '../../tsconfig.json',
+    compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', rootDir: '../..', noEmit: true },
+    include: ['**/*.ts', '../shared/**/*.ts'],
+    exclude: [],
+  }, null, 2).split('\n'),
+});
+const typecheckController = project.addTask('typecheck:controller', {
+  description: 'Type-check the controller (excluded from jsii).',
+  exec: 'tsc -p src/controller/tsconfig.json',
+});
+project.preCompileTask.spawn(typecheckController);
+
+project.eslint?.addOverride({
+  // The controller imports its bundled devDependencies on purpose.
+  files: ['src/controller/**/*.ts'],
+  rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, peerDependencies: true }] },
+});
+
+// Examples: real cdk8s apps, synthesized to dist/examples/<name>/ (the README's first command).
+project.addTask('synth:examples', {
+  description: 'Synthesize every app in examples/ to dist/examples/',
+  exec: 'ts-node --project test/tsconfig.json examples/synth.ts',
+});
+
+// The real-control-plane suite (etcd, kube-apiserver, controller-manager, scheduler, nfs-ganesha).
+project.addTask('e2e', {
+  description: 'Run the end-to-end suite against a real control plane and NFS server',
+  exec: 'jest --config test/e2e/jest.config.js --runInBand',
+  receiveArgs: true,
+});
+project.addTask('e2e:up', {
+  description: 'Start the test control plane and NFS server in the background; prints KUBECONFIG=<path> last',
+  exec: 'ts-node --project test/tsconfig.json test/e2e/harness/cli.ts up',
+});
+project.addTask('e2e:down', {
+  description: 'Stop what e2e:up started',
+  exec: 'ts-node --project test/tsconfig.json test/e2e/harness/cli.ts down',
+});
+
+project.gitignore.exclude('/test-reports/', '/coverage/', '/.e2e/');
+
+project.synth();
