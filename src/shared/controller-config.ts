@@ -1,0 +1,93 @@
+/**
+ * The configuration contract between the constructs and the controller.
+ *
+ * The constructs write these flags into the container args (and the environment
+ * variables into its env); the controller parses exactly these and nothing else.
+ * Both halves import this file, so a renamed flag breaks the build, not a cluster.
+ */
+
+/** Sub-commands of `cdk8s-storage-controller`, one per role. */
+export const COMMANDS = {
+  nfs: 'nfs',
+  local: 'local',
+} as const;
+
+/** Flags of the `nfs` command (`--name=value`). */
+export const NFS_FLAGS = {
+  /** The provisioner name PVCs and StorageClasses refer to. Required. */
+  provisionerName: 'provisioner-name',
+  /** NFS server host written into every PV. Required. */
+  server: 'nfs-server',
+  /** Exported path on the server under which volume directories are created. Required. */
+  path: 'nfs-path',
+  /** Where the export is mounted inside the controller's container. Required. */
+  root: 'root',
+  /** `true` to elect a leader through a Lease before doing any work. */
+  leaderElect: 'leader-elect',
+  /** Name of the Lease used for leader election. */
+  leaseName: 'leader-election-lease-name',
+  /** Namespace of the Lease; defaults to the POD_NAMESPACE env. */
+  leaseNamespace: 'leader-election-namespace',
+  /** Port of the HTTP server for /healthz, /readyz and /metrics. */
+  httpPort: 'http-port',
+  /** Most volume operations running at once. */
+  workers: 'workers',
+} as const;
+
+/** Flags of the `local` command (`--name=value`). */
+export const LOCAL_FLAGS = {
+  /** Path of the JSON class map (the mounted ConfigMap key). Required. */
+  config: 'config',
+  /** Port of the HTTP server for /healthz, /readyz and /metrics. */
+  httpPort: 'http-port',
+} as const;
+
+/** Environment variables set from the downward API. */
+export const ENV = {
+  podName: 'POD_NAME',
+  podNamespace: 'POD_NAMESPACE',
+  nodeName: 'NODE_NAME',
+} as const;
+
+/** Fixed paths inside the controller containers. */
+export const PATHS = {
+  /** Mount point of the NFS export in the NFS controller. */
+  nfsRoot: '/persistentvolumes',
+  /** Directory of the mounted local class-map ConfigMap. */
+  localConfigDir: '/etc/cdk8s-storage',
+  /** File name (ConfigMap key) of the local class map. */
+  localConfigFile: 'classes.json',
+} as const;
+
+/** Default HTTP port for health and metrics. */
+export const DEFAULT_HTTP_PORT = 8080;
+
+/** How a local block volume is wiped before it is published again. */
+export type BlockCleanerKind = 'QUICK_RESET' | 'SHRED' | 'ZERO' | 'BLKDISCARD';
+
+/** One local storage class in the class map (`classes.json`) the node agent reads. */
+export interface LocalClassConfig {
+  /** StorageClass name the PVs are published under. */
+  readonly storageClassName: string;
+  /** Directory on the host whose first-level entries are the volumes (goes into `local.path`). */
+  readonly hostDir: string;
+  /** The same directory as mounted inside the agent's container. */
+  readonly mountDir: string;
+  /** `Filesystem` or `Block`. */
+  readonly volumeMode: 'Filesystem' | 'Block';
+  /** Filesystem type recorded on Block PVs that a kubelet should format, if any. */
+  readonly fsType?: string;
+  /** Glob (`*`, `?`) an entry name must match to be published. */
+  readonly namePattern: string;
+  /** PV reclaim policy: `Delete` or `Retain`. */
+  readonly reclaimPolicy: 'Delete' | 'Retain';
+  /** Mount options written on the PVs. */
+  readonly mountOptions?: string[];
+  /** Block cleaner (Block classes only). */
+  readonly blockCleaner?: { readonly kind: BlockCleanerKind; readonly passes?: number };
+}
+
+/** The whole class map. */
+export interface LocalAgentConfig {
+  readonly classes: LocalClassConfig[];
+}

@@ -1,0 +1,77 @@
+/**
+ * Annotation, label and parameter keys shared by the constructs (which write them)
+ * and the controller (which reads them). One place, so the two halves cannot drift.
+ */
+
+/** Our own annotation/label prefix. */
+export const PREFIX = 'cdk8s-storage.dev';
+
+/** Kubernetes' own keys. */
+export const K8S = {
+  /** Set on a PV by the provisioner that created it. */
+  provisionedBy: 'pv.kubernetes.io/provisioned-by',
+  /** Set on a PVC by the PV controller: which external provisioner should act. */
+  storageProvisioner: 'volume.kubernetes.io/storage-provisioner',
+  /** The deprecated beta spelling of {@link K8S.storageProvisioner}; still read as a fallback. */
+  betaStorageProvisioner: 'volume.beta.kubernetes.io/storage-provisioner',
+  /** Set on a PVC by the scheduler for WaitForFirstConsumer classes. */
+  selectedNode: 'volume.kubernetes.io/selected-node',
+  /** Marks the default StorageClass. */
+  defaultClass: 'storageclass.kubernetes.io/is-default-class',
+  /** The hostname label a local PV's node affinity selects on. */
+  hostnameLabel: 'kubernetes.io/hostname',
+} as const;
+
+/** Annotations our controller writes on the PVs it provisions (the record delete trusts). */
+export const PV_ANNOTATIONS = {
+  /** Directory of the volume, relative to the provisioner root. */
+  directory: `${PREFIX}/directory`,
+  /** The onDelete policy in force when the volume was provisioned (DELETE | RETAIN | ARCHIVE). */
+  onDelete: `${PREFIX}/on-delete`,
+} as const;
+
+/** Annotations on a PVC. */
+export const PVC_ANNOTATIONS = {
+  /** autoGrow: grow when used/capacity crosses this percentage (1-99). */
+  autoGrowThresholdPercent: `${PREFIX}/auto-grow-threshold-percent`,
+  /** autoGrow: quantity added per growth step (e.g. `1Gi`). */
+  autoGrowIncrement: `${PREFIX}/auto-grow-increment`,
+  /** autoGrow: the request never grows past this quantity. */
+  autoGrowMax: `${PREFIX}/auto-grow-max`,
+  /** Written by the controller: last measured used bytes of the volume. */
+  usedBytes: `${PREFIX}/used-bytes`,
+  /** Written by the controller: when {@link PVC_ANNOTATIONS.usedBytes} was measured (RFC 3339). */
+  usedMeasuredAt: `${PREFIX}/used-measured-at`,
+} as const;
+
+/** StorageClass `parameters` understood by the NFS controller. */
+export const NFS_CLASS_PARAMETERS = {
+  /** Template of the directory name under the root, e.g. `${.PVC.namespace}/${.PVC.name}`. */
+  pathPattern: 'pathPattern',
+  /** What happens to the directory when the PV is deleted: DELETE | RETAIN | ARCHIVE. */
+  onDelete: 'onDelete',
+  /** Octal mode of the created directory, e.g. `0777`. */
+  directoryMode: 'directoryMode',
+  /** Largest size a claim of this class may request (quantity); larger resizes are infeasible. */
+  maxVolumeSize: 'maxVolumeSize',
+} as const;
+
+/** Values of the onDelete parameter / PV annotation. */
+export const ON_DELETE_VALUES = ['DELETE', 'RETAIN', 'ARCHIVE'] as const;
+export type OnDeleteValue = typeof ON_DELETE_VALUES[number];
+
+/** Labels every object we synthesize carries. */
+export const LABELS = {
+  name: 'app.kubernetes.io/name',
+  instance: 'app.kubernetes.io/instance',
+  component: 'app.kubernetes.io/component',
+  managedBy: 'app.kubernetes.io/managed-by',
+  partOf: 'app.kubernetes.io/part-of',
+  /** On local PVs: the node that owns the volume. */
+  localNode: `${PREFIX}/node`,
+  /** On local PVs: the local storage class the volume belongs to. */
+  localClass: `${PREFIX}/local-class`,
+} as const;
+
+/** The value of `app.kubernetes.io/part-of` / `managed-by` on our objects. */
+export const PROJECT_NAME = 'cdk8s-storage';
