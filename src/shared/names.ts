@@ -1,0 +1,33 @@
+/**
+ * Kubernetes name rules, shared by construct validation and the controller.
+ */
+
+/** RFC 1123 DNS label: lowercase alphanumerics and '-', 1-63 chars, alphanumeric at both ends. */
+export function isDnsLabel(value: string): boolean {
+  return value.length > 0 && value.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value);
+}
+
+/** RFC 1123 DNS subdomain: dot-separated DNS labels, at most 253 chars. */
+export function isDnsSubdomain(value: string): boolean {
+  return value.length > 0 && value.length <= 253
+    && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value);
+}
+
+/**
+ * A provisioner name as the StorageClass `provisioner` field accepts it (a qualified name
+ * such as `example.com/nfs`): an optional DNS-subdomain prefix and '/', then a name of
+ * alphanumerics, '-', '_' and '.' starting and ending alphanumeric, at most 63 chars.
+ */
+export function isProvisionerName(value: string): boolean {
+  const slash = value.indexOf('/');
+  const prefix = slash >= 0 ? value.slice(0, slash) : undefined;
+  const name = slash >= 0 ? value.slice(slash + 1) : value;
+  if (prefix !== undefined && !isDnsSubdomain(prefix)) return false;
+  return name.length > 0 && name.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name);
+}
+
+/** Turns any string into a valid DNS label (lowercase, '-' for anything else, trimmed to 63). */
+export function toDnsLabel(value: string): string {
+  const label = value.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 63).replace(/-+$/, '');
+  return label.length > 0 ? label : 'x';
+}
