@@ -26,7 +26,7 @@ export class QuantityError extends Error {
 }
 
 /** The largest quantity Kubernetes can serialise: 2^63 - 1. */
-export const MAX_QUANTITY_BYTES = (1n << 63n) - 1n;
+export const MAX_QUANTITY_BYTES = 2n ** 63n - 1n;
 
 const BINARY_SUFFIXES: ReadonlyArray<readonly [string, bigint]> = [
   ['Ki', 1n], ['Mi', 2n], ['Gi', 3n], ['Ti', 4n], ['Pi', 5n], ['Ei', 6n],
@@ -119,7 +119,7 @@ export function formatQuantity(bytes: bigint): string {
   return best;
 }
 
-const BINARY_UNITS: ReadonlyArray<readonly [string, bigint]> = BINARY_SUFFIXES.map(([s, p]) => [s, 1n << (10n * p)] as const).reverse();
+const BINARY_UNITS: ReadonlyArray<readonly [string, bigint]> = BINARY_SUFFIXES.map(([s, p]) => [s, 1024n ** p] as const).reverse();
 const DECIMAL_UNITS: ReadonlyArray<readonly [string, bigint]> = DECIMAL_SUFFIXES
   .filter(([, p]) => p > 0).map(([s, p]) => [s, 10n ** BigInt(p)] as const).reverse();
 
@@ -131,7 +131,7 @@ function largestUnit(bytes: bigint, units: ReadonlyArray<readonly [string, bigin
 
 /** mantissa * 10^exp10 * 1024^exp1024, rounded up to a whole number. mantissa > 0. */
 function scale(mantissa: bigint, exp10: number, exp1024: bigint): bigint {
-  const numerator = mantissa << (10n * exp1024);
+  const numerator = mantissa * 1024n ** exp1024;
   if (exp10 >= 0) {
     // Cheap overflow guard before building a big power of ten.
     if (numerator.toString().length + exp10 > 40) return MAX_QUANTITY_BYTES + 1n;
