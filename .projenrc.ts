@@ -32,6 +32,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'fast-check@^4.10.2',
     'js-yaml@^4.1.0',
     '@types/js-yaml@^4.0.9',
+    'ajv@^8.20.0',
+    'ajv-formats@^3.0.1',
   ],
 
   // The controller is not a construct: jsii never sees it; esbuild bundles it.
