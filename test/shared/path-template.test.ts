@@ -229,11 +229,11 @@ describe('properties: hostile values never escape the root', () => {
   );
 
   test('render then resolve: inside the root with exactly the pattern\'s levels, or a reason', () => {
-    let rendered = 0;
+    let renderedCount = 0;
     fc.assert(fc.property(patterns, context, (pattern, c) => {
       const r = renderPath(pattern, c);
       if (!r.ok) return r.reason.length > 0;
-      rendered++;
+      renderedCount++;
       const abs = resolveUnderRoot(root, r.relativePath);
       const levels = parsePathPattern(pattern).length;
       return abs.startsWith(`${root}/`)
@@ -243,7 +243,7 @@ describe('properties: hostile values never escape the root', () => {
         && Buffer.byteLength(r.relativePath) <= MAX_PATH_BYTES;
     }), { numRuns: 3000 });
     // The generators must also produce usable names, or the property proves nothing.
-    expect(rendered).toBeGreaterThan(100);
+    expect(renderedCount).toBeGreaterThan(100);
   });
 
   test('random patterns: valid ones render inside the root or give a reason; invalid ones never render', () => {
