@@ -1,0 +1,173 @@
+/**
+ * One e2e environment = one control plane + one NFS server, described by a
+ * state file so that other processes (jest test files, `cli.ts down`) can attach
+ * to it and stop it.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ControlPlane, ControlPlaneState } from './controlPlane';
+import { NfsServer, NfsServerState } from './nfsServer';
+
+/** Environment variable holding the path of the running environment's state file. */
+export const E2E_STATE_ENV = 'CDK8S_STORAGE_E2E_STATE';
+
+/** File next to the state file that `failure-reporter.js` creates when a test failed. */
+export const FAILURE_MARKER = 'tests-failed';
+
+export interface EnvironmentState {
+  readonly kind: 'cdk8s-storage-e2e-environment';
+  readonly stateDir: string;
+  /** Process that owns the environment (jest); 0 when it runs on its own (`cli.ts up`). */
+  readonly ownerPid: number;
+  readonly startedAt: string;
+  readonly controlPlane: ControlPlaneState;
+  readonly nfs: NfsServerState;
+}
+
+export interface Environment {
+  readonly controlPlane: ControlPlane;
+  readonly nfs: NfsServer;
+  readonly stateFile: string;
+}
+
+const HARNESS_DIR = __dirname;
+
+/** Runs a harness shell script; its stderr goes to ours; returns the last stdout line. */
+export function runScript(script: string, env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync('bash', [path.join(HARNESS_DIR, script)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+    encoding: 'utf8',
+  });
+  if (r.error) {
+    throw r.error;
+  }
+  if (r.status !== 0) {
+    throw new Error(`${script} failed with exit code ${r.status}`);
+  }
+  const lines = r.stdout.trim().split('\n');
+  return lines[lines.length - 1];
+}
+
+/** Installs missing apt packages (skipped with E2E_SKIP_APT=1). */
+export function ensurePackages(): void {
+  if (process.env.E2E_SKIP_APT === '1') {
+    return;
+  }
+  runScript('apt.sh');
+}
+
+/** Directory holding etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (built on first use). */
+export function ensureBinaries(): string {
+  return runScript('binaries.sh');
+}
+
+/** Stops environments whose owning process died without tearing them down (an interrupted jest run). */
+export async function reapStaleEnvironments(tmpRoot = os.tmpdir()): Promise<string[]> {
+  const reaped: string[] = [];
+  for (const entry of fs.readdirSync(tmpRoot)) {
+    if (!entry.startsWith('cdk8s-storage-e2e-run-')) {
+      continue;
+    }
+    const stateFile = path.join(tmpRoot, entry, 'state.json');
+    let state: EnvironmentState;
+    try {
+      state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    } catch {
+      continue;
+    }
+    if (state.ownerPid > 0 && !fs.existsSync(`/proc/${state.ownerPid}`)) {
+      await stopEnvironment(stateFile, { keepLogs: false, quiet: true });
+      reaped.push(stateFile);
+    }
+  }
+  return reaped;
+}
+
+export interface StartEnvironmentOptions {
+  /** Directory for state.json (created if missing). */
+  readonly stateDir: string;
+  /** 0 for an environment that outlives its starter. */
+  readonly ownerPid: number;
+  readonly binDir?: string;
+}
+
+/** Starts a control plane and an NFS server side by side and writes `<stateDir>/state.json`. */
+export async function startEnvironment(options: StartEnvironmentOptions): Promise<Environment> {
+  fs.mkdirSync(options.stateDir, { recursive: true });
+  const stateFile = path.join(options.stateDir, 'state.json');
+  const binDir = options.binDir ?? ensureBinaries();
+  const [cp, nfs] = await Promise.allSettled([
+    ControlPlane.start({ binDir, stateFile: path.join(options.stateDir, 'control-plane.json') }),
+    NfsServer.start(),
+  ]);
+  if (cp.status === 'rejected' || nfs.status === 'rejected') {
+    if (cp.status === 'fulfilled') {
+      await cp.value.stop({ keepLogs: false });
+    }
+    if (nfs.status === 'fulfilled') {
+      await nfs.value.stop({ keepLogs: false });
+    }
+    const reasons = [cp, nfs].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason?.stack ?? r.reason));
+    throw new Error(`e2e environment failed to start:\n${reasons.join('\n')}`);
+  }
+  const state: EnvironmentState = {
+    kind: 'cdk8s-storage-e2e-environment',
+    stateDir: options.stateDir,
+    ownerPid: options.ownerPid,
+    startedAt: new Date().toISOString(),
+    controlPlane: cp.value.state(),
+    nfs: nfs.value.state(),
+  };
+  fs.writeFileSync(stateFile, JSON.stringify(state, undefined, 2));
+  return { controlPlane: cp.value, nfs: nfs.value, stateFile };
+}
+
+function readState(stateFile: string): EnvironmentState {
+  const state: EnvironmentState = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+  // The control plane rewrites its own file after restarts; prefer it.
+  const cpFile = path.join(path.dirname(stateFile), 'control-plane.json');
+  if (fs.existsSync(cpFile)) {
+    return { ...state, controlPlane: JSON.parse(fs.readFileSync(cpFile, 'utf8')) };
+  }
+  return state;
+}
+
+/** Attaches to a running environment (default: the one named by $CDK8S_STORAGE_E2E_STATE). */
+export function connect(stateFile = process.env[E2E_STATE_ENV]): Environment {
+  if (!stateFile) {
+    throw new Error(`${E2E_STATE_ENV} is not set: run the e2e tests through test/e2e/jest.config.js (its global setup starts the environment)`);
+  }
+  const state = readState(stateFile);
+  return {
+    controlPlane: ControlPlane.attach(state.controlPlane),
+    nfs: NfsServer.attach(state.nfs),
+    stateFile,
+  };
+}
+
+/** Stops everything an environment started and removes its state; returns kept log directories. */
+export async function stopEnvironment(stateFile: string, options: { keepLogs?: boolean; quiet?: boolean } = {}): Promise<string[]> {
+  if (!fs.existsSync(stateFile)) {
+    return [];
+  }
+  const state = readState(stateFile);
+  const kept: string[] = [];
+  const results = await Promise.allSettled([
+    ControlPlane.attach(state.controlPlane).stop(options),
+    NfsServer.attach(state.nfs).stop(options),
+  ]);
+  for (const r of results) {
+    if (r.status === 'fulfilled' && r.value) {
+      kept.push(r.value);
+    }
+  }
+  fs.rmSync(state.stateDir, { recursive: true, force: true });
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    throw failed.reason;
+  }
+  return kept;
+}

@@ -1,0 +1,15 @@
+/**
+ * The real-control-plane e2e harness: etcd + kube-apiserver +
+ * kube-controller-manager + kube-scheduler on loopback, and an nfs-ganesha
+ * export with libnfs as its client.
+ *
+ * In a test file:
+ *
+ *   import { connect } from './harness';
+ *   const { controlPlane, nfs } = connect();
+ */
+export * from './controlPlane';
+export * from './nfsServer';
+export * from './environment';
+export type { ProcessRecord, RunResult } from './proc';
+export { StopWaiting, waitFor, sleep } from './proc';
