@@ -1,0 +1,391 @@
+/**
+ * The file system executor: the only code that touches the NFS export.
+ *
+ * Every path below the root is walked one component at a time, and each directory is
+ * pinned by an open file descriptor (opened with O_NOFOLLOW | O_DIRECTORY) before
+ * anything inside it is touched. Children are addressed through `/proc/self/fd/<fd>/<name>`,
+ * which the kernel resolves to the pinned directory itself, so a component swapped for a
+ * symlink between our check and our use cannot redirect a mkdir, rename, unlink or rmdir
+ * (Node has no mkdirat/unlinkat; this gives the same guarantee). A symlink anywhere on
+ * the way is refused; inside a volume being deleted, a symlink is removed, never followed.
+ */
+import { randomBytes } from 'crypto';
+import { constants, promises as fsp } from 'fs';
+import * as path from 'path';
+import { MAX_SEGMENT_BYTES, resolveUnderRoot } from '../../shared/path-template';
+
+/** What went wrong, for metrics and for choosing the event text. */
+export type FsErrorKind = 'invalid-path' | 'symlink' | 'not-a-directory' | 'name-too-long' | 'permission' | 'no-space' | 'io';
+
+export class FsError extends Error {
+  constructor(readonly kind: FsErrorKind, message: string, readonly code?: string) {
+    super(message);
+    this.name = 'FsError';
+  }
+}
+
+export interface EnsureResult {
+  /** False when the directory already existed (a retry after a crash) and was reused. */
+  readonly created: boolean;
+}
+
+export type ArchiveResult = { readonly outcome: 'archived'; readonly archivedAs: string } | { readonly outcome: 'missing' };
+
+/** The operations the reconcilers need; tests and the controller use {@link NfsRootFs}. */
+export interface VolumeFs {
+  /** Creates `relativePath` (and missing parents) under the root, or reuses it if it is a directory. */
+  ensureDirectory(relativePath: string, mode: number): Promise<EnsureResult>;
+  /** Removes a volume directory and everything in it without following symlinks. */
+  removeDirectory(relativePath: string): Promise<'removed' | 'missing'>;
+  /** Moves a volume directory to a new `archived-...` name directly under the root. */
+  archiveDirectory(relativePath: string, uniqueSuffix: string): Promise<ArchiveResult>;
+  /** Removes the now-empty parent directories of `relativePath` (a pattern's `ns/` level). */
+  removeEmptyParents(relativePath: string): Promise<void>;
+  /** Removes the directory only if it is empty (a claim deleted before its PV was made). */
+  removeIfEmpty(relativePath: string): Promise<boolean>;
+}
+
+/** Mode of the intermediate directories a nested pattern creates. */
+export const PARENT_MODE = 0o755;
+/** Prefix of archived volume directories. */
+export const ARCHIVE_PREFIX = 'archived-';
+/** Directories deeper than this inside a volume are moved up before deletion, bounding open descriptors. */
+const MAX_PINNED_DEPTH = 32;
+
+// eslint-disable-next-line no-bitwise
+const DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+// eslint-disable-next-line no-bitwise
+const DIR_FOLLOW = constants.O_RDONLY | constants.O_DIRECTORY;
+
+/** A directory held open; `at(name)` addresses an entry inside exactly that directory. */
+class PinnedDir {
+  constructor(readonly handle: fsp.FileHandle, readonly display: string) {}
+
+  at(name: string): string {
+    return `/proc/self/fd/${this.handle.fd}/${name}`;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+export class NfsRootFs implements VolumeFs {
+  /** Fails when `/proc/self/fd` is not there (the controller only runs on Linux). */
+  static async check(root: string): Promise<void> {
+    const st = await fsp.stat(root).catch(() => undefined);
+    if (!st?.isDirectory()) throw new FsError('invalid-path', `the NFS root ${root} does not exist or is not a directory: mount the export there`);
+    const handle = await fsp.open(root, DIR_FOLLOW);
+    try {
+      await fsp.readdir(`/proc/self/fd/${handle.fd}`);
+    } catch {
+      throw new FsError('io', '/proc/self/fd is not available: the controller needs Linux with /proc mounted');
+    } finally {
+      await handle.close();
+    }
+  }
+
+  constructor(private readonly root: string) {}
+
+  async ensureDirectory(relativePath: string, mode: number): Promise<EnsureResult> {
+    const segments = this.segments(relativePath);
+    const held: PinnedDir[] = [];
+    try {
+      let dir = await this.openRoot();
+      held.push(dir);
+      let created = false;
+      for (let i = 0; i < segments.length; i++) {
+        const leaf = i === segments.length - 1;
+        created = await this.mkdir(dir, segments[i], leaf ? mode : PARENT_MODE);
+        if (i === 0 && !created && segments[0].startsWith(ARCHIVE_PREFIX)) {
+          // An existing archived-* directory holds a deleted claim's data: never hand it out again.
+          throw new FsError('invalid-path', `${this.show(segments[0])} already exists and is an archive (prefix "${ARCHIVE_PREFIX}"); archived data is never reused: use another name or pathPattern`);
+        }
+        dir = await this.openChild(dir, segments[i]);
+        held.push(dir);
+        // mkdir's mode is cut by the umask; set it exactly. Parents we did not create and
+        // volumes that already hold data keep their mode (a database may have chmod-ed its directory).
+        if (created && !leaf) await dir.handle.chmod(PARENT_MODE);
+      }
+      if (created || (await fsp.readdir(dir.at('.'))).length === 0) {
+        await dir.handle.chmod(mode);
+      }
+      return { created };
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async removeDirectory(relativePath: string): Promise<'removed' | 'missing'> {
+    const segments = this.segments(relativePath);
+    const held: PinnedDir[] = [];
+    try {
+      const parent = await this.openParent(segments, held);
+      if (!parent) return 'missing';
+      const name = segments[segments.length - 1];
+      const kind = await entryKind(parent, name);
+      if (kind === 'missing') return 'missing';
+      if (kind !== 'directory') {
+        throw new FsError(kind === 'symlink' ? 'symlink' : 'not-a-directory',
+          `${this.show(relativePath)} is ${kind === 'symlink' ? 'a symbolic link' : 'not a directory'}, not the volume directory this controller made: remove it on the server by hand`);
+      }
+      await this.removeTree(parent, name);
+      return 'removed';
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async archiveDirectory(relativePath: string, uniqueSuffix: string): Promise<ArchiveResult> {
+    const segments = this.segments(relativePath);
+    const held: PinnedDir[] = [];
+    try {
+      const parent = await this.openParent(segments, held);
+      if (!parent) return { outcome: 'missing' };
+      const name = segments[segments.length - 1];
+      const kind = await entryKind(parent, name);
+      if (kind === 'missing') return { outcome: 'missing' };
+      if (kind !== 'directory') {
+        throw new FsError(kind === 'symlink' ? 'symlink' : 'not-a-directory',
+          `${this.show(relativePath)} is ${kind === 'symlink' ? 'a symbolic link' : 'not a directory'}; refusing to archive it`);
+      }
+      const root = held[0];
+      for (const candidate of archiveNames(relativePath, uniqueSuffix)) {
+        // Claim the name by creating it: mkdir is atomic, so an earlier archive is never
+        // replaced. rename() may replace an *empty* directory, which is the one we just made
+        // (or one left by a crash between these two steps).
+        const made = await this.mkdir(root, candidate, 0o700);
+        if (!made && !(await isEmptyDir(root, candidate))) continue;
+        await fsp.rename(parent.at(name), root.at(candidate));
+        return { outcome: 'archived', archivedAs: candidate };
+      }
+      throw new FsError('io', `no free archive name for ${this.show(relativePath)}`);
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async removeEmptyParents(relativePath: string): Promise<void> {
+    const segments = this.segments(relativePath);
+    if (segments.length < 2) return;
+    const held: PinnedDir[] = [];
+    try {
+      let dir = await this.openRoot();
+      held.push(dir);
+      for (const segment of segments.slice(0, -1)) {
+        const next = await this.openChild(dir, segment).catch(() => undefined);
+        if (!next) break;
+        dir = next;
+        held.push(dir);
+      }
+      // held[i] is the directory holding segments[i]; remove from the deepest parent up.
+      for (let i = held.length - 1; i >= 1; i--) {
+        const removed = await fsp.rmdir(held[i - 1].at(segments[i - 1])).then(() => true, () => false);
+        if (!removed) break;
+      }
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async removeIfEmpty(relativePath: string): Promise<boolean> {
+    const segments = this.segments(relativePath);
+    const held: PinnedDir[] = [];
+    try {
+      const parent = await this.openParent(segments, held);
+      if (!parent) return false;
+      return await fsp.rmdir(parent.at(segments[segments.length - 1])).then(() => true, () => false);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  /** Validates a relative path and splits it; the lexical root check happens here. */
+  private segments(relativePath: string): string[] {
+    try {
+      resolveUnderRoot(this.root, relativePath);
+    } catch (error) {
+      throw new FsError('invalid-path', (error as Error).message);
+    }
+    const segments = relativePath.split('/');
+    for (const segment of segments) {
+      if (segment === '' || segment === '.' || segment === '..') {
+        throw new FsError('invalid-path', `path ${JSON.stringify(relativePath)} has an empty, "." or ".." component`);
+      }
+      if (Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES) {
+        throw new FsError('name-too-long', `directory name ${JSON.stringify(segment.slice(0, 40) + '...')} is longer than ${MAX_SEGMENT_BYTES} bytes`);
+      }
+    }
+    return segments;
+  }
+
+  private async openRoot(): Promise<PinnedDir> {
+    return new PinnedDir(await fsp.open(this.root, DIR_FOLLOW), this.root);
+  }
+
+  /** Opens every directory above the last segment; undefined when one is missing. */
+  private async openParent(segments: string[], held: PinnedDir[]): Promise<PinnedDir | undefined> {
+    let dir = await this.openRoot();
+    held.push(dir);
+    for (const segment of segments.slice(0, -1)) {
+      const kind = await entryKind(dir, segment);
+      if (kind === 'missing') return undefined;
+      dir = await this.openChild(dir, segment);
+      held.push(dir);
+    }
+    return dir;
+  }
+
+  private async openChild(parent: PinnedDir, name: string): Promise<PinnedDir> {
+    const display = path.posix.join(parent.display, name);
+    try {
+      return new PinnedDir(await fsp.open(parent.at(name), DIR_NOFOLLOW), display);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' || code === 'ELOOP') {
+        const kind = await entryKind(parent, name);
+        if (kind === 'symlink') {
+          throw new FsError('symlink', `${display} is a symbolic link; the controller never follows links under the NFS root: remove the link on the server or use another pathPattern`);
+        }
+        throw new FsError('not-a-directory', `${display} exists and is not a directory: remove it on the server or use another pathPattern`);
+      }
+      throw error;
+    }
+  }
+
+  /** mkdir that treats an existing entry as "not created" (the caller opens it no-follow next). */
+  private async mkdir(parent: PinnedDir, name: string, mode: number): Promise<boolean> {
+    try {
+      await fsp.mkdir(parent.at(name), mode);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes `name` inside `parent` and everything below it. Directories are pinned as we
+   * descend; entries that are not directories (files, symlinks, sockets) are unlinked,
+   * which removes a link itself, never its target. Past {@link MAX_PINNED_DEPTH} levels,
+   * deep subdirectories are moved up to the volume's top so open descriptors stay bounded.
+   */
+  private async removeTree(parent: PinnedDir, name: string): Promise<void> {
+    const top = await this.openChild(parent, name);
+    try {
+      let moved = 0;
+      const emptyInto = async (dir: PinnedDir, depth: number): Promise<void> => {
+        for (const entry of await fsp.readdir(dir.at('.'))) {
+          const kind = await entryKind(dir, entry);
+          if (kind === 'missing') continue;
+          if (kind !== 'directory') {
+            await fsp.unlink(dir.at(entry));
+          } else if (depth >= MAX_PINNED_DEPTH) {
+            moved++;
+            await fsp.rename(dir.at(entry), top.at(`.cdk8s-storage-deep-${randomBytes(8).toString('hex')}`));
+          } else {
+            const child = await this.openChild(dir, entry).catch(async (error) => {
+              // Swapped for a link or file after we looked: remove the entry itself.
+              if (error instanceof FsError) {
+                await fsp.unlink(dir.at(entry));
+                return undefined;
+              }
+              throw error;
+            });
+            if (!child) continue;
+            try {
+              await emptyInto(child, depth + 1);
+            } finally {
+              await child.close();
+            }
+            await fsp.rmdir(dir.at(entry));
+          }
+        }
+      };
+      // Moved-up subtrees land in `top`, so repeat until a pass finds it empty.
+      for (;;) {
+        const before = moved;
+        await emptyInto(top, 1);
+        if (moved === before) break;
+      }
+    } finally {
+      await top.close();
+    }
+    await fsp.rmdir(parent.at(name));
+  }
+
+  private show(relativePath: string): string {
+    return path.posix.join(this.root, relativePath);
+  }
+
+  private wrap(error: unknown, relativePath: string): FsError {
+    if (error instanceof FsError) return error;
+    const e = error as NodeJS.ErrnoException;
+    const where = this.show(relativePath);
+    switch (e.code) {
+      case 'ENAMETOOLONG':
+        return new FsError('name-too-long', `a name in ${where} is too long for the file system: use shorter names or a shorter pathPattern`, e.code);
+      case 'EACCES':
+      case 'EPERM':
+      case 'EROFS':
+        return new FsError('permission', `permission denied writing ${where} (${e.code}, uid ${process.getuid?.() ?? '?'}): make the export writable for the controller; with root_squash, run it as the export's owner`, e.code);
+      case 'ENOSPC':
+      case 'EDQUOT':
+        return new FsError('no-space', `no space left on the NFS export for ${where} (${e.code})`, e.code);
+      case 'EINVAL':
+      case 'EILSEQ':
+        return new FsError('invalid-path', `the file system cannot hold the name ${where} (${e.code}): use plain names`, e.code);
+      default:
+        return new FsError('io', `${where}: ${e.message ?? String(error)}`, e.code);
+    }
+  }
+}
+
+/** Candidate archive names, first the plain one, then numbered ones. */
+export function* archiveNames(relativePath: string, uniqueSuffix: string): Generator<string> {
+  const flat = relativePath.replace(/\//g, '-');
+  const tail = flat.includes(uniqueSuffix) ? '' : `-${uniqueSuffix}`;
+  for (let n = 1; n <= 100; n++) {
+    const counter = n === 1 ? '' : `-${n}`;
+    const budget = MAX_SEGMENT_BYTES - Buffer.byteLength(ARCHIVE_PREFIX + tail + counter, 'utf8');
+    yield ARCHIVE_PREFIX + truncateBytes(flat, budget) + tail + counter;
+  }
+}
+
+function truncateBytes(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  let out = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch, 'utf8') > maxBytes) break;
+    out += ch;
+  }
+  return out;
+}
+
+async function entryKind(dir: PinnedDir, name: string): Promise<'missing' | 'directory' | 'symlink' | 'other'> {
+  try {
+    const st = await fsp.lstat(dir.at(name));
+    if (st.isSymbolicLink()) return 'symlink';
+    return st.isDirectory() ? 'directory' : 'other';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+}
+
+async function isEmptyDir(dir: PinnedDir, name: string): Promise<boolean> {
+  if (await entryKind(dir, name) !== 'directory') return false;
+  return (await fsp.readdir(dir.at(name))).length === 0;
+}
+
+async function closeAll(held: PinnedDir[]): Promise<void> {
+  await Promise.all(held.map((d) => d.close().catch(() => undefined)));
+}

@@ -1,0 +1,159 @@
+/**
+ * The work queue between the informers and the reconcilers.
+ *
+ * - Keys, not objects: a worker reads the current object from the cache (level-triggered),
+ *   so an event that arrives ten times is one unit of work.
+ * - One key is never processed twice at once; a key added while it runs is run again
+ *   right after (its object changed while we looked at it).
+ * - At most `concurrency` keys run at once: a burst of claims is processed in parallel,
+ *   without opening thousands of API requests and file operations together.
+ * - A failed key is retried after an exponential delay (base * 2^(failures-1), capped). A
+ *   fresh add (an update event, a relist) runs it at once but keeps its failure count.
+ */
+
+export interface QueueOptions {
+  readonly concurrency: number;
+  /** Runs one key; throwing (or rejecting) schedules a retry. */
+  readonly handler: (key: string) => Promise<void>;
+  /** First retry delay in ms. @default 500 */
+  readonly baseDelayMs?: number;
+  /** Longest retry delay in ms. @default 300000 (5 minutes) */
+  readonly maxDelayMs?: number;
+  /** Called for every failure, with the delay before the retry. */
+  readonly onFailure?: (key: string, error: unknown, failures: number, retryInMs: number) => void;
+}
+
+export class WorkQueue {
+  private readonly pending: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly active = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private accepting = true;
+
+  constructor(private readonly options: QueueOptions) {
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
+      throw new Error(`concurrency must be a positive integer, got ${options.concurrency}`);
+    }
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 300_000;
+  }
+
+  /** Keys waiting to run (not counting running ones or ones waiting for a retry). */
+  get depth(): number {
+    return this.pending.length;
+  }
+
+  /** Keys running now. */
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /** Keys waiting for a retry timer. */
+  get retrying(): number {
+    return this.retryTimers.size;
+  }
+
+  /** Schedules a key to run as soon as a worker is free. No-op after {@link stop}. */
+  add(key: string): void {
+    if (!this.accepting) return;
+    if (this.active.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.cancelRetry(key);
+    this.queued.add(key);
+    this.pending.push(key);
+    this.pump();
+  }
+
+  /** Failures recorded for a key since it last succeeded. */
+  failureCount(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** Drops everything not yet running (used when leadership is lost). Keeps accepting. */
+  clear(): void {
+    for (const key of [...this.retryTimers.keys()]) this.cancelRetry(key);
+    this.pending.length = 0;
+    this.queued.clear();
+    this.dirty.clear();
+    this.failures.clear();
+  }
+
+  /** Stops taking work, drops what has not started, and resolves when running keys are done. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    this.clear();
+    await this.idle();
+  }
+
+  /** Takes work again after {@link stop}. */
+  start(): void {
+    this.accepting = true;
+  }
+
+  /** Resolves once nothing is queued or running (retry timers may still be waiting). */
+  idle(): Promise<void> {
+    if (this.active.size === 0 && this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.active.size < this.options.concurrency && this.pending.length > 0) {
+      const key = this.pending.shift()!;
+      this.queued.delete(key);
+      this.active.add(key);
+      void this.run(key);
+    }
+    if (this.active.size === 0 && this.pending.length === 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private async run(key: string): Promise<void> {
+    try {
+      await this.options.handler(key);
+      this.failures.delete(key);
+    } catch (error) {
+      const failures = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, failures);
+      const delay = this.delayFor(failures);
+      this.options.onFailure?.(key, error, failures, delay);
+      if (this.accepting) this.scheduleRetry(key, delay);
+    } finally {
+      this.active.delete(key);
+      // Changed while it ran: look again now (this also replaces a pending retry).
+      if (this.dirty.delete(key)) this.add(key);
+      this.pump();
+    }
+  }
+
+  private delayFor(failures: number): number {
+    const exponential = this.baseDelayMs * 2 ** Math.min(failures - 1, 30);
+    return Math.min(this.maxDelayMs, exponential);
+  }
+
+  private scheduleRetry(key: string, delay: number): void {
+    this.cancelRetry(key);
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(key);
+      this.add(key);
+    }, delay);
+    timer.unref();
+    this.retryTimers.set(key, timer);
+  }
+
+  private cancelRetry(key: string): void {
+    const timer = this.retryTimers.get(key);
+    if (timer) {
+      clearTimeout(timer);
+      this.retryTimers.delete(key);
+    }
+  }
+}

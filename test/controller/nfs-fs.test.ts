@@ -1,0 +1,331 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { archiveNames, FsError, NfsRootFs } from '../../src/controller/nfs/fs';
+
+let base: string;
+let root: string;
+let outside: string;
+let vfs: NfsRootFs;
+
+beforeEach(() => {
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'nfs-fs-'));
+  root = path.join(base, 'root');
+  outside = path.join(base, 'outside');
+  fs.mkdirSync(root);
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(outside, 'secret'), 'keep me');
+  vfs = new NfsRootFs(root);
+});
+
+afterEach(() => {
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+const mode = (p: string) => fs.statSync(p).mode & 0o7777;
+const outsideUntouched = () => {
+  expect(fs.readdirSync(outside).sort()).toEqual(['secret']);
+  expect(fs.readFileSync(path.join(outside, 'secret'), 'utf8')).toBe('keep me');
+};
+
+describe('check', () => {
+  test('accepts an existing directory', async () => {
+    await expect(NfsRootFs.check(root)).resolves.toBeUndefined();
+  });
+
+  test('rejects a missing root with a message naming it', async () => {
+    await expect(NfsRootFs.check(path.join(base, 'nope'))).rejects.toThrow(/nope does not exist/);
+  });
+});
+
+describe('ensureDirectory', () => {
+  test('creates a flat directory with the exact mode despite the umask', async () => {
+    const old = process.umask(0o077);
+    try {
+      await expect(vfs.ensureDirectory('ns-a-pvc-1', 0o777)).resolves.toEqual({ created: true });
+    } finally {
+      process.umask(old);
+    }
+    expect(mode(path.join(root, 'ns-a-pvc-1'))).toBe(0o777);
+  });
+
+  test('sets setgid modes', async () => {
+    await vfs.ensureDirectory('grp', 0o2770);
+    expect(mode(path.join(root, 'grp'))).toBe(0o2770);
+  });
+
+  test('creates nested parents with 0755 and the leaf with the class mode', async () => {
+    const old = process.umask(0o077);
+    try {
+      await vfs.ensureDirectory('ns/claim/data', 0o770);
+    } finally {
+      process.umask(old);
+    }
+    expect(mode(path.join(root, 'ns'))).toBe(0o755);
+    expect(mode(path.join(root, 'ns/claim'))).toBe(0o755);
+    expect(mode(path.join(root, 'ns/claim/data'))).toBe(0o770);
+  });
+
+  test('leaves the mode of an existing parent alone', async () => {
+    fs.mkdirSync(path.join(root, 'ns'), { mode: 0o700 });
+    fs.chmodSync(path.join(root, 'ns'), 0o700);
+    await vfs.ensureDirectory('ns/claim', 0o777);
+    expect(mode(path.join(root, 'ns'))).toBe(0o700);
+  });
+
+  test('reuses a directory left by a crash (empty: the mode is set again)', async () => {
+    fs.mkdirSync(path.join(root, 'ns-a-pvc-1'), { mode: 0o700 });
+    fs.chmodSync(path.join(root, 'ns-a-pvc-1'), 0o700);
+    await expect(vfs.ensureDirectory('ns-a-pvc-1', 0o775)).resolves.toEqual({ created: false });
+    expect(mode(path.join(root, 'ns-a-pvc-1'))).toBe(0o775);
+    expect(fs.readdirSync(root)).toEqual(['ns-a-pvc-1']);
+  });
+
+  test('reuses a directory with data and keeps its mode (a database may have tightened it)', async () => {
+    fs.mkdirSync(path.join(root, 'vol'));
+    fs.chmodSync(path.join(root, 'vol'), 0o700);
+    fs.writeFileSync(path.join(root, 'vol', 'PG_VERSION'), '16');
+    await expect(vfs.ensureDirectory('vol', 0o777)).resolves.toEqual({ created: false });
+    expect(mode(path.join(root, 'vol'))).toBe(0o700);
+    expect(fs.readFileSync(path.join(root, 'vol', 'PG_VERSION'), 'utf8')).toBe('16');
+  });
+
+  test.each([
+    ['the leaf', 'ns/claim', 'ns/claim'],
+    ['the first component', 'ns/claim', 'ns'],
+    ['a middle component', 'a/b/c', 'a/b'],
+  ])('refuses a symlink at %s and writes nothing outside the root', async (_what, rel, linkAt) => {
+    fs.mkdirSync(path.dirname(path.join(root, linkAt)), { recursive: true });
+    fs.symlinkSync(outside, path.join(root, linkAt));
+    const error = await vfs.ensureDirectory(rel, 0o777).catch((e) => e);
+    expect(error).toBeInstanceOf(FsError);
+    expect(error.kind).toBe('symlink');
+    expect(error.message).toContain('symbolic link');
+    outsideUntouched();
+    expect(mode(outside)).not.toBe(0o777);
+  });
+
+  test('refuses a relative symlink that points back inside the root too (never followed)', async () => {
+    fs.mkdirSync(path.join(root, 'real'));
+    fs.symlinkSync('real', path.join(root, 'alias'));
+    await expect(vfs.ensureDirectory('alias/x', 0o777)).rejects.toMatchObject({ kind: 'symlink' });
+    expect(fs.readdirSync(path.join(root, 'real'))).toEqual([]);
+  });
+
+  test('refuses a dangling symlink (mkdir through it would create the target)', async () => {
+    fs.symlinkSync(path.join(outside, 'created-by-attack'), path.join(root, 'vol'));
+    await expect(vfs.ensureDirectory('vol', 0o777)).rejects.toMatchObject({ kind: 'symlink' });
+    outsideUntouched();
+  });
+
+  test('refuses a file in the way', async () => {
+    fs.writeFileSync(path.join(root, 'ns'), 'x');
+    await expect(vfs.ensureDirectory('ns/claim', 0o777)).rejects.toMatchObject({ kind: 'not-a-directory' });
+  });
+
+  test.each(['../outside', 'a/../../outside', '/etc', '', 'a//b', './a', 'a/.', 'a\0b'])(
+    'refuses the path %j before touching the disk', async (rel) => {
+      await expect(vfs.ensureDirectory(rel, 0o777)).rejects.toMatchObject({ kind: 'invalid-path' });
+      expect(fs.readdirSync(root)).toEqual([]);
+      outsideUntouched();
+    });
+
+  test('refuses names longer than the file system holds', async () => {
+    await expect(vfs.ensureDirectory('x'.repeat(256), 0o777)).rejects.toMatchObject({ kind: 'name-too-long' });
+    await expect(vfs.ensureDirectory('é'.repeat(128), 0o777)).rejects.toMatchObject({ kind: 'name-too-long' });
+    await expect(vfs.ensureDirectory('x'.repeat(255), 0o777)).resolves.toEqual({ created: true });
+  });
+
+  test('never hands out an existing archive, but may create a fresh name with the prefix', async () => {
+    fs.mkdirSync(path.join(root, 'archived-old-pvc-1'));
+    fs.writeFileSync(path.join(root, 'archived-old-pvc-1', 'data'), 'old');
+    await expect(vfs.ensureDirectory('archived-old-pvc-1', 0o777)).rejects.toThrow(/archive/);
+    await expect(vfs.ensureDirectory('archived-old-pvc-1/sub', 0o777)).rejects.toThrow(/archive/);
+    expect(fs.readdirSync(path.join(root, 'archived-old-pvc-1'))).toEqual(['data']);
+    await expect(vfs.ensureDirectory('archived-ns-pvc-2', 0o777)).resolves.toEqual({ created: true });
+  });
+});
+
+describe('removeDirectory', () => {
+  test('removes a tree with files, subdirectories and special names', async () => {
+    const vol = path.join(root, 'vol');
+    fs.mkdirSync(path.join(vol, 'a/b/c'), { recursive: true });
+    fs.writeFileSync(path.join(vol, 'a/b/c/file'), 'x');
+    fs.writeFileSync(path.join(vol, '.hidden'), 'x');
+    fs.writeFileSync(path.join(vol, 'with space\nnewline'), 'x');
+    fs.chmodSync(path.join(vol, 'a/b'), 0o000);
+    await expect(vfs.removeDirectory('vol')).resolves.toBe('removed');
+    expect(fs.existsSync(vol)).toBe(false);
+  });
+
+  test('removes symlinks inside the volume without following them', async () => {
+    const vol = path.join(root, 'vol');
+    fs.mkdirSync(path.join(vol, 'sub'), { recursive: true });
+    fs.symlinkSync(outside, path.join(vol, 'to-outside'));
+    fs.symlinkSync(outside, path.join(vol, 'sub', 'deeper-link'));
+    fs.symlinkSync(path.join(outside, 'secret'), path.join(vol, 'file-link'));
+    fs.linkSync(path.join(outside, 'secret'), path.join(vol, 'hardlink'));
+    await vfs.removeDirectory('vol');
+    expect(fs.existsSync(vol)).toBe(false);
+    outsideUntouched();
+  });
+
+  test('reports a directory that is already gone', async () => {
+    await expect(vfs.removeDirectory('gone')).resolves.toBe('missing');
+    await expect(vfs.removeDirectory('ns/gone')).resolves.toBe('missing');
+  });
+
+  test.each([
+    ['the volume itself', 'ns/vol', 'ns/vol'],
+    ['a parent', 'ns/vol', 'ns'],
+  ])('refuses when %s is a symlink', async (_what, rel, linkAt) => {
+    fs.mkdirSync(path.dirname(path.join(root, linkAt)), { recursive: true });
+    fs.symlinkSync(outside, path.join(root, linkAt));
+    await expect(vfs.removeDirectory(rel)).rejects.toMatchObject({ kind: 'symlink' });
+    outsideUntouched();
+    expect(fs.lstatSync(path.join(root, linkAt)).isSymbolicLink()).toBe(true);
+  });
+
+  test('removes trees deeper than the pinned-descriptor limit', async () => {
+    const deep = Array.from({ length: 80 }, (_, i) => `d${i}`).join('/');
+    fs.mkdirSync(path.join(root, 'vol', deep), { recursive: true });
+    fs.writeFileSync(path.join(root, 'vol', deep, 'leaf'), 'x');
+    fs.symlinkSync(outside, path.join(root, 'vol', deep, 'link'));
+    await vfs.removeDirectory('vol');
+    expect(fs.existsSync(path.join(root, 'vol'))).toBe(false);
+    outsideUntouched();
+  });
+
+  test('refuses a path outside the root', async () => {
+    await expect(vfs.removeDirectory('../outside')).rejects.toMatchObject({ kind: 'invalid-path' });
+    outsideUntouched();
+  });
+});
+
+describe('archiveDirectory', () => {
+  test('moves the directory to a unique name under the root, data intact', async () => {
+    fs.mkdirSync(path.join(root, 'ns/claim'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'ns/claim/data'), 'payload');
+    const result = await vfs.archiveDirectory('ns/claim', 'pvc-1');
+    expect(result).toEqual({ outcome: 'archived', archivedAs: 'archived-ns-claim-pvc-1' });
+    expect(fs.readFileSync(path.join(root, 'archived-ns-claim-pvc-1/data'), 'utf8')).toBe('payload');
+    expect(fs.existsSync(path.join(root, 'ns/claim'))).toBe(false);
+  });
+
+  test('does not repeat a suffix the name already carries', async () => {
+    fs.mkdirSync(path.join(root, 'ns-claim-pvc-1'));
+    await expect(vfs.archiveDirectory('ns-claim-pvc-1', 'pvc-1')).resolves.toEqual({ outcome: 'archived', archivedAs: 'archived-ns-claim-pvc-1' });
+  });
+
+  test('never overwrites an earlier archive that holds data', async () => {
+    fs.mkdirSync(path.join(root, 'archived-ns-claim-pvc-1'));
+    fs.writeFileSync(path.join(root, 'archived-ns-claim-pvc-1/old'), 'earlier');
+    fs.mkdirSync(path.join(root, 'ns/claim'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'ns/claim/new'), 'later');
+    const result = await vfs.archiveDirectory('ns/claim', 'pvc-1');
+    expect(result).toEqual({ outcome: 'archived', archivedAs: 'archived-ns-claim-pvc-1-2' });
+    expect(fs.readdirSync(path.join(root, 'archived-ns-claim-pvc-1'))).toEqual(['old']);
+    expect(fs.readdirSync(path.join(root, 'archived-ns-claim-pvc-1-2'))).toEqual(['new']);
+  });
+
+  test('two volumes with the same last name archive to different names', async () => {
+    fs.mkdirSync(path.join(root, 'ns1/data'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'ns2/data'), { recursive: true });
+    const a = await vfs.archiveDirectory('ns1/data', 'pvc-a');
+    const b = await vfs.archiveDirectory('ns2/data', 'pvc-b');
+    expect(a).toEqual({ outcome: 'archived', archivedAs: 'archived-ns1-data-pvc-a' });
+    expect(b).toEqual({ outcome: 'archived', archivedAs: 'archived-ns2-data-pvc-b' });
+  });
+
+  test('reuses the empty name left by a crash between claiming the name and the rename', async () => {
+    fs.mkdirSync(path.join(root, 'archived-vol-pvc-1'));
+    fs.mkdirSync(path.join(root, 'vol'));
+    fs.writeFileSync(path.join(root, 'vol/x'), '1');
+    await expect(vfs.archiveDirectory('vol', 'pvc-1')).resolves.toEqual({ outcome: 'archived', archivedAs: 'archived-vol-pvc-1' });
+    expect(fs.readdirSync(root)).toEqual(['archived-vol-pvc-1']);
+  });
+
+  test('reports a directory that is already gone', async () => {
+    await expect(vfs.archiveDirectory('vol', 'pvc-1')).resolves.toEqual({ outcome: 'missing' });
+  });
+
+  test('refuses to archive through a symlinked parent or a symlinked volume', async () => {
+    fs.symlinkSync(outside, path.join(root, 'ns'));
+    await expect(vfs.archiveDirectory('ns/secret', 'pvc-1')).rejects.toMatchObject({ kind: 'symlink' });
+    fs.symlinkSync(outside, path.join(root, 'vol'));
+    await expect(vfs.archiveDirectory('vol', 'pvc-1')).rejects.toMatchObject({ kind: 'symlink' });
+    outsideUntouched();
+    expect(fs.readdirSync(root).sort()).toEqual(['ns', 'vol']);
+  });
+
+  test('archive names stay within 255 bytes and keep the unique suffix', () => {
+    const names = [...archiveNames('é'.repeat(120) + '/' + 'x'.repeat(200), 'pvc-0123')].slice(0, 3);
+    for (const name of names) {
+      expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+      expect(name.startsWith('archived-')).toBe(true);
+    }
+    expect(names[0].endsWith('-pvc-0123')).toBe(true);
+    expect(names[1].endsWith('-pvc-0123-2')).toBe(true);
+  });
+});
+
+describe('removeEmptyParents and removeIfEmpty', () => {
+  test('removes empty parents up to the root and stops at one with other volumes', async () => {
+    fs.mkdirSync(path.join(root, 'ns/a/vol'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'ns/b'), { recursive: true });
+    fs.rmdirSync(path.join(root, 'ns/a/vol'));
+    await vfs.removeEmptyParents('ns/a/vol');
+    expect(fs.existsSync(path.join(root, 'ns/a'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'ns/b'))).toBe(true);
+    await vfs.removeEmptyParents('ns/b/vol');
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('does not follow a symlinked parent', async () => {
+    fs.mkdirSync(path.join(outside, 'empty'));
+    fs.symlinkSync(outside, path.join(root, 'ns'));
+    await vfs.removeEmptyParents('ns/empty/vol');
+    expect(fs.existsSync(path.join(outside, 'empty'))).toBe(true);
+  });
+
+  test('removeIfEmpty removes only an empty directory', async () => {
+    fs.mkdirSync(path.join(root, 'empty'));
+    fs.mkdirSync(path.join(root, 'full'));
+    fs.writeFileSync(path.join(root, 'full/x'), '1');
+    await expect(vfs.removeIfEmpty('empty')).resolves.toBe(true);
+    await expect(vfs.removeIfEmpty('full')).resolves.toBe(false);
+    await expect(vfs.removeIfEmpty('missing/x')).resolves.toBe(false);
+    expect(fs.readdirSync(root)).toEqual(['full']);
+  });
+});
+
+describe('races with a component swapped for a symlink', () => {
+  // A separate process flips root/ns between a real directory and a symlink to `outside`
+  // as fast as it can while the controller works on paths below it.
+  const swapper = (dir: string, target: string) => {
+    const script = `
+      const fs = require('fs');
+      const [dir, target] = process.argv.slice(1);
+      const real = dir + '.real', link = dir + '.link';
+      fs.mkdirSync(real, { recursive: true });
+      fs.symlinkSync(target, link);
+      for (let i = 0; ; i++) {
+        try { fs.renameSync(i % 2 ? real : link, dir); fs.renameSync(dir, i % 2 ? real : link); } catch {}
+      }`;
+    return require('child_process').spawn(process.execPath, ['-e', script, dir, target], { stdio: 'ignore' });
+  };
+
+  test('ensureDirectory and removeDirectory never write through the swapped link', async () => {
+    const child = swapper(path.join(root, 'ns'), outside);
+    try {
+      for (let i = 0; i < 300; i++) {
+        await vfs.ensureDirectory(`ns/vol-${i}`, 0o777).catch(() => undefined);
+        await vfs.removeDirectory(`ns/vol-${i}`).catch(() => undefined);
+        await vfs.removeDirectory('ns/secret').catch(() => undefined);
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+    outsideUntouched();
+  });
+});
