@@ -85,6 +85,25 @@ export function parseQuantity(text: string): bigint {
   return bytes;
 }
 
+/**
+ * Bytes of a size written as a JavaScript number and a binary suffix, which is what cdk8s
+ * `Size.asString()` prints (`1.5Gi`, `512Ki`, `1.5e-7Pi`, `1e+21Ki`). Exact: the decimal
+ * digits are used, not a float product. Fractions of a byte round up.
+ *
+ * @throws QuantityError for other text, or a size above 2^63 - 1 bytes.
+ */
+export function sizeStringToBytes(text: string): bigint {
+  const m = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?(Ki|Mi|Gi|Ti|Pi|Ei)$/.exec(text);
+  if (!m) throw new QuantityError(`"${printable(text)}" is not a size such as 1.5Gi`);
+  const [, whole, frac = '', exponent = '0', suffix] = m;
+  const mantissa = BigInt(whole + frac);
+  if (mantissa === 0n) return 0n;
+  const exp1024 = BINARY_SUFFIXES.find(([s]) => s === suffix)![1];
+  const bytes = scale(mantissa, Number(exponent) - frac.length, exp1024);
+  if (bytes > MAX_QUANTITY_BYTES) throw tooLarge(text);
+  return bytes;
+}
+
 /** True when {@link parseQuantity} accepts the text. */
 export function isQuantity(text: string): boolean {
   try {

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { formatQuantity, isQuantity, MAX_QUANTITY_BYTES, parseQuantity, QuantityError } from '../../src/shared/quantity';
+import { formatQuantity, isQuantity, MAX_QUANTITY_BYTES, parseQuantity, QuantityError, sizeStringToBytes } from '../../src/shared/quantity';
 
 describe('parseQuantity', () => {
   test.each([
@@ -111,6 +111,36 @@ describe('formatQuantity', () => {
     expect(() => formatQuantity(-1n)).toThrow(/negative/);
     expect(() => formatQuantity(MAX_QUANTITY_BYTES + 1n)).toThrow(/above the largest quantity/);
     expect(() => formatQuantity(5 as unknown as bigint)).toThrow(/bigint/);
+  });
+});
+
+describe('sizeStringToBytes', () => {
+  test.each([
+    ['1Gi', 1024n ** 3n],
+    ['1.5Gi', 1610612736n],
+    ['0.5Ki', 512n],
+    ['1.1Gi', 1181116007n], // 1181116006.4 rounds up
+    ['1.5e-7Pi', 168884987n], // 168884986.0263936 rounds up
+    ['1e-9Ki', 1n],
+    ['0Mi', 0n],
+    ['2e+3Mi', 2000n * 1024n ** 2n],
+  ] as Array<[string, bigint]>)('%s -> %s bytes', (text, bytes) => {
+    expect(sizeStringToBytes(text)).toBe(bytes);
+  });
+
+  test.each(['', '1', '1G', '-1Gi', 'NaNGi', 'InfinityGi', '1e3', '1.Gi'])('rejects %j', (text) => {
+    expect(() => sizeStringToBytes(text)).toThrow(QuantityError);
+  });
+
+  test('rejects sizes above 2^63 - 1 bytes', () => {
+    expect(() => sizeStringToBytes('1e+21Ki')).toThrow(/larger than the largest quantity/);
+  });
+
+  test('agrees with parseQuantity for plain decimals', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 10 ** 6 }), fc.integer({ min: 0, max: 999 }), fc.constantFrom('Ki', 'Mi', 'Gi'), (w, f, suffix) => {
+      const text = `${w}.${String(f).padStart(3, '0')}${suffix}`;
+      return sizeStringToBytes(text) === parseQuantity(text);
+    }));
   });
 });
 
