@@ -6,9 +6,9 @@
 import { randomBytes } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
+import { ConfigError, FlagSpec, parseFlags } from './flags';
 import { DEFAULT_HTTP_PORT, ENV, NFS_FLAGS } from '../shared/controller-config';
 import { isDnsSubdomain, isProvisionerName } from '../shared/names';
-import { ConfigError, FlagSpec, parseFlags } from './flags';
 
 /** Flags every command accepts. */
 export const COMMON_FLAGS = {

@@ -1,3 +1,4 @@
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -22,7 +23,7 @@ afterEach(() => {
   fs.rmSync(base, { recursive: true, force: true });
 });
 
-const mode = (p: string) => fs.statSync(p).mode & 0o7777;
+const mode = (p: string) => fs.statSync(p).mode % 0o10000;
 const outsideUntouched = () => {
   expect(fs.readdirSync(outside).sort()).toEqual(['secret']);
   expect(fs.readFileSync(path.join(outside, 'secret'), 'utf8')).toBe('keep me');
@@ -312,7 +313,7 @@ describe('races with a component swapped for a symlink', () => {
       for (let i = 0; ; i++) {
         try { fs.renameSync(i % 2 ? real : link, dir); fs.renameSync(dir, i % 2 ? real : link); } catch {}
       }`;
-    return require('child_process').spawn(process.execPath, ['-e', script, dir, target], { stdio: 'ignore' });
+    return spawn(process.execPath, ['-e', script, dir, target], { stdio: 'ignore' });
   };
 
   test('ensureDirectory and removeDirectory never write through the swapped link', async () => {

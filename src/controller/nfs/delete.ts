@@ -6,9 +6,9 @@
  * edited annotation cannot aim a delete at another claim's directory.
  */
 import type { V1PersistentVolume } from '@kubernetes/client-node';
+import { ProvisionerIdentity, volumePath } from './provision';
 import { K8S, ON_DELETE_VALUES, OnDeleteValue, PV_ANNOTATIONS } from '../../shared/keys';
 import { resolveUnderRoot } from '../../shared/path-template';
-import { ProvisionerIdentity, volumePath } from './provision';
 
 export type DeleteDecision =
   | { readonly action: 'skip'; readonly reason: string }

@@ -6,10 +6,10 @@
  */
 import * as path from 'path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import { parseClassParameters } from './class-params';
 import { K8S, OnDeleteValue, PV_ANNOTATIONS } from '../../shared/keys';
 import { renderPath } from '../../shared/path-template';
 import { formatQuantity, parseQuantity } from '../../shared/quantity';
-import { parseClassParameters } from './class-params';
 
 /** Legacy claim annotations still honoured (old clients set them instead of the spec fields). */
 export const LEGACY = {
