@@ -75,3 +75,22 @@ export const LABELS = {
 
 /** The value of `app.kubernetes.io/part-of` / `managed-by` on our objects. */
 export const PROJECT_NAME = 'cdk8s-storage';
+
+/**
+ * Annotations the local node agent writes on the PVs it publishes: the record its cleanup
+ * verifies before wiping anything (see docs/local.md).
+ */
+export const LOCAL_PV_ANNOTATIONS = {
+  /** Name of the node that published the PV (the label may be shortened; this never is). */
+  node: `${PREFIX}/local-node-name`,
+  /** The entry's name in the class's discovery directory. */
+  entry: `${PREFIX}/local-entry`,
+  /** `filesystem` (a mount point) or `block` (a block device). */
+  kind: `${PREFIX}/local-kind`,
+  /** `major:minor` of the block device, or of the device backing the mounted filesystem. */
+  device: `${PREFIX}/local-device`,
+  /** Stable identity of that device: `wwid:...`, `serial:...` or `loop:<backing file>`. */
+  deviceId: `${PREFIX}/local-device-id`,
+  /** The kernel's disk sequence number of that device (changes when a device is re-attached). */
+  deviceSeq: `${PREFIX}/local-device-seq`,
+} as const;

@@ -1,0 +1,62 @@
+/**
+ * What the local agent needs from Kubernetes, as a narrow interface. The implementation
+ * lives in ../kube/ (the only code that loads @kubernetes/client-node); tests use a fake.
+ */
+import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
+
+/** The object an event is about. PVs and Nodes are cluster-scoped: their events go to `default`. */
+export interface LocalObjectRef {
+  readonly kind: 'Node' | 'PersistentVolume';
+  readonly name: string;
+  readonly uid?: string;
+}
+
+/** Delete only if the object is still the one that was looked at. */
+export interface DeletePreconditions {
+  readonly uid: string;
+  /** When set, the delete fails with `conflict` if the PV changed (e.g. got bound) since. */
+  readonly resourceVersion?: string;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+/** The Kubernetes calls shared by the node agent and the node-deletion role. */
+export interface LocalPvPort {
+  /**
+   * PVs matching a label selector (`key=value` or `key`). May be served from an informer
+   * cache: the agent calls it on every pass.
+   */
+  listPVs(labelSelector: string): Promise<V1PersistentVolume[]>;
+  /** One PV read from the API server (not a cache): used right before deleting a wiped PV. */
+  getPV(name: string): Promise<V1PersistentVolume | undefined>;
+  /** `gone` if it did not exist (NotFound), `conflict` if a precondition failed (409). */
+  deletePV(name: string, preconditions: DeletePreconditions): Promise<'deleted' | 'gone' | 'conflict'>;
+  /** Records an event (the implementation may aggregate repeats); never throws. */
+  event(ref: LocalObjectRef, type: EventType, reason: string, message: string): Promise<void>;
+}
+
+/** Everything the node agent uses. */
+export interface LocalKubePort extends LocalPvPort {
+  /** The Node object, or undefined if there is none by that name. */
+  getNode(name: string): Promise<V1Node | undefined>;
+  /** `exists` if a PV of that name already exists (409 AlreadyExists). */
+  createPV(pv: V1PersistentVolume): Promise<'created' | 'exists'>;
+  /**
+   * Calls `onChange` (no arguments; the agent re-lists) whenever a PV matching the selector
+   * is added, changed or deleted, including after a watch restart. Returns a stop function.
+   */
+  watchPVs(labelSelector: string, onChange: () => void): () => void;
+}
+
+/** What the node-deletion role uses. */
+export interface NodeCleanupPort extends LocalPvPort {
+  /** Names of all Node objects. */
+  listNodeNames(): Promise<string[]>;
+}
+
+/** Structured logging (the ops/ JSON logger fits). */
+export interface LocalLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
