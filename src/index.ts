@@ -1,1 +1,2 @@
 export * from './storage-class-ref';
+export * from './local';

@@ -1,0 +1,43 @@
+import { k8s } from 'cdk8s-plus-28';
+import { TaintEffect, Toleration, TolerationOperator } from './toleration';
+import { isProvisionerName } from '../shared/names';
+
+/** Validates a toleration the way the API server would, naming the fix. */
+export function renderToleration(t: Toleration, where: string): k8s.Toleration {
+  const operator = t.operator ?? TolerationOperator.EQUAL;
+  const label = `${where}: tolerations entry ${JSON.stringify(t)}`;
+  if (t.key !== undefined && t.key !== '' && !isQualifiedName(t.key)) {
+    throw new Error(`${label}: key "${t.key}" is not a valid label key; use e.g. "dedicated" or "example.com/storage"`);
+  }
+  if ((t.key === undefined || t.key === '') && operator !== TolerationOperator.EXISTS) {
+    throw new Error(`${label}: a toleration without key must use operator EXISTS (it then tolerates every taint); add a key or set operator: TolerationOperator.EXISTS`);
+  }
+  if (operator === TolerationOperator.EXISTS && t.value !== undefined && t.value !== '') {
+    throw new Error(`${label}: value is set with operator EXISTS, which matches any value; remove value or use TolerationOperator.EQUAL`);
+  }
+  if (t.tolerationSeconds !== undefined) {
+    if (t.effect !== TaintEffect.NO_EXECUTE) {
+      throw new Error(`${label}: tolerationSeconds applies only to effect NO_EXECUTE; remove it or set effect: TaintEffect.NO_EXECUTE`);
+    }
+    if (!Number.isInteger(t.tolerationSeconds) || t.tolerationSeconds < 0) {
+      throw new Error(`${label}: tolerationSeconds is ${t.tolerationSeconds}; use a whole number of seconds >= 0`);
+    }
+  }
+  return {
+    ...(t.key ? { key: t.key } : {}),
+    operator,
+    ...(t.value ? { value: t.value } : {}),
+    ...(t.effect ? { effect: t.effect } : {}),
+    ...(t.tolerationSeconds !== undefined ? { tolerationSeconds: t.tolerationSeconds } : {}),
+  };
+}
+
+/** A label key follows the qualified-name rule of a provisioner name: `[prefix/]name`. */
+export function isQualifiedName(value: string): boolean {
+  return isProvisionerName(value);
+}
+
+/** A label value: empty, or at most 63 alphanumerics, '-', '_', '.', alphanumeric at both ends. */
+export function isLabelValue(value: string): boolean {
+  return value.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value);
+}
