@@ -1,0 +1,47 @@
+import { MountTable, parseMountInfo, unescapeMountField } from '../../../src/controller/local/mountinfo';
+
+const SAMPLE = [
+  '22 1 253:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw',
+  '36 22 7:0 / /mnt/disks/vol\\0401 rw,noatime shared:20 master:3 - ext4 /dev/loop0 rw',
+  '37 22 7:0 /data/sub /mnt/disks/bound rw shared:21 - ext4 /dev/loop0 rw',
+  '38 22 0:52 / /mnt/disks/tab\\011and\\012newline\\134slash rw - tmpfs tmpfs rw',
+  '39 22 8:16 / /var/lib/weird rw - xfs /dev/sdb rw',
+  'garbage line without separator',
+  '',
+].join('\n');
+
+describe('mountinfo', () => {
+  test('undoes octal escapes', () => {
+    expect(unescapeMountField('a\\040b\\011c\\012d\\134e')).toBe('a b\tc\nd\\e');
+    expect(unescapeMountField('plain')).toBe('plain');
+  });
+
+  test('parses fields around optional fields and skips malformed lines', () => {
+    const entries = parseMountInfo(SAMPLE);
+    expect(entries).toHaveLength(5);
+    expect(entries[1]).toEqual({
+      mountId: 36, parentId: 22, devno: '7:0', root: '/', mountPoint: '/mnt/disks/vol 1', fsType: 'ext4', source: '/dev/loop0',
+    });
+    expect(entries[2].root).toBe('/data/sub');
+    expect(entries[3].mountPoint).toBe('/mnt/disks/tab\tand\nnewline\\slash');
+    expect(entries[3].fsType).toBe('tmpfs');
+  });
+
+  test('answers mount-point, device and below-a-directory questions', () => {
+    const table = new MountTable(parseMountInfo(SAMPLE));
+    expect(table.isMountPoint('/mnt/disks/vol 1')).toBe(true);
+    expect(table.isMountPoint('/mnt/disks/vol 1/')).toBe(true);
+    expect(table.isMountPoint('/mnt/disks')).toBe(false);
+    expect(table.isMountPoint('/mnt/disks/vol')).toBe(false);
+    expect(table.mountsOf('7:0')).toEqual(['/mnt/disks/vol 1', '/mnt/disks/bound']);
+    expect(table.mountsOf('8:32')).toEqual([]);
+    expect(table.mountsBelow('/mnt/disks').sort()).toEqual(['/mnt/disks/bound', '/mnt/disks/tab\tand\nnewline\\slash', '/mnt/disks/vol 1']);
+    expect(table.mountsBelow('/mnt/disk')).toEqual([]);
+  });
+
+  test('reads this process\'s table, which always has the root mount', async () => {
+    const table = await MountTable.read();
+    expect(table.isMountPoint('/')).toBe(true);
+    expect(table.entries.length).toBeGreaterThan(1);
+  });
+});
