@@ -1,2 +1,70 @@
-// Entry point of the runtime controller (see ARCHITECTURE in the README).
-process.stdout.write('cdk8s-storage-controller\n');
+/**
+ * `cdk8s-storage-controller <command> [--flag=value ...]`: the runtime half of
+ * cdk8s-storage. The constructs write the command and flags into the manifests; nothing
+ * else configures it.
+ */
+import { COMMON_FLAGS, NFS_FLAG_SPECS, parseNfsConfig } from './config';
+import { ConfigError, describeFlags } from './flags';
+import { runNfs } from './nfs/run';
+import { JsonLogger } from './ops/log';
+import { COMMANDS, ENV } from '../shared/controller-config';
+
+const PROGRAM = 'cdk8s-storage-controller';
+
+export function usage(): string {
+  return [
+    `Usage: ${PROGRAM} <command> [--flag=value ...]`,
+    '',
+    'Commands:',
+    `  ${COMMANDS.nfs}    provision NFS volumes as directories under an existing export`,
+    '',
+    `Flags of "${COMMANDS.nfs}":`,
+    describeFlags(NFS_FLAG_SPECS),
+    '',
+    'Environment:',
+    `  ${ENV.podName}        Lease holder identity and event source (the pod name)`,
+    `  ${ENV.podNamespace}   namespace of the Lease when --leader-election-namespace is not given`,
+    `  KUBECONFIG      kubeconfig used outside a cluster when --${COMMON_FLAGS.kubeconfig} is not given`,
+    '',
+    'Endpoints on --http-port: /healthz, /readyz, /metrics. Logs are JSON lines on stdout.',
+  ].join('\n');
+}
+
+/** Resolves with the first termination signal. */
+function shutdownSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    // Node as PID 1 ignores SIGTERM unless a handler is installed.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help' || args.includes('--help')) {
+    process.stdout.write(`${usage()}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const log = new JsonLogger();
+  try {
+    switch (command) {
+      case COMMANDS.nfs:
+        return await runNfs(parseNfsConfig(args, process.env), log.child({ command }), { shutdownSignal: shutdownSignal() });
+      default:
+        throw new ConfigError(`unknown command ${JSON.stringify(command)}: use ${COMMANDS.nfs} (see --help)`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${PROGRAM}: ${error.message}\n`);
+      return 2;
+    }
+    log.error('fatal error', { error: (error as Error).stack ?? String(error) });
+    return 1;
+  }
+}
+
+process.on('unhandledRejection', (reason) => {
+  new JsonLogger().error('unhandled rejection', { error: (reason as Error)?.stack ?? String(reason) });
+  process.exit(1);
+});
+
+void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,294 @@
+/**
+ * The NFS subdir reconciler: turns queue keys into decisions (provision.ts, delete.ts) and
+ * carries them out through ports (file system, API writes, events). It holds no client and
+ * no informer, so tests drive it with in-memory caches and a real temporary directory.
+ *
+ * Every step is idempotent, so a crash anywhere is finished by the next run:
+ * - directory made, no PV yet     -> the directory is reused, the PV created;
+ * - PV created, claim not bound   -> the PV exists, nothing more to do (Kubernetes binds);
+ * - PV Released, directory gone   -> reported on the PV, and the PV is deleted.
+ */
+import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import { decideDelete, isOurVolume, recordedDirectory } from './delete';
+import { DirectoryIndex } from './directory-index';
+import { FsError, VolumeFs } from './fs';
+import { buildVolume, claimClassName, decideProvision, ProvisionerIdentity, ProvisionPlan, requestedProvisioner, volumeNameFor } from './provision';
+import { errorMessage } from '../kube/errors';
+import type { EventSink, EventType, ObjectRef } from '../kube/events';
+import type { Logger } from '../ops/log';
+import type { Metrics, OperationKind } from '../ops/metrics';
+
+/** Event reasons. The first four are the ones every external provisioner uses. */
+export const REASONS = {
+  provisioning: 'Provisioning',
+  provisioningSucceeded: 'ProvisioningSucceeded',
+  provisioningFailed: 'ProvisioningFailed',
+  volumeFailedDelete: 'VolumeFailedDelete',
+  directoryDeleted: 'DirectoryDeleted',
+  directoryArchived: 'DirectoryArchived',
+  directoryRetained: 'DirectoryRetained',
+  directoryMissing: 'DirectoryMissing',
+} as const;
+
+export interface Lookup<T> {
+  get(name: string, namespace?: string): T | undefined;
+  list(): T[];
+}
+
+/** The API writes the reconciler makes. */
+export interface VolumeWriter {
+  /** Creates the PV; 'exists' when a PV of that name is already there (an earlier attempt made it). */
+  createVolume(pv: V1PersistentVolume): Promise<'created' | 'exists'>;
+  /** Deletes the PV if it still has this uid; 'gone' when it no longer exists. */
+  deleteVolume(name: string, uid: string | undefined): Promise<'deleted' | 'gone'>;
+}
+
+export interface NfsControllerDeps {
+  readonly identity: ProvisionerIdentity;
+  /** Shown in messages: where the export is mounted. */
+  readonly root: string;
+  readonly claims: Lookup<V1PersistentVolumeClaim>;
+  readonly volumes: Lookup<V1PersistentVolume>;
+  readonly classes: Lookup<V1StorageClass>;
+  readonly api: VolumeWriter;
+  readonly fs: VolumeFs;
+  readonly events: EventSink;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
+
+/** Thrown after a failure has been reported on the object; the queue retries with backoff. */
+export class ReportedError extends Error {
+  constructor(message: string, readonly cause?: unknown) {
+    super(message);
+    this.name = 'ReportedError';
+  }
+}
+
+const CLAIM = 'claim/';
+const VOLUME = 'volume/';
+
+export function claimKey(namespace: string, name: string): string {
+  return `${CLAIM}${namespace}/${name}`;
+}
+
+export function volumeKey(name: string): string {
+  return `${VOLUME}${name}`;
+}
+
+export class NfsController {
+  /** Directories of all our volumes, plus reservations for ones being provisioned. */
+  readonly index = new DirectoryIndex();
+  /** PVs we created that the cache has not shown yet (so a quick re-sync does not provision twice). */
+  private readonly created = new Set<string>();
+  /** Directories made for claims whose PV is not created yet: cleaned if the claim goes away. */
+  private readonly unfinished = new Map<string, { relativePath: string; pvName: string }>();
+
+  constructor(private readonly deps: NfsControllerDeps) {}
+
+  // ---- informer hooks: keep the index current and say which key to queue ----
+
+  /** A claim changed: its key, if it may concern us. */
+  claimChanged(claim: V1PersistentVolumeClaim): string | undefined {
+    const { namespace, name } = claim.metadata ?? {};
+    if (!namespace || !name) return undefined;
+    if (requestedProvisioner(claim) !== this.deps.identity.provisionerName && !this.unfinished.has(claimKey(namespace, name))) return undefined;
+    return claimKey(namespace, name);
+  }
+
+  /** A claim was deleted: its key if we may have to clean up after it. */
+  claimRemoved(claim: V1PersistentVolumeClaim): string | undefined {
+    const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
+    return this.unfinished.has(key) ? key : undefined;
+  }
+
+  /** A PV changed: index its directory; its key when it is ours. */
+  volumeChanged(pv: V1PersistentVolume): string | undefined {
+    const name = pv.metadata?.name;
+    if (!name || !isOurVolume(pv, this.deps.identity.provisionerName)) return undefined;
+    this.created.delete(name);
+    const dir = recordedDirectory(pv);
+    if (dir) this.index.set(name, dir);
+    return volumeKey(name);
+  }
+
+  volumeRemoved(pv: V1PersistentVolume): void {
+    const name = pv.metadata?.name;
+    if (name && isOurVolume(pv, this.deps.identity.provisionerName)) this.index.remove(name);
+  }
+
+  /** A StorageClass appeared or changed: claims that may have been waiting for it. */
+  classChanged(sc: V1StorageClass): string[] {
+    if (sc.provisioner !== this.deps.identity.provisionerName) return [];
+    return this.deps.claims.list()
+      .filter((c) => !c.spec?.volumeName && claimClassName(c) === sc.metadata?.name)
+      .map((c) => this.claimChanged(c))
+      .filter((k): k is string => k !== undefined);
+  }
+
+  /** Every key the caches hold, for the first run after the caches synced. */
+  allKeys(): string[] {
+    const keys: string[] = [];
+    for (const pv of this.deps.volumes.list()) {
+      const key = this.volumeChanged(pv);
+      if (key) keys.push(key);
+    }
+    for (const claim of this.deps.claims.list()) {
+      const key = this.claimChanged(claim);
+      if (key) keys.push(key);
+    }
+    return keys;
+  }
+
+  // ---- the queue handler ----
+
+  async handle(key: string): Promise<void> {
+    if (key.startsWith(CLAIM)) {
+      const rest = key.slice(CLAIM.length);
+      const slash = rest.indexOf('/');
+      return this.syncClaim(rest.slice(0, slash), rest.slice(slash + 1));
+    }
+    if (key.startsWith(VOLUME)) return this.syncVolume(key.slice(VOLUME.length));
+  }
+
+  async syncClaim(namespace: string, name: string): Promise<void> {
+    const key = claimKey(namespace, name);
+    const claim = this.deps.claims.get(name, namespace);
+    if (!claim) return this.cleanUnfinished(key);
+
+    const className = claimClassName(claim);
+    const pvName = volumeNameFor(claim);
+    const decision = decideProvision({
+      claim,
+      storageClass: className ? this.deps.classes.get(className) : undefined,
+      existingVolume: this.deps.volumes.get(pvName) ?? (this.created.has(pvName) ? { metadata: { name: pvName } } : undefined),
+      provisionerName: this.deps.identity.provisionerName,
+    });
+    if (decision.action === 'skip') return;
+    const started = Date.now();
+    if (decision.action === 'fail') {
+      this.fail('provision', started, claimRef(claim), REASONS.provisioningFailed, decision.message);
+    }
+    return this.provision(claim, decision.plan, started);
+  }
+
+  async syncVolume(name: string): Promise<void> {
+    const pv = this.deps.volumes.get(name);
+    if (!pv) return;
+    const decision = decideDelete(pv, this.deps.identity);
+    if (decision.action === 'skip') return;
+    const started = Date.now();
+    const ref = volumeRef(pv);
+    if (decision.action === 'fail') this.fail('delete', started, ref, REASONS.volumeFailedDelete, decision.message);
+
+    const { relativePath, onDelete } = decision;
+    const where = `${this.deps.root}/${relativePath}`;
+    const overlap = this.index.conflict(relativePath, name);
+    if (overlap && onDelete !== 'RETAIN') {
+      this.fail('delete', started, ref, REASONS.volumeFailedDelete,
+        `directory ${where} overlaps ${overlap.relativePath} of PersistentVolume ${overlap.pvName}; refusing to ${onDelete.toLowerCase()} it: resolve by hand`);
+    }
+
+    let outcome: { reason: string; type: EventType; message: string };
+    try {
+      const missing = { reason: REASONS.directoryMissing, type: 'Warning' as const, message: `directory ${where} was already gone; deleting the PersistentVolume anyway` };
+      if (onDelete === 'RETAIN') {
+        outcome = { reason: REASONS.directoryRetained, type: 'Normal', message: `onDelete is RETAIN: kept ${where}` };
+      } else if (onDelete === 'DELETE') {
+        const result = await this.deps.fs.removeDirectory(relativePath);
+        outcome = result === 'missing' ? missing : { reason: REASONS.directoryDeleted, type: 'Normal', message: `deleted ${where}` };
+      } else {
+        const result = await this.deps.fs.archiveDirectory(relativePath, name);
+        outcome = result.outcome === 'missing' ? missing
+          : { reason: REASONS.directoryArchived, type: 'Normal', message: `archived ${where} as ${this.deps.root}/${result.archivedAs}` };
+      }
+      if (onDelete !== 'RETAIN' && outcome !== missing) await this.deps.fs.removeEmptyParents(relativePath);
+      await this.deps.api.deleteVolume(name, pv.metadata?.uid);
+    } catch (error) {
+      this.deps.metrics.error(error instanceof FsError ? 'filesystem' : 'api');
+      const detail = error instanceof FsError ? error.message : `the API refused to delete the PersistentVolume: ${errorMessage(error)}`;
+      this.fail('delete', started, ref, REASONS.volumeFailedDelete, detail, error);
+    }
+    this.index.remove(name);
+    this.deps.events.emit(ref, outcome.type, outcome.reason, outcome.message);
+    this.succeed('delete', started, { volume: name, onDelete, outcome: outcome.reason });
+  }
+
+  private async provision(claim: V1PersistentVolumeClaim, plan: ProvisionPlan, started: number): Promise<void> {
+    const ref = claimRef(claim);
+    const key = claimKey(ref.namespace!, ref.name);
+    const conflict = this.index.reserve(plan.relativePath, plan.pvName);
+    if (conflict) {
+      const relation = conflict.relativePath === plan.relativePath ? 'is' : 'overlaps';
+      this.fail('provision', started, ref, REASONS.provisioningFailed,
+        `directory ${plan.relativePath} ${relation} ${relation === 'is' ? 'the directory' : conflict.relativePath} of PersistentVolume ${conflict.pvName}; `
+        + 'each claim needs its own directory: use a pathPattern that includes ${.PVC.namespace} and ${.PVC.name} or ${.PV.name}, or change the values it uses');
+    }
+    this.deps.events.emit(ref, 'Normal', REASONS.provisioning, `External provisioner is provisioning volume for claim "${ref.namespace}/${ref.name}"`);
+
+    let reused = false;
+    try {
+      reused = !(await this.deps.fs.ensureDirectory(plan.relativePath, plan.directoryMode)).created;
+    } catch (error) {
+      this.index.remove(plan.pvName);
+      this.deps.metrics.error('filesystem');
+      this.fail('provision', started, ref, REASONS.provisioningFailed, `cannot create the volume directory: ${errorMessage(error)}`, error);
+    }
+    // Remembered until the PV exists, so a claim deleted meanwhile does not leave an empty directory.
+    this.unfinished.set(key, { relativePath: plan.relativePath, pvName: plan.pvName });
+
+    const storageClass = this.deps.classes.get(plan.className)!;
+    try {
+      await this.deps.api.createVolume(buildVolume(claim, storageClass, plan, this.deps.identity));
+    } catch (error) {
+      this.deps.metrics.error('api');
+      this.fail('provision', started, ref, REASONS.provisioningFailed, `cannot create PersistentVolume ${plan.pvName}: ${errorMessage(error)}`, error);
+    }
+    this.unfinished.delete(key);
+    this.created.add(plan.pvName);
+    this.deps.events.emit(ref, 'Normal', REASONS.provisioningSucceeded,
+      `Successfully provisioned volume ${plan.pvName}${reused ? ' (reusing the directory an earlier attempt created)' : ''}`);
+    this.succeed('provision', started, { claim: `${ref.namespace}/${ref.name}`, volume: plan.pvName, directory: plan.relativePath, reused });
+  }
+
+  /** The claim went away before its PV was made: remove the directory if nothing was written. */
+  private async cleanUnfinished(key: string): Promise<void> {
+    const left = this.unfinished.get(key);
+    if (!left) return;
+    this.unfinished.delete(key);
+    if (this.deps.volumes.get(left.pvName) || this.created.has(left.pvName)) return;
+    this.index.remove(left.pvName);
+    if (await this.deps.fs.removeIfEmpty(left.relativePath)) {
+      await this.deps.fs.removeEmptyParents(left.relativePath);
+      this.deps.log.info('removed the directory of a claim deleted before its volume was created', { directory: left.relativePath });
+    }
+  }
+
+  private succeed(kind: OperationKind, started: number, fields: Record<string, unknown>): void {
+    this.deps.metrics.operation(kind, 'succeeded', (Date.now() - started) / 1000);
+    this.deps.log.info(`${kind} succeeded`, fields);
+  }
+
+  /** Reports a failure on the object, counts it, and throws so the queue retries later. */
+  private fail(kind: OperationKind, started: number, ref: ObjectRef, reason: string, message: string, cause?: unknown): never {
+    this.deps.metrics.operation(kind, 'failed', (Date.now() - started) / 1000);
+    this.deps.events.emit(ref, 'Warning', reason, message);
+    this.deps.log.warn(`${kind} failed`, { object: `${ref.kind}/${ref.namespace ? ref.namespace + '/' : ''}${ref.name}`, reason, message });
+    throw new ReportedError(message, cause);
+  }
+}
+
+export function claimRef(claim: V1PersistentVolumeClaim): ObjectRef {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    name: claim.metadata?.name ?? '',
+    namespace: claim.metadata?.namespace,
+    uid: claim.metadata?.uid,
+    resourceVersion: claim.metadata?.resourceVersion,
+  };
+}
+
+export function volumeRef(pv: V1PersistentVolume): ObjectRef {
+  return { apiVersion: 'v1', kind: 'PersistentVolume', name: pv.metadata?.name ?? '', uid: pv.metadata?.uid, resourceVersion: pv.metadata?.resourceVersion };
+}

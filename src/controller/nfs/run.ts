@@ -1,0 +1,179 @@
+/**
+ * Runs the `nfs` command: wires the informers, the queue, the reconciler, leader election,
+ * the ops server and signal handling together.
+ *
+ * Lifecycle: campaign for the Lease (if enabled) -> when leading, start the informers, wait
+ * until all three caches have synced (the directory index must know every volume before
+ * any claim is looked at), then queue every key and keep queueing on changes. Losing the
+ * Lease stops the queue (running operations finish) and the informers, then campaigns
+ * again. SIGTERM does the same and then releases the Lease and exits 0.
+ */
+import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import { NfsController, ReportedError } from './controller';
+import { NfsRootFs } from './fs';
+import { NfsConfig } from '../config';
+import { ConfigError } from '../flags';
+import { KubeClient, loadKubeConfig } from '../kube/client';
+import { errorMessage, statusCode } from '../kube/errors';
+import { EventRecorder } from '../kube/events';
+import { Informer, InformerHandlers, KubeObject, ListWatchPort } from '../kube/informer';
+import { LeaderElector } from '../kube/leader';
+import { OpsServer } from '../ops/http';
+import type { Logger } from '../ops/log';
+import { Metrics } from '../ops/metrics';
+import { WorkQueue } from '../queue';
+import { ENV } from '../../shared/controller-config';
+
+/** An informer failing this long makes /healthz fail, so the kubelet restarts a wedged process. */
+const UNHEALTHY_AFTER_MS = 5 * 60_000;
+/** How long shutdown waits for queued events to be sent. */
+const EVENT_FLUSH_MS = 5_000;
+
+export interface RunOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Resolves when the process should shut down (SIGTERM/SIGINT in production). */
+  readonly shutdownSignal: Promise<string>;
+}
+
+/** Runs until the shutdown signal; resolves with the exit code. */
+export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions): Promise<number> {
+  const env = options.env ?? process.env;
+  try {
+    await NfsRootFs.check(config.root);
+  } catch (error) {
+    throw new ConfigError(`--root: ${(error as Error).message}`);
+  }
+  const client = new KubeClient(loadKubeConfig(config.kubeconfig, env));
+  const metrics = new Metrics({ defaultMetrics: true });
+  const instance = env[ENV.podName] || (config.leaderElection.enabled ? config.leaderElection.identity : 'local');
+  const events = new EventRecorder(client.eventPort(), {
+    component: config.provisionerName,
+    instance,
+    onError: () => metrics.error('events'),
+  }, log);
+
+  let active = false;
+  const queue = new WorkQueue({
+    concurrency: config.workers,
+    handler: (key) => controller.handle(key),
+    onFailure: (key, error, failures, retryInMs) => {
+      // ReportedErrors were logged and put on the object already.
+      if (!(error instanceof ReportedError)) {
+        log.warn('reconcile failed', { key, error: errorMessage(error), status: statusCode(error), failures, retryInMs });
+      }
+    },
+  });
+  metrics.watchQueue(() => queue);
+  const enqueue = (key: string | undefined) => {
+    if (key && active) queue.add(key);
+  };
+
+  const informer = <T extends KubeObject>(resource: string, port: ListWatchPort<T>, handlers: InformerHandlers<T>) =>
+    new Informer(resource, port, handlers, log, {
+      onRestart: (reason) => metrics.informerRestart(resource, reason),
+      onError: () => metrics.error('informer'),
+    });
+  const claims = informer<V1PersistentVolumeClaim>('persistentvolumeclaims', client.claims(), {
+    upsert: (c) => enqueue(controller.claimChanged(c)),
+    remove: (c) => enqueue(controller.claimRemoved(c)),
+  });
+  const volumes = informer<V1PersistentVolume>('persistentvolumes', client.volumes(), {
+    upsert: (pv) => enqueue(controller.volumeChanged(pv)),
+    remove: (pv) => controller.volumeRemoved(pv),
+  });
+  const classes = informer<V1StorageClass>('storageclasses', client.storageClasses(), {
+    upsert: (sc) => controller.classChanged(sc).forEach(enqueue),
+    remove: () => undefined,
+  });
+  const informers = [claims, volumes, classes];
+
+  const controller: NfsController = new NfsController({
+    identity: { provisionerName: config.provisionerName, server: config.server, exportPath: config.exportPath },
+    root: config.root,
+    claims,
+    volumes,
+    classes,
+    api: client.volumeWriter(),
+    fs: new NfsRootFs(config.root),
+    events,
+    metrics,
+    log,
+  });
+
+  // Leading is an epoch: a lead() still waiting for caches gives up when its epoch has ended.
+  let epoch = 0;
+  let leading = false;
+  const lead = async () => {
+    const mine = ++epoch;
+    leading = true;
+    metrics.setLeader(true);
+    queue.start();
+    informers.forEach((i) => i.start());
+    while (!informers.every((i) => i.hasSynced)) {
+      if (epoch !== mine) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (epoch !== mine) return;
+    active = true;
+    const keys = controller.allKeys();
+    log.info('caches synced; working', { claims: claims.list().length, volumes: volumes.list().length, classes: classes.list().length, queued: keys.length });
+    keys.forEach((k) => queue.add(k));
+  };
+  const unlead = async () => {
+    epoch++;
+    leading = false;
+    active = false;
+    metrics.setLeader(false);
+    await queue.stop();
+    await Promise.all(informers.map((i) => i.stop()));
+    log.info('stopped working', { inFlight: queue.inFlight });
+  };
+
+  const election = config.leaderElection;
+  const elector = election.enabled
+    ? new LeaderElector(election.identity, client.leasePort(election.namespace, election.leaseName), {
+      onStartedLeading: () => void lead(),
+      onStoppedLeading: unlead,
+    }, log, {}, () => metrics.error('leader-election'))
+    : undefined;
+
+  const server = new OpsServer({
+    port: config.httpPort,
+    registry: metrics.registry,
+    healthy: () => {
+      const stuck = informers.find((i) => i.unhealthyForMs > UNHEALTHY_AFTER_MS);
+      return stuck ? { ok: false, detail: `${stuck.resource} list/watch failing for ${Math.round(stuck.unhealthyForMs / 1000)} s` } : { ok: true, detail: 'alive' };
+    },
+    ready: () => {
+      if (leading) {
+        return active ? { ok: true, detail: 'leader, caches synced' } : { ok: false, detail: 'leader, waiting for caches to sync' };
+      }
+      if (elector) {
+        return elector.inContact ? { ok: true, detail: 'standby' } : { ok: false, detail: 'cannot reach the Lease' };
+      }
+      return { ok: false, detail: 'starting' };
+    },
+  });
+  const port = await server.start();
+  log.info('started', {
+    provisioner: config.provisionerName,
+    server: config.server,
+    exportPath: config.exportPath,
+    root: config.root,
+    workers: config.workers,
+    httpPort: port,
+    leaderElection: election.enabled ? { lease: `${election.namespace}/${election.leaseName}`, identity: election.identity } : false,
+  });
+
+  if (elector) elector.start();
+  else void lead();
+
+  const signal = await options.shutdownSignal;
+  log.info('shutting down: finishing running operations', { signal, inFlight: queue.inFlight });
+  if (elector) await elector.stop(); // stops the work, then releases the Lease
+  else await unlead();
+  await Promise.race([events.flush(), new Promise((resolve) => setTimeout(resolve, EVENT_FLUSH_MS).unref())]);
+  await server.stop();
+  log.info('stopped');
+  return 0;
+}
