@@ -1,0 +1,4 @@
+export * from './nfs-server';
+export * from './on-delete';
+export * from './nfs-storage-class';
+export * from './nfs-provisioner';
