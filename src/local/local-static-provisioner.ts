@@ -17,11 +17,19 @@ import { isSameOrInside } from './validation';
 /** Props of a {@link LocalStaticProvisioner}. */
 export interface LocalStaticProvisionerProps {
   /**
-   * Namespace of the node agent (ServiceAccount, ConfigMap, DaemonSet). It must exist.
+   * Namespace of the node agent (ServiceAccount, ConfigMap, DaemonSet).
    *
    * @default - the chart's namespace, or "default" when the chart has none
    */
   readonly namespace?: string;
+
+  /**
+   * Also create the Namespace object. Leave it off when the namespace exists or another
+   * construct creates it.
+   *
+   * @default false
+   */
+  readonly createNamespace?: boolean;
 
   /**
    * The controller image the node agent runs.
@@ -104,6 +112,10 @@ export class LocalStaticProvisioner extends Construct {
     };
     const selector = { [LABELS.name]: labels[LABELS.name], [LABELS.instance]: instance };
     const namespaced = { namespace: this.namespace, labels };
+
+    if (props.createNamespace) {
+      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+    }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: namespaced,

@@ -322,6 +322,20 @@ describe('LocalStaticProvisioner: namespaces', () => {
     expect(only(objs, 'StorageClass').metadata.namespace).toBeUndefined();
   });
 
+  test('creates the Namespace when asked, without a namespace of its own', () => {
+    const { chart, provisioner } = setup({ namespace: 'local-storage', createNamespace: true }, 'apps');
+    provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
+    const ns = only(synth(chart), 'Namespace');
+    expect(ns.metadata.name).toBe('local-storage');
+    expect(ns.metadata.namespace).toBeUndefined();
+  });
+
+  test('creates no Namespace by default', () => {
+    const { chart, provisioner } = setup({ namespace: 'local-storage' });
+    provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
+    expect(all(synth(chart), 'Namespace')).toEqual([]);
+  });
+
   test('without any namespace, uses "default" explicitly so the binding names the right ServiceAccount', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
