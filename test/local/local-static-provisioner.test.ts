@@ -5,6 +5,7 @@ import { agentContainer, all, classMap, only, podSpec, setup, synth } from './he
 import {
   BlockCleaner, LocalStaticProvisioner, LocalStorageClass, TaintEffect, TolerationOperator,
 } from '../../src/local';
+import { parseLocalAgentConfig } from '../../src/controller/local/config';
 import { LOCAL_AGENT_RULES } from '../../src/shared/rbac';
 import { AccessMode, ReclaimPolicy, VolumeMode } from '../../src/storage-class-ref';
 
@@ -366,5 +367,21 @@ describe('LocalStaticProvisioner: snapshot', () => {
       name: 'local-raw', hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: BlockCleaner.shred(2),
     });
     expect(synth(chart)).toMatchSnapshot();
+  });
+});
+
+describe('LocalStaticProvisioner: contract with the node agent', () => {
+  test('the node agent accepts the class map exactly as written', () => {
+    const { chart, provisioner } = setup();
+    provisioner.addStorageClass('fast', { name: 'local-fast', hostDir: '/mnt/fast', fsType: 'xfs', mountOptions: ['noatime'], namePattern: 'nvme?n1' });
+    provisioner.addStorageClass('keep', { name: 'local-keep', hostDir: '/mnt/keep', mountDir: '/discovery/keep', reclaimPolicy: ReclaimPolicy.RETAIN });
+    for (const [id, blockCleaner] of Object.entries({
+      quick: BlockCleaner.quickReset(), shred: BlockCleaner.shred(4), zero: BlockCleaner.zero(), discard: BlockCleaner.blkdiscard(),
+    })) {
+      provisioner.addStorageClass(id, { name: `raw-${id}`, hostDir: `/mnt/raw-${id}`, volumeMode: VolumeMode.BLOCK, blockCleaner });
+    }
+    const text = only(synth(chart), 'ConfigMap').data['classes.json'];
+    expect(parseLocalAgentConfig(text, 'classes.json')).toEqual(JSON.parse(text));
+    expect(JSON.parse(text).classes).toHaveLength(6);
   });
 });
