@@ -46,8 +46,7 @@ describe('parseNfsConfig', () => {
       `--${NFS_FLAGS.leaseNamespace}=other`,
       `--${NFS_FLAGS.httpPort}=9090`,
       `--${NFS_FLAGS.workers}=64`,
-      '--kubeconfig=/tmp/kc',
-    ], {});
+      '--kubeconfig=/tmp/kc'], {});
     expect(config).toMatchObject({
       httpPort: 9090,
       workers: 64,

@@ -136,7 +136,10 @@ export class KubeClient {
     };
   }
 
-  private listWatch<T extends KubernetesObject>(path: string, page: (continueToken: string | undefined) => Promise<Page<T>>): ListWatchPort<T> {
+  private listWatch<T extends KubernetesObject>(
+    path: string,
+    page: (continueToken: string | undefined) => Promise<Page<T>>,
+  ): ListWatchPort<T> {
     return {
       list: async () => {
         const items: T[] = [];

@@ -11,6 +11,7 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { NfsController, ReportedError } from './controller';
 import { NfsRootFs } from './fs';
+import { ENV } from '../../shared/controller-config';
 import { NfsConfig } from '../config';
 import { ConfigError } from '../flags';
 import { KubeClient, loadKubeConfig } from '../kube/client';
@@ -22,7 +23,6 @@ import { OpsServer } from '../ops/http';
 import type { Logger } from '../ops/log';
 import { Metrics } from '../ops/metrics';
 import { WorkQueue } from '../queue';
-import { ENV } from '../../shared/controller-config';
 
 /** An informer failing this long makes /healthz fail, so the kubelet restarts a wedged process. */
 const UNHEALTHY_AFTER_MS = 5 * 60_000;

@@ -24,7 +24,7 @@ export class Metrics {
   private readonly errors: Counter<'source'>;
   private readonly informerRestarts: Counter<'resource' | 'reason'>;
   private readonly leader: Gauge;
-  private queue: () => QueueStats = () => ({ depth: 0, inFlight: 0, retrying: 0 });
+  private queueStats?: () => QueueStats;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
@@ -59,7 +59,7 @@ export class Metrics {
       help: '1 while this process holds the leader Lease (or runs without election), else 0.',
       registers,
     });
-    const stats = () => this.queue();
+    const stats = () => this.queueStats?.() ?? { depth: 0, inFlight: 0, retrying: 0 };
     new Gauge({
       name: 'cdk8s_storage_queue_depth',
       help: 'Objects waiting for a worker.',
@@ -82,7 +82,7 @@ export class Metrics {
 
   /** Connects the queue gauges to a queue. */
   watchQueue(stats: () => QueueStats): void {
-    this.queue = stats;
+    this.queueStats = stats;
   }
 
   operation(kind: OperationKind, result: OperationResult, seconds: number): void {

@@ -1,0 +1,385 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import { claim, IDENTITY, storageClass, volume } from './fixtures';
+import type { EventType, ObjectRef } from '../../src/controller/kube/events';
+import { claimKey, NfsController, ReportedError, volumeKey } from '../../src/controller/nfs/controller';
+import { NfsRootFs } from '../../src/controller/nfs/fs';
+import { JsonLogger } from '../../src/controller/ops/log';
+import { Metrics } from '../../src/controller/ops/metrics';
+import { WorkQueue } from '../../src/controller/queue';
+import { PV_ANNOTATIONS } from '../../src/shared/keys';
+
+class Store<T extends { metadata?: { name?: string; namespace?: string } }> {
+  readonly items = new Map<string, T>();
+  get(name: string, namespace?: string): T | undefined {
+    return this.items.get(namespace ? `${namespace}/${name}` : name);
+  }
+  list(): T[] {
+    return [...this.items.values()];
+  }
+  put(obj: T): T {
+    const m = obj.metadata!;
+    this.items.set(m.namespace ? `${m.namespace}/${m.name}` : m.name!, obj);
+    return obj;
+  }
+  delete(obj: T): void {
+    const m = obj.metadata!;
+    this.items.delete(m.namespace ? `${m.namespace}/${m.name}` : m.name!);
+  }
+}
+
+interface Recorded {
+  ref: ObjectRef;
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+let base: string;
+let root: string;
+let outside: string;
+let claims: Store<V1PersistentVolumeClaim>;
+let volumes: Store<V1PersistentVolume>;
+let classes: Store<V1StorageClass>;
+let created: V1PersistentVolume[];
+let deleted: Array<{ name: string; uid?: string }>;
+let events: Recorded[];
+let metrics: Metrics;
+let api: { createFails?: Error; createResult?: 'created' | 'exists'; deleteFails?: Error; latencyMs?: number; active: number; peak: number };
+let controller: NfsController;
+
+beforeEach(() => {
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'nfs-ctl-'));
+  root = path.join(base, 'root');
+  outside = path.join(base, 'outside');
+  fs.mkdirSync(root);
+  fs.mkdirSync(outside);
+  claims = new Store();
+  volumes = new Store();
+  classes = new Store();
+  created = [];
+  deleted = [];
+  events = [];
+  metrics = new Metrics();
+  api = { active: 0, peak: 0 };
+  classes.put(storageClass());
+  const track = async <T>(fn: () => T): Promise<T> => {
+    api.active++;
+    api.peak = Math.max(api.peak, api.active);
+    try {
+      if (api.latencyMs) await new Promise((r) => setTimeout(r, api.latencyMs));
+      return fn();
+    } finally {
+      api.active--;
+    }
+  };
+  controller = new NfsController({
+    identity: IDENTITY,
+    root,
+    claims,
+    volumes,
+    classes,
+    api: {
+      createVolume: (pv) => track(() => {
+        if (api.createFails) throw api.createFails;
+        created.push(pv);
+        return api.createResult ?? 'created';
+      }),
+      deleteVolume: (name, uid) => track(() => {
+        if (api.deleteFails) throw api.deleteFails;
+        deleted.push({ name, uid });
+        return 'deleted' as const;
+      }),
+    },
+    fs: new NfsRootFs(root),
+    events: { emit: (ref, type, reason, message) => events.push({ ref, type, reason, message }) },
+    metrics,
+    log: new JsonLogger(() => undefined),
+  });
+});
+
+afterEach(() => {
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+const reasons = () => events.map((e) => e.reason);
+const mode = (p: string) => fs.statSync(p).mode % 0o10000;
+
+async function operations(kind: string, result: string): Promise<number> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'cdk8s_storage_operations_total');
+  const value = metric?.values.find((v) => v.labels.kind === kind && v.labels.result === result);
+  return value?.value ?? 0;
+}
+
+/** Runs a claim through the controller the way the queue would. */
+async function sync(c: V1PersistentVolumeClaim): Promise<void> {
+  claims.put(c);
+  await controller.handle(claimKey(c.metadata!.namespace!, c.metadata!.name!));
+}
+
+/** What the informer does when our PV shows up. */
+function observe(pv: V1PersistentVolume): void {
+  volumes.put(pv);
+  controller.volumeChanged(pv);
+}
+
+describe('provisioning', () => {
+  test('creates the directory with the class mode, then the PV, and reports both steps', async () => {
+    classes.put(storageClass({ parameters: { directoryMode: '0770' } }));
+    await sync(claim({ uid: 'u1', namespace: 'ns', name: 'db' }));
+    const dir = path.join(root, 'ns-db-pvc-u1');
+    expect(mode(dir)).toBe(0o770);
+    expect(created).toHaveLength(1);
+    expect(created[0].metadata?.name).toBe('pvc-u1');
+    expect(created[0].spec?.nfs).toEqual({ server: '10.0.0.5', path: '/exports/k8s/ns-db-pvc-u1', readOnly: false });
+    expect(created[0].metadata?.annotations?.[PV_ANNOTATIONS.directory]).toBe('ns-db-pvc-u1');
+    expect(events.map((e) => [e.ref.kind, e.type, e.reason])).toEqual([
+      ['PersistentVolumeClaim', 'Normal', 'Provisioning'],
+      ['PersistentVolumeClaim', 'Normal', 'ProvisioningSucceeded'],
+    ]);
+    expect(events[1].message).toBe('Successfully provisioned volume pvc-u1');
+    expect(await operations('provision', 'succeeded')).toBe(1);
+  });
+
+  test('a claim that is not ours is left alone without events', async () => {
+    await sync(claim({ provisioner: 'other.io/x' }));
+    expect(created).toEqual([]);
+    expect(events).toEqual([]);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('crash after mkdir, before the PV: the directory is reused, not duplicated', async () => {
+    fs.mkdirSync(path.join(root, 'ns-db-pvc-u2'));
+    await sync(claim({ uid: 'u2', namespace: 'ns', name: 'db' }));
+    expect(fs.readdirSync(root)).toEqual(['ns-db-pvc-u2']);
+    expect(created).toHaveLength(1);
+    expect(events[1].message).toContain('reusing the directory');
+  });
+
+  test('crash after the PV was created: nothing is done again', async () => {
+    observe(volume('pvc-u3', 'ns-db-pvc-u3', 'DELETE', 'Available'));
+    await sync(claim({ uid: 'u3', namespace: 'ns', name: 'db' }));
+    expect(created).toEqual([]);
+    expect(events).toEqual([]);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('a re-sync before the cache shows the new PV does not provision twice', async () => {
+    const c = claim({ uid: 'u4' });
+    await sync(c);
+    await sync(c);
+    expect(created).toHaveLength(1);
+    expect(reasons()).toEqual(['Provisioning', 'ProvisioningSucceeded']);
+  });
+
+  test('a PV that already exists on the server (409) counts as success', async () => {
+    api.createResult = 'exists';
+    await sync(claim());
+    expect(reasons()).toEqual(['Provisioning', 'ProvisioningSucceeded']);
+  });
+
+  test('an API failure is reported, keeps the directory, and the retry reuses it', async () => {
+    api.createFails = Object.assign(new Error('etcd timeout'), { code: 500 });
+    const c = claim({ uid: 'u5', namespace: 'ns', name: 'db' });
+    await expect(sync(c)).rejects.toBeInstanceOf(ReportedError);
+    expect(events[1]).toMatchObject({ type: 'Warning', reason: 'ProvisioningFailed', message: 'cannot create PersistentVolume pvc-u5: etcd timeout' });
+    expect(fs.existsSync(path.join(root, 'ns-db-pvc-u5'))).toBe(true);
+    expect(await operations('provision', 'failed')).toBe(1);
+
+    api.createFails = undefined;
+    await sync(c);
+    expect(created).toHaveLength(1);
+    expect(fs.readdirSync(root)).toEqual(['ns-db-pvc-u5']);
+  });
+
+  test('a claim deleted before its PV was made leaves no directory behind', async () => {
+    api.createFails = new Error('down');
+    const c = claim({ uid: 'u6', namespace: 'ns', name: 'db' });
+    await expect(sync(c)).rejects.toThrow();
+    claims.delete(c);
+    expect(controller.claimRemoved(c)).toBe(claimKey('ns', 'db'));
+    await controller.handle(claimKey('ns', 'db'));
+    expect(fs.readdirSync(root)).toEqual([]);
+    expect(controller.index.get('pvc-u6')).toBeUndefined();
+  });
+
+  test('a missing StorageClass is reported on the claim', async () => {
+    await expect(sync(claim({ className: 'gone' }))).rejects.toBeInstanceOf(ReportedError);
+    expect(events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ProvisioningFailed', message: expect.stringContaining('StorageClass "gone" does not exist') })]);
+  });
+
+  test('two claims rendering the same directory: the second fails and names the owner', async () => {
+    classes.put(storageClass({ parameters: { pathPattern: '${.PVC.namespace}/${.PVC.labels.app}' } }));
+    await sync(claim({ uid: 'a', name: 'one', namespace: 'ns', labels: { app: 'web' } }));
+    fs.writeFileSync(path.join(root, 'ns/web/owned-by-one'), 'private');
+    await expect(sync(claim({ uid: 'b', name: 'two', namespace: 'ns', labels: { app: 'web' } }))).rejects.toBeInstanceOf(ReportedError);
+    const failure = events.find((e) => e.reason === 'ProvisioningFailed');
+    expect(failure?.ref.name).toBe('two');
+    expect(failure?.message).toMatch(/directory ns\/web is the directory of PersistentVolume pvc-a; each claim needs its own directory/);
+    expect(created.map((pv) => pv.metadata?.name)).toEqual(['pvc-a']);
+  });
+
+  test('a directory inside or around another claim\'s directory is refused', async () => {
+    classes.put(storageClass({ parameters: { pathPattern: '${.PVC.namespace}/${.PVC.annotations.dir}' } }));
+    observe(volume('pvc-x', 'ns/data', 'DELETE', 'Bound'));
+    await expect(sync(claim({ uid: 'c', name: 'n', namespace: 'ns', annotations: { dir: 'data' } }))).rejects.toThrow(/is the directory of PersistentVolume pvc-x/);
+    classes.put(storageClass({ parameters: { pathPattern: '${.PVC.namespace}' } }));
+    await expect(sync(claim({ uid: 'd', name: 'm', namespace: 'ns' }))).rejects.toThrow(/directory ns overlaps ns\/data of PersistentVolume pvc-x/);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('a symlink planted under the root is refused, nothing is written outside, and the name is free again', async () => {
+    classes.put(storageClass({ parameters: { pathPattern: '${.PVC.namespace}/${.PVC.name}' } }));
+    fs.symlinkSync(outside, path.join(root, 'ns'));
+    const c = claim({ uid: 'e', name: 'db', namespace: 'ns' });
+    await expect(sync(c)).rejects.toBeInstanceOf(ReportedError);
+    expect(events.find((e) => e.reason === 'ProvisioningFailed')?.message).toMatch(/cannot create the volume directory: .*ns is a symbolic link/);
+    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(created).toEqual([]);
+    expect(controller.index.get('pvc-e')).toBeUndefined();
+  });
+});
+
+describe('deleting', () => {
+  function released(name: string, dir: string, onDelete: string) {
+    fs.mkdirSync(path.join(root, dir), { recursive: true });
+    fs.writeFileSync(path.join(root, dir, 'data'), 'x');
+    const pv = volume(name, dir, onDelete);
+    observe(pv);
+    return pv;
+  }
+
+  test('DELETE removes the tree and its empty parents, then the PV (with a uid precondition)', async () => {
+    released('pvc-1', 'ns/db', 'DELETE');
+    fs.mkdirSync(path.join(root, 'other'));
+    await controller.handle(volumeKey('pvc-1'));
+    expect(fs.readdirSync(root)).toEqual(['other']);
+    expect(deleted).toEqual([{ name: 'pvc-1', uid: 'uid-pvc-1' }]);
+    expect(events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'DirectoryDeleted', message: `deleted ${root}/ns/db` })]);
+    expect(events[0].ref).toMatchObject({ kind: 'PersistentVolume', name: 'pvc-1' });
+    expect(controller.index.get('pvc-1')).toBeUndefined();
+    expect(await operations('delete', 'succeeded')).toBe(1);
+  });
+
+  test('ARCHIVE moves the tree to a unique name under the root', async () => {
+    released('pvc-2', 'ns/db', 'ARCHIVE');
+    await controller.handle(volumeKey('pvc-2'));
+    expect(fs.readdirSync(root)).toEqual(['archived-ns-db-pvc-2']);
+    expect(fs.readFileSync(path.join(root, 'archived-ns-db-pvc-2/data'), 'utf8')).toBe('x');
+    expect(events[0]).toMatchObject({ reason: 'DirectoryArchived', message: `archived ${root}/ns/db as ${root}/archived-ns-db-pvc-2` });
+    expect(deleted).toHaveLength(1);
+  });
+
+  test('RETAIN keeps the tree and deletes the PV', async () => {
+    released('pvc-3', 'ns/db', 'RETAIN');
+    await controller.handle(volumeKey('pvc-3'));
+    expect(fs.readFileSync(path.join(root, 'ns/db/data'), 'utf8')).toBe('x');
+    expect(events[0].reason).toBe('DirectoryRetained');
+    expect(deleted).toHaveLength(1);
+  });
+
+  test('the policy recorded on the PV wins over the live StorageClass', async () => {
+    classes.put(storageClass({ parameters: { onDelete: 'DELETE' } }));
+    released('pvc-4', 'keep-me', 'RETAIN');
+    await controller.handle(volumeKey('pvc-4'));
+    expect(fs.existsSync(path.join(root, 'keep-me/data'))).toBe(true);
+  });
+
+  test('a directory that is already gone is reported and the PV is still deleted', async () => {
+    observe(volume('pvc-5', 'ns/gone', 'DELETE'));
+    await controller.handle(volumeKey('pvc-5'));
+    expect(events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'DirectoryMissing', message: expect.stringContaining('was already gone') })]);
+    expect(deleted).toHaveLength(1);
+  });
+
+  test('crash between removing the directory and deleting the PV: the retry finishes', async () => {
+    released('pvc-6', 'vol', 'ARCHIVE');
+    api.deleteFails = Object.assign(new Error('connection reset'), { code: 503 });
+    await expect(controller.handle(volumeKey('pvc-6'))).rejects.toBeInstanceOf(ReportedError);
+    expect(events[0]).toMatchObject({ type: 'Warning', reason: 'VolumeFailedDelete', message: expect.stringContaining('connection reset') });
+    expect(fs.readdirSync(root)).toEqual(['archived-vol-pvc-6']);
+    api.deleteFails = undefined;
+    await controller.handle(volumeKey('pvc-6'));
+    expect(deleted).toHaveLength(1);
+    expect(events[1].reason).toBe('DirectoryMissing');
+    expect(fs.readdirSync(root)).toEqual(['archived-vol-pvc-6']);
+  });
+
+  test('a tampered PV is refused and nothing is touched', async () => {
+    const victim = path.join(root, 'other-tenant');
+    fs.mkdirSync(victim);
+    fs.writeFileSync(path.join(victim, 'data'), 'theirs');
+    const pv = volume('pvc-7', 'mine', 'DELETE');
+    pv.metadata!.annotations![PV_ANNOTATIONS.directory] = 'other-tenant';
+    observe(pv);
+    await expect(controller.handle(volumeKey('pvc-7'))).rejects.toBeInstanceOf(ReportedError);
+    expect(events[0]).toMatchObject({ type: 'Warning', reason: 'VolumeFailedDelete' });
+    expect(fs.readFileSync(path.join(victim, 'data'), 'utf8')).toBe('theirs');
+    expect(deleted).toEqual([]);
+    expect(await operations('delete', 'failed')).toBe(1);
+  });
+
+  test('a directory that overlaps another live volume is not deleted', async () => {
+    observe(volume('pvc-inner', 'ns/db', 'DELETE', 'Bound'));
+    released('pvc-outer', 'ns', 'DELETE');
+    await expect(controller.handle(volumeKey('pvc-outer'))).rejects.toThrow(/overlaps ns\/db of PersistentVolume pvc-inner/);
+    expect(fs.existsSync(path.join(root, 'ns/data'))).toBe(true);
+  });
+
+  test('a symlinked volume directory is refused on delete', async () => {
+    fs.symlinkSync(outside, path.join(root, 'vol'));
+    fs.writeFileSync(path.join(outside, 'secret'), 's');
+    observe(volume('pvc-8', 'vol', 'DELETE'));
+    await expect(controller.handle(volumeKey('pvc-8'))).rejects.toBeInstanceOf(ReportedError);
+    expect(events[0].message).toMatch(/symbolic link/);
+    expect(fs.readdirSync(outside)).toEqual(['secret']);
+  });
+
+  test('Bound or foreign PVs are not queued or touched', async () => {
+    expect(controller.volumeChanged({ metadata: { name: 'foreign', annotations: {} } })).toBeUndefined();
+    released('pvc-9', 'vol9', 'DELETE').status = { phase: 'Bound' };
+    await controller.handle(volumeKey('pvc-9'));
+    expect(deleted).toEqual([]);
+    expect(fs.existsSync(path.join(root, 'vol9/data'))).toBe(true);
+  });
+});
+
+describe('informer hooks', () => {
+  test('a new class of ours queues the unbound claims that wait for it', () => {
+    claims.put(claim({ name: 'a', className: 'late' }));
+    claims.put(claim({ name: 'b', className: 'late', spec: { volumeName: 'pv' } }));
+    claims.put(claim({ name: 'c', className: 'other' }));
+    expect(controller.classChanged(storageClass({ name: 'late' }))).toEqual([claimKey('team-a', 'a')]);
+    expect(controller.classChanged(storageClass({ name: 'late', provisioner: 'x.io/y' }))).toEqual([]);
+  });
+
+  test('allKeys lists our volumes and the claims for our provisioner', () => {
+    volumes.put(volume('pvc-1', 'd', 'DELETE'));
+    claims.put(claim({ name: 'mine' }));
+    claims.put(claim({ name: 'theirs', provisioner: 'x.io/y' }));
+    expect(controller.allKeys()).toEqual([volumeKey('pvc-1'), claimKey('team-a', 'mine')]);
+    expect(controller.index.get('pvc-1')).toBe('d');
+  });
+});
+
+describe('a burst of claims', () => {
+  test('500 claims are provisioned concurrently, bounded by the worker count', async () => {
+    api.latencyMs = 20;
+    const queue = new WorkQueue({ concurrency: 16, handler: (key) => controller.handle(key) });
+    const started = Date.now();
+    for (let i = 0; i < 500; i++) {
+      const c = claims.put(claim({ uid: `burst-${i}`, name: `c${i}`, namespace: 'load' }));
+      queue.add(controller.claimChanged(c)!);
+    }
+    await queue.idle();
+    expect(created).toHaveLength(500);
+    expect(fs.readdirSync(root)).toHaveLength(500);
+    expect(api.peak).toBeGreaterThan(1);
+    expect(api.peak).toBeLessThanOrEqual(16);
+    // One at a time this would take at least 500 x 20 ms = 10 s of API latency alone.
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await operations('provision', 'succeeded')).toBe(500);
+  });
+});
