@@ -131,8 +131,14 @@ export class KubeClient {
           throw error;
         }
       },
-      create: async (record) => fromLease(await this.coordination.createNamespacedLease({ namespace, body: toLease(namespace, name, record) })),
-      update: async (record) => fromLease(await this.coordination.replaceNamespacedLease({ namespace, name, body: toLease(namespace, name, record) })),
+      create: async (record) => {
+        const body = toLease(namespace, name, record);
+        return fromLease(await this.coordination.createNamespacedLease({ namespace, body }));
+      },
+      update: async (record) => {
+        const body = toLease(namespace, name, record);
+        return fromLease(await this.coordination.replaceNamespacedLease({ namespace, name, body }));
+      },
     };
   }
 
