@@ -132,7 +132,7 @@ mkdir -p "$WORK/k8s"
 )
 
 "$WORK/bin/kube-apiserver" --version >&2
-"$WORK/bin/etcd" --version >&2 | head -1 || true
+"$WORK/bin/etcd" --version 2>&1 | head -1 >&2 || true
 
 mv "$WORK/bin" "$WORK/done"
 rm -rf "$DEST"

@@ -38,6 +38,7 @@ export const CONTROLLERS = [
   'serviceaccount-controller',
   'namespace-controller',
   'garbage-collector-controller',
+  'clusterrole-aggregation-controller',
   'root-ca-certificate-publisher-controller',
   'persistentvolume-binder-controller',
   'persistentvolume-expander-controller',
@@ -49,10 +50,14 @@ export const CONTROLLERS = [
   'daemonset-controller',
   'statefulset-controller',
   'job-controller',
+  'cronjob-controller',
+  'ttl-after-finished-controller',
+  'disruption-controller',
   'endpoints-controller',
   'endpointslice-controller',
   'pod-garbage-collector-controller',
   'resourcequota-controller',
+  'service-cidr-controller',
 ];
 
 export interface ControlPlaneOptions {
@@ -80,6 +85,8 @@ export interface ControlPlaneState {
   readonly caFile: string;
   readonly ports: Record<Component, number>;
   readonly processes: Partial<Record<Component, ProcessRecord>>;
+  /** Processes started by tests through `startProcess`; `stop()` stops them first. */
+  readonly managed?: ProcessRecord[];
   readonly stateFile?: string;
   readonly readyTimeoutMs: number;
 }
@@ -328,21 +335,26 @@ export class ControlPlane {
     return file;
   }
 
-  /** Stops kube-apiserver and starts it again with the same flags and port; waits until it is ready. */
-  public async restartApiServer(): Promise<void> {
+  /**
+   * Stops kube-apiserver and starts it again with the same flags and port;
+   * waits until it is ready. kube-apiserver can take a minute to exit on
+   * SIGTERM while clients hold watches, so it gets `graceMs` (default 3 s)
+   * before SIGKILL; pass 0 to kill it outright (a crash).
+   */
+  public async restartApiServer(options: { graceMs?: number } = {}): Promise<void> {
     const record = this.s.processes['kube-apiserver'];
     if (record) {
-      await stopProcess(record);
+      await stopProcess(record, options.graceMs ?? 3_000);
     }
     await this.startApiServer();
     this.persist();
   }
 
-  /** Stops one component (e.g. to test behaviour while it is down). */
-  public async stopComponent(component: Component): Promise<void> {
+  /** Stops one component (e.g. to test behaviour while it is down): SIGTERM, SIGKILL after `graceMs` (default 3 s). */
+  public async stopComponent(component: Component, options: { graceMs?: number } = {}): Promise<void> {
     const record = this.s.processes[component];
     if (record) {
-      await stopProcess(record);
+      await stopProcess(record, options.graceMs ?? 3_000);
       this.s = { ...this.s, processes: { ...this.s.processes, [component]: undefined } };
       this.persist();
     }
@@ -356,6 +368,27 @@ export class ControlPlane {
       case 'kube-controller-manager': await this.startControllerManager(); break;
       case 'kube-scheduler': await this.startScheduler(); break;
     }
+    this.persist();
+  }
+
+  /**
+   * Starts a helper process for a test (e.g. the controller under test) in its
+   * own process group, logging to `<logDir>/<name>.log`. It is recorded in the
+   * state, so `stop()` (and the jest teardown) stop it even if the test does not.
+   */
+  public startProcess(options: { name: string; command: string; args: string[]; env?: NodeJS.ProcessEnv; cwd?: string }): ProcessRecord {
+    const logFile = path.join(this.logDir, `${options.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.log`);
+    fs.appendFileSync(logFile, `\n==== ${new Date().toISOString()} starting ${options.command} ${options.args.join(' ')}\n`);
+    const record = startProcess({ ...options, logFile });
+    this.s = { ...this.s, managed: [...(this.s.managed ?? []), record] };
+    this.persist();
+    return record;
+  }
+
+  /** Stops a process started with `startProcess` (SIGTERM, SIGKILL after `graceMs`, default 10 s). */
+  public async stopProcess(record: ProcessRecord, options: { graceMs?: number } = {}): Promise<void> {
+    await stopProcess(record, options.graceMs ?? 10_000);
+    this.s = { ...this.s, managed: (this.s.managed ?? []).filter((r) => r.pid !== record.pid) };
     this.persist();
   }
 
@@ -375,10 +408,12 @@ export class ControlPlane {
   public async stop(options: { keepLogs?: boolean; quiet?: boolean } = {}): Promise<string | undefined> {
     const keepLogs = options.keepLogs ?? process.env.KEEP_E2E_LOGS === '1';
     const order: Component[] = ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+    await Promise.all((this.s.managed ?? []).map((r) => stopProcess(r, 5_000)));
+    // Clients first: kube-apiserver exits promptly only once nobody holds a watch.
     for (const component of order) {
       const record = this.s.processes[component];
       if (record) {
-        await stopProcess(record);
+        await stopProcess(record, 5_000);
       }
     }
     await sweepProcesses(this.s.dir);
@@ -539,7 +574,7 @@ export class ControlPlane {
           `--service-account-private-key-file=${pki.saKey}`,
           `--root-ca-file=${pki.caCert}`,
           `--controllers=${CONTROLLERS.join(',')}`,
-          '--pvclaimbinder-sync-period=5s',
+          '--pvclaimbinder-sync-period=2s',
           '--v=2',
           ...(this.options.extraControllerManagerArgs ?? []),
         ],

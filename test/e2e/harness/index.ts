@@ -12,4 +12,4 @@ export * from './controlPlane';
 export * from './nfsServer';
 export * from './environment';
 export type { ProcessRecord, RunResult } from './proc';
-export { StopWaiting, waitFor, sleep } from './proc';
+export { StopWaiting, waitFor, sleep, isRunning, run } from './proc';
