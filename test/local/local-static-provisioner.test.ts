@@ -2,10 +2,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import { agentContainer, all, classMap, only, podSpec, setup, synth } from './helpers';
+import { parseLocalAgentConfig } from '../../src/controller/local/config';
 import {
   BlockCleaner, LocalStaticProvisioner, LocalStorageClass, TaintEffect, TolerationOperator,
 } from '../../src/local';
-import { parseLocalAgentConfig } from '../../src/controller/local/config';
 import { LOCAL_AGENT_RULES } from '../../src/shared/rbac';
 import { AccessMode, ReclaimPolicy, VolumeMode } from '../../src/storage-class-ref';
 
