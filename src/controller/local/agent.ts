@@ -236,15 +236,18 @@ export class LocalAgent {
       const failed = this.failedAt.get(name);
       if (failed !== undefined && Date.now() - failed < retryMs) continue;
       report.cleanupsStarted.push(name);
-      const task = this.cleanup(decision).finally(() => {
+      const task = this.cleanup(decision).then(ok => {
         this.cleanups.delete(name);
-        this.request('cleanup-done');
+        // Success: republish now. Failure: look again after the retry interval, not in a hot loop.
+        if (ok) this.request('cleanup-done');
+        else setTimeout(() => this.request('cleanup-retry'), retryMs).unref();
       });
       this.cleanups.set(name, task);
     }
   }
 
-  private async cleanup(decision: Extract<CleanupDecision, { type: 'clean' }>): Promise<void> {
+  /** Wipes, then deletes the PV; false if the wipe failed or was refused. */
+  private async cleanup(decision: Extract<CleanupDecision, { type: 'clean' }>): Promise<boolean> {
     const { port, log } = this.options;
     const ref = pvRef(decision.pv);
     const name = ref.name;
@@ -257,20 +260,21 @@ export class LocalAgent {
     if (!result.ok) {
       this.failedAt.set(name, Date.now());
       await this.events.emit(ref, 'Warning', LOCAL_REASONS.cleanupFailed, result.message, true);
-      return;
+      return false;
     }
     this.failedAt.delete(name);
     this.events.forget(ref);
     // Re-read the PV from the API server: delete only the PV that was wiped, still Released.
     const fresh = await port.getPV(name);
-    if (!fresh || fresh.metadata?.uid !== decision.pv.metadata?.uid) return;
+    if (!fresh || fresh.metadata?.uid !== decision.pv.metadata?.uid) return true;
     if (fresh.status?.phase !== 'Released') {
       log.warn(`PV ${name} was wiped but is ${fresh.status?.phase ?? 'in an unknown phase'} now; not deleting it`, { pv: name });
-      return;
+      return true;
     }
     await port.event(ref, 'Normal', LOCAL_REASONS.cleaned, `${result.message}; deleting PV ${name}, the volume is republished`);
     const outcome = await port.deletePV(name, { uid: fresh.metadata!.uid!, resourceVersion: fresh.metadata?.resourceVersion });
     log.info(`cleanup of PV ${name}: ${result.message}; delete: ${outcome}`, { pv: name, reason: LOCAL_REASONS.cleaned });
+    return true;
   }
 }
 

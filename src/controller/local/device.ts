@@ -27,8 +27,8 @@ export const SYSFS = '/sys';
 export function devnoOf(dev: bigint): string {
   // glibc's gnu_dev_major/gnu_dev_minor: the kernel's dev_t layout is a bit layout.
   /* eslint-disable no-bitwise */
-  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
-  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n);
   /* eslint-enable no-bitwise */
   return `${major}:${minor}`;
 }

@@ -4,12 +4,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { FakeCluster, memoryLogger } from './fake-cluster';
+import { contains, LoopLab, readDevice, sh, writeMarker } from './loop-lab';
 import { LocalAgent } from '../../../src/controller/local/agent';
 import { NodeCleanupRole } from '../../../src/controller/local/node-cleanup';
 import { localPvName } from '../../../src/controller/local/pv';
 import type { LocalAgentConfig, LocalClassConfig } from '../../../src/shared/controller-config';
-import { FakeCluster, memoryLogger } from './fake-cluster';
-import { contains, LoopLab, readDevice, sh, writeMarker } from './loop-lab';
 
 const lab = new LoopLab('local-agent');
 afterAll(() => lab.cleanup());
@@ -20,8 +20,14 @@ function fsClass(name: string, dir: string): LocalClassConfig {
 
 function agentFor(cluster: FakeCluster, nodeName: string, config: LocalAgentConfig) {
   return new LocalAgent({
-    nodeName, config, port: cluster.port(), log: memoryLogger(),
-    pollMs: 100, debounceMs: 50, cleanupRetryMs: 0, resyncMs: 60_000,
+    nodeName,
+    config,
+    port: cluster.port(),
+    log: memoryLogger(),
+    pollMs: 100,
+    debounceMs: 50,
+    cleanupRetryMs: 0,
+    resyncMs: 60_000,
   });
 }
 
@@ -117,8 +123,13 @@ describe('filesystem class', () => {
 describe('block class', () => {
   const blocks = path.join(lab.root, 'block-disks');
   const cls: LocalClassConfig = {
-    storageClassName: 'local-raw', hostDir: '/mnt/local-raw', mountDir: blocks, volumeMode: 'Block', namePattern: '*',
-    reclaimPolicy: 'Delete', blockCleaner: { kind: 'ZERO', passes: 1 },
+    storageClassName: 'local-raw',
+    hostDir: '/mnt/local-raw',
+    mountDir: blocks,
+    volumeMode: 'Block',
+    namePattern: '*',
+    reclaimPolicy: 'Delete',
+    blockCleaner: { kind: 'ZERO', passes: 1 },
   };
   const cluster = new FakeCluster();
   cluster.addNode('node-b', 'host-b');

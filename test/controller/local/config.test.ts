@@ -4,12 +4,21 @@ import * as path from 'path';
 import { loadLocalAgentConfig, LocalConfigError, parseLocalAgentConfig } from '../../../src/controller/local/config';
 
 const fsClass = {
-  storageClassName: 'local-fs', hostDir: '/mnt/disks', mountDir: '/mnt/disks',
-  volumeMode: 'Filesystem', namePattern: '*', reclaimPolicy: 'Delete',
+  storageClassName: 'local-fs',
+  hostDir: '/mnt/disks',
+  mountDir: '/mnt/disks',
+  volumeMode: 'Filesystem',
+  namePattern: '*',
+  reclaimPolicy: 'Delete',
 };
 const blockClass = {
-  storageClassName: 'local-block', hostDir: '/mnt/blocks', mountDir: '/discovery/blocks',
-  volumeMode: 'Block', namePattern: 'disk-*', reclaimPolicy: 'Delete', fsType: 'xfs',
+  storageClassName: 'local-block',
+  hostDir: '/mnt/blocks',
+  mountDir: '/discovery/blocks',
+  volumeMode: 'Block',
+  namePattern: 'disk-*',
+  reclaimPolicy: 'Delete',
+  fsType: 'xfs',
   blockCleaner: { kind: 'SHRED', passes: 2 },
 };
 

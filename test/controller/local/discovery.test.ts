@@ -7,12 +7,21 @@ import type { ScannedEntry } from '../../../src/controller/local/scan';
 import type { LocalClassConfig } from '../../../src/shared/controller-config';
 
 const fsClass: LocalClassConfig = {
-  storageClassName: 'local-fs', hostDir: '/mnt/disks', mountDir: '/discovery', volumeMode: 'Filesystem',
-  namePattern: 'vol*', reclaimPolicy: 'Delete',
+  storageClassName: 'local-fs',
+  hostDir: '/mnt/disks',
+  mountDir: '/discovery',
+  volumeMode: 'Filesystem',
+  namePattern: 'vol*',
+  reclaimPolicy: 'Delete',
 };
 const blockClass: LocalClassConfig = {
-  storageClassName: 'local-block', hostDir: '/mnt/blocks', mountDir: '/discovery-blocks', volumeMode: 'Block',
-  namePattern: '*', reclaimPolicy: 'Delete', blockCleaner: { kind: 'ZERO' },
+  storageClassName: 'local-block',
+  hostDir: '/mnt/blocks',
+  mountDir: '/discovery-blocks',
+  volumeMode: 'Block',
+  namePattern: '*',
+  reclaimPolicy: 'Delete',
+  blockCleaner: { kind: 'ZERO' },
 };
 const node = { name: 'node-a', hostname: 'host-a' };
 

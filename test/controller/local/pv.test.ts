@@ -6,8 +6,14 @@ import type { LocalClassConfig } from '../../../src/shared/controller-config';
 import { isDnsSubdomain } from '../../../src/shared/names';
 
 const cls: LocalClassConfig = {
-  storageClassName: 'local-fs', hostDir: '/mnt/disks', mountDir: '/discovery', volumeMode: 'Filesystem',
-  namePattern: '*', reclaimPolicy: 'Delete', mountOptions: ['noatime'], fsType: 'xfs',
+  storageClassName: 'local-fs',
+  hostDir: '/mnt/disks',
+  mountDir: '/discovery',
+  volumeMode: 'Filesystem',
+  namePattern: '*',
+  reclaimPolicy: 'Delete',
+  mountOptions: ['noatime'],
+  fsType: 'xfs',
 };
 
 describe('PV names and labels', () => {
@@ -41,7 +47,10 @@ describe('buildLocalPv', () => {
 
   test('a filesystem entry: exact capacity, hostDir path, affinity on the hostname label value, record annotations', () => {
     const pv = buildLocalPv(cls, node, {
-      name: 'vol1', kind: 'dir', path: '/discovery/vol1', capacityBytes: 8_123_456n,
+      name: 'vol1',
+      kind: 'dir',
+      path: '/discovery/vol1',
+      capacityBytes: 8_123_456n,
       identity: { devno: '7:3', stableId: 'loop:/img', diskseq: '42' },
     });
     expect(pv).toEqual({
@@ -100,8 +109,10 @@ describe('device identity', () => {
   test('devnoOf splits dev_t like glibc', () => {
     expect(devnoOf(0x0700n)).toBe('7:0');
     expect(devnoOf(0x0811n)).toBe('8:17');
-    // major 259 (NVMe), minor 300: the high bits live above bit 8 and bit 20.
-    expect(devnoOf((259n << 8n) | (300n & 0xffn) | ((300n & ~0xffn) << 12n))).toBe('259:300');
+    // major 259 (NVMe), minor 300 as glibc's makedev lays them out: 259 << 8 | 300 & 0xff | (300 & ~0xff) << 12.
+    expect(devnoOf(0x11032cn)).toBe('259:300');
+    // A major above 4095 keeps its high bits above bit 32, apart from the minor's.
+    expect(devnoOf(0x1000_0000_0005n)).toBe('4096:5');
   });
 
   test('a hardware id decides alone (a reboot may renumber the disk)', () => {

@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { contains, LoopLab, readDevice, sh, writeMarker } from './loop-lab';
 import { cleanVolume } from '../../../src/controller/local/cleanup';
 import { devnoOf, readDeviceIdentity } from '../../../src/controller/local/device';
 import { MountTable } from '../../../src/controller/local/mountinfo';
@@ -12,7 +13,6 @@ import { scanDirectory } from '../../../src/controller/local/scan';
 import { guardBlockDevice, runBlockCleaner } from '../../../src/controller/local/wipe-block';
 import { wipeFilesystem } from '../../../src/controller/local/wipe-fs';
 import type { BlockCleanerKind, LocalClassConfig } from '../../../src/shared/controller-config';
-import { contains, LoopLab, readDevice, sh, writeMarker } from './loop-lab';
 
 const lab = new LoopLab('local-wipe');
 afterAll(() => lab.cleanup());
