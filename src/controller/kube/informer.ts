@@ -188,8 +188,8 @@ export class Informer<T extends KubeObject> {
     let handle: WatchHandle | undefined;
     const watchdog = setInterval(() => {
       if (Date.now() - this.lastActivity > this.stallTimeoutMs) finish({ kind: 'stalled', rv });
-      else if (Date.now() >= relistAt) finish({ kind: 'relist', rv });
     }, Math.max(10, Math.min(this.stallTimeoutMs / 4, 5_000)));
+    const relistTimer = setTimeout(() => finish({ kind: 'relist', rv }), Math.max(0, relistAt - Date.now()));
     this.wake = () => finish({ kind: 'stopped', rv });
 
     try {
@@ -218,6 +218,7 @@ export class Informer<T extends KubeObject> {
     } finally {
       finished = true;
       clearInterval(watchdog);
+      clearTimeout(relistTimer);
       this.wake = undefined;
       handle?.abort();
     }
