@@ -100,7 +100,8 @@ test('sends in the background with bounded concurrency and drops beyond the limi
 test('failures are counted, logged and never thrown; long messages are cut', async () => {
   const errors: unknown[] = [];
   const lines: string[] = [];
-  const recorder = new EventRecorder(fakePort({ failCreate: true }).port, { ...options, onError: (e) => errors.push(e) }, new JsonLogger((l) => lines.push(l)));
+  const failing = fakePort({ failCreate: true }).port;
+  const recorder = new EventRecorder(failing, { ...options, onError: (e) => errors.push(e) }, new JsonLogger((l) => lines.push(l)));
   recorder.emit(pvc, 'Normal', 'Provisioning', 'x'.repeat(5000));
   await recorder.flush();
   expect(errors).toHaveLength(1);
