@@ -11,8 +11,11 @@ const EXPECTED_KINDS: Record<string, string[]> = {
     'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet',
     'StorageClass', 'Service', 'StatefulSet',
   ],
-  'nfs-existing-server': ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'StorageClass'],
-  'resizable-claim': ['StorageClass', 'PersistentVolumeClaim'],
+  'nfs-existing-server': [
+    'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'PodDisruptionBudget',
+    'StorageClass', 'PersistentVolumeClaim',
+  ],
+  'resizable-claim': ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'StorageClass', 'PersistentVolumeClaim'],
 };
 
 const examples = findExamples(path.join(__dirname, '..', 'examples'));
@@ -33,7 +36,7 @@ function synthesize(name: string): any[] {
 }
 
 test('finds the examples', () => {
-  expect(examples.map((e) => e.name)).toContain('local-disks');
+  expect(examples.map((e) => e.name)).toEqual(expect.arrayContaining(['local-disks', 'nfs-existing-server', 'resizable-claim']));
 });
 
 describe.each(examples.map((e) => e.name))('example %s', (name) => {
