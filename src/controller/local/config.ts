@@ -100,11 +100,14 @@ function checkNoOverlap(classes: LocalClassConfig[], source: string): void {
     }
     seen.set(c.storageClassName, c.storageClassName);
   }
+  // Nested directories too: the outer class would publish the inner directory as a volume.
+  const within = (inner: string, outer: string) => inner === outer || inner.startsWith(outer + '/');
   for (const a of classes) {
     for (const b of classes) {
       if (a === b) continue;
-      if (a.mountDir === b.mountDir || a.hostDir === b.hostDir) {
-        throw new LocalConfigError(`${source}: classes ${a.storageClassName} and ${b.storageClassName} share the directory ${a.mountDir === b.mountDir ? a.mountDir : a.hostDir}; each class needs its own discovery directory`);
+      const dir = within(a.mountDir, b.mountDir) ? a.mountDir : within(a.hostDir, b.hostDir) ? a.hostDir : undefined;
+      if (dir !== undefined) {
+        throw new LocalConfigError(`${source}: classes ${a.storageClassName} and ${b.storageClassName} share the directory ${dir}; each class needs its own discovery directory, not nested in another`);
       }
     }
   }

@@ -79,6 +79,9 @@ describe('local agent config', () => {
   test('rejects two classes on one directory and a repeated class name', () => {
     expect(() => parse({ classes: [fsClass, { ...fsClass, storageClassName: 'other', hostDir: '/mnt/other' }] }))
       .toThrow(/classes local-fs and other share the directory \/mnt\/disks; each class needs its own discovery directory/);
+    expect(() => parse({ classes: [fsClass, { ...fsClass, storageClassName: 'inner', hostDir: '/mnt/disks/inner', mountDir: '/inner' }] }))
+      .toThrow(/classes inner and local-fs share the directory \/mnt\/disks\/inner; each class needs its own discovery directory, not nested in another/);
+    expect(parse({ classes: [fsClass, { ...fsClass, storageClassName: 'sibling', hostDir: '/mnt/disks-2', mountDir: '/mnt/disks-2' }] }).classes).toHaveLength(2);
     expect(() => parse({ classes: [fsClass, { ...fsClass, hostDir: '/a', mountDir: '/b' }] }))
       .toThrow(/storage class local-fs appears twice/);
   });
