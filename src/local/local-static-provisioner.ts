@@ -205,7 +205,9 @@ export class LocalStaticProvisioner extends Construct {
   }
 
   private podTemplate(labels: Record<string, string>): k8s.PodTemplateSpec {
-    const hasBlock = this.classes.some((c) => c.volumeMode === VolumeMode.BLOCK);
+    // Block classes publish devices; a Filesystem class with fsType publishes devices the
+    // kubelet formats. Either way the entries are links to device nodes.
+    const usesDevices = this.classes.some((c) => c.volumeMode === VolumeMode.BLOCK || c.fsType !== undefined);
     const configHash = createHash('sha256').update(this.configJson()).digest('hex').slice(0, 16);
 
     const volumes: k8s.Volume[] = [{ name: 'config', configMap: { name: this.configMap.name } }];
@@ -218,8 +220,8 @@ export class LocalStaticProvisioner extends Construct {
       // HostToContainer: disks mounted on the host after the agent started show up inside it.
       mounts.push({ name, mountPath: cls.mountDir, mountPropagation: 'HostToContainer' });
     });
-    if (hasBlock) {
-      // Block classes: the discovery entries are links to device nodes, which live in /dev.
+    if (usesDevices) {
+      // The host's /dev, so that devices attached after the agent started resolve too.
       volumes.push({ name: 'dev', hostPath: { path: '/dev', type: 'Directory' } });
       mounts.push({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
     }

@@ -89,6 +89,12 @@ describe('LocalStaticProvisioner: the node agent', () => {
     }
   });
 
+  test('mounts /dev for a Filesystem class with fsType, whose entries are devices', () => {
+    const { chart, provisioner } = setup();
+    provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast', fsType: 'ext4' });
+    expect(agentContainer(synth(chart)).volumeMounts).toContainEqual({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
+  });
+
   test('mounts /dev only when a class is Block', () => {
     const fsOnly = setup();
     fsOnly.provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
