@@ -22,7 +22,7 @@ describe('decideProvision', () => {
       className: 'nfs',
       relativePath: 'team-a-data-pvc-u-1',
       directoryMode: 0o777,
-      onDelete: 'DELETE',
+      onDelete: 'ARCHIVE',
       capacity: '1Gi',
     });
   });
@@ -168,7 +168,7 @@ describe('parseClassParameters', () => {
   test('defaults', () => {
     expect(parseClassParameters('c', undefined)).toEqual({
       ok: true,
-      value: { pathPattern: '${.PVC.namespace}-${.PVC.name}-${.PV.name}', onDelete: 'DELETE', directoryMode: 0o777, maxVolumeSize: undefined },
+      value: { pathPattern: '${.PVC.namespace}-${.PVC.name}-${.PV.name}', onDelete: 'ARCHIVE', directoryMode: 0o777, maxVolumeSize: undefined },
     });
   });
 

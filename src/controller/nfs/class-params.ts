@@ -8,8 +8,8 @@ import { parseQuantity } from '../../shared/quantity';
 
 /** Directory mode when a class sets none: writable by any pod UID, as NFS subdir provisioners do. */
 export const DEFAULT_DIRECTORY_MODE = 0o777;
-/** What happens to a directory when a class sets no onDelete. */
-export const DEFAULT_ON_DELETE: OnDeleteValue = 'DELETE';
+/** What happens to a directory when a class sets no onDelete: the construct's default, nothing is lost. */
+export const DEFAULT_ON_DELETE: OnDeleteValue = 'ARCHIVE';
 
 export interface NfsClassParameters {
   readonly pathPattern: string;

@@ -1,0 +1,37 @@
+# The cdk8s-storage controller image, built from this package's own bundle.
+#
+# The bundle (assets/controller/main/index.js) is one self-contained file made by
+# `npx projen bundle` (part of `npx projen build`) and shipped in the npm package, so this
+# builds from a checkout after a build or from the unpacked package alike:
+#
+#   docker build --build-arg VERSION=<package version> -t ghcr.io/cdk8s-storage/controller:<package version> .
+#
+# The base image is a build argument so an air-gapped build can point it at a mirror.
+ARG NODE_IMAGE=node:22-bookworm-slim
+FROM ${NODE_IMAGE}
+
+ARG VERSION=0.0.0
+LABEL org.opencontainers.image.title="cdk8s-storage-controller" \
+      org.opencontainers.image.description="Runtime controller of cdk8s-storage: NFS provisioning and the local volume node agent" \
+      org.opencontainers.image.source="https://github.com/cdk8s-storage/cdk8s-storage" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
+
+ENV NODE_ENV=production
+WORKDIR /app
+# The bundle carries its third-party license notices at the end of the file.
+COPY LICENSE /app/LICENSE
+COPY assets/controller/main/index.js /app/index.js
+
+# Non-root unless the pod says otherwise (numeric, so runAsNonRoot can verify it). The
+# manifests the constructs write choose the user on purpose: the NFS controller runs as
+# uid 0 with only CHOWN, DAC_OVERRIDE and FOWNER, because volume directories end up owned
+# by whatever users the workload pods run as. On an export with root_squash the server
+# maps uid 0 to nobody anyway; there the directories stay writable through their mode
+# (the default directoryMode is 0777), not through the controller's identity.
+USER 1000:1000
+
+# Node handles SIGTERM itself (graceful shutdown releases the leader Lease), so no init
+# wrapper is needed; exec form keeps node as PID 1 to receive the signal.
+ENTRYPOINT ["node", "/app/index.js"]
+CMD ["--help"]

@@ -1,0 +1,66 @@
+/**
+ * The construct and the controller agree: what NfsStorageClass writes, the controller
+ * reads as intended, and every API call the nfs command makes is allowed by the RBAC
+ * rules the construct grants.
+ */
+import { Size, Testing } from 'cdk8s';
+import { NfsProvisioner, NfsServer, OnDelete } from '../../src';
+import { parseClassParameters } from '../../src/controller/nfs/class-params';
+import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, rulesAllow } from '../../src/shared/rbac';
+
+function classParameters(options: Parameters<NfsProvisioner['addStorageClass']>[1]): Record<string, string> {
+  const chart = Testing.chart();
+  const p = new NfsProvisioner(chart, 'nfs', { server: NfsServer.external({ host: '10.0.0.5', path: '/exports' }) });
+  p.addStorageClass('sc', options);
+  return Testing.synth(chart).find((o) => o.kind === 'StorageClass').parameters;
+}
+
+test('the default NfsStorageClass parameters parse to the documented defaults', () => {
+  const parsed = parseClassParameters('sc', classParameters({}));
+  expect(parsed).toEqual({
+    ok: true,
+    value: { pathPattern: '${.PVC.namespace}-${.PVC.name}-${.PV.name}', onDelete: 'ARCHIVE', directoryMode: 0o777, maxVolumeSize: undefined },
+  });
+});
+
+test('every NfsStorageClass option reaches the controller unchanged', () => {
+  const parsed = parseClassParameters('sc', classParameters({
+    pathPattern: '${.PVC.namespace}/${.PVC.name}',
+    onDelete: OnDelete.DELETE,
+    directoryMode: '2770',
+    maxVolumeSize: Size.gibibytes(100),
+  }));
+  expect(parsed).toEqual({
+    ok: true,
+    value: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: 'DELETE', directoryMode: 0o2770, maxVolumeSize: 100n * 1024n ** 3n },
+  });
+  for (const onDelete of [OnDelete.RETAIN, OnDelete.ARCHIVE]) {
+    expect(parseClassParameters('sc', classParameters({ onDelete }))).toMatchObject({ ok: true, value: { onDelete } });
+  }
+});
+
+/** Every request the nfs command makes (see src/controller/kube/client.ts). */
+const CALLS: Array<[group: string, resource: string, verb: string]> = [
+  ['', 'persistentvolumeclaims', 'list'],
+  ['', 'persistentvolumeclaims', 'watch'],
+  ['', 'persistentvolumes', 'list'],
+  ['', 'persistentvolumes', 'watch'],
+  ['', 'persistentvolumes', 'create'],
+  ['', 'persistentvolumes', 'delete'],
+  ['storage.k8s.io', 'storageclasses', 'list'],
+  ['storage.k8s.io', 'storageclasses', 'watch'],
+  ['', 'events', 'create'],
+  ['', 'events', 'patch'],
+];
+
+test('the cluster role allows every call the nfs command makes', () => {
+  for (const [group, resource, verb] of CALLS) {
+    expect(`${verb} ${resource}: ${rulesAllow(NFS_CONTROLLER_RULES, group, resource, verb)}`).toBe(`${verb} ${resource}: true`);
+  }
+});
+
+test('the lease role allows get, create and update of its Lease (election and release)', () => {
+  const rules = nfsLeaderElectionRules('example.com-nfs');
+  for (const verb of ['get', 'update']) expect(rulesAllow(rules, 'coordination.k8s.io', 'leases', verb, 'example.com-nfs')).toBe(true);
+  expect(rulesAllow(rules, 'coordination.k8s.io', 'leases', 'create')).toBe(true);
+});
