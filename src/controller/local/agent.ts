@@ -195,13 +195,18 @@ export class LocalAgent {
         switch (action.type) {
           case 'create': {
             const name = action.pv.metadata!.name!;
+            // Being wiped: its old PV may already be gone from a cache; publish after the wipe.
+            if (this.cleanups.has(name)) break;
             if (await port.createPV(action.pv) === 'created') {
               report.created.push(name);
               pathsInUse.set(action.pv.spec!.local!.path, name);
-            } else {
-              await this.events.emit(nodeRef, 'Warning', LOCAL_REASONS.nameTaken,
-                `cannot publish ${cls.hostDir}/${action.entry}: a PV named ${name} exists but was not published by this node's agent; delete or rename it`);
+              break;
             }
+            // Ours already, and the PV list was a step behind: nothing to say.
+            const existing = await port.getPV(name);
+            if (existing && isOwnedBy(existing, node.name)) break;
+            await this.events.emit(nodeRef, 'Warning', LOCAL_REASONS.nameTaken,
+              `cannot publish ${cls.hostDir}/${action.entry}: a PV named ${name} exists but was not published by this node's agent; delete or rename it`);
             break;
           }
           case 'withdraw': {
@@ -236,21 +241,28 @@ export class LocalAgent {
       const failed = this.failedAt.get(name);
       if (failed !== undefined && Date.now() - failed < retryMs) continue;
       report.cleanupsStarted.push(name);
-      const task = this.cleanup(decision).then(ok => {
+      const task = this.cleanup(decision).then(outcome => {
         this.cleanups.delete(name);
-        // Success: republish now. Failure: look again after the retry interval, not in a hot loop.
-        if (ok) this.request('cleanup-done');
-        else setTimeout(() => this.request('cleanup-retry'), retryMs).unref();
+        // Done: republish now. Failed: look again after the retry interval, not in a hot loop.
+        // Skipped (the list was behind the API server): the PV watch brings the next pass.
+        if (outcome === 'done') this.request('cleanup-done');
+        else if (outcome === 'failed') setTimeout(() => this.request('cleanup-retry'), retryMs).unref();
       });
       this.cleanups.set(name, task);
     }
   }
 
-  /** Wipes, then deletes the PV; false if the wipe failed or was refused. */
-  private async cleanup(decision: Extract<CleanupDecision, { type: 'clean' }>): Promise<boolean> {
+  /** Wipes, then deletes the PV. */
+  private async cleanup(decision: Extract<CleanupDecision, { type: 'clean' }>): Promise<'done' | 'failed' | 'skipped'> {
     const { port, log } = this.options;
     const ref = pvRef(decision.pv);
     const name = ref.name;
+    // The PV list may come from a cache a step behind: wipe only what the API server says is
+    // still this Released PV, never a volume that was already republished and handed out.
+    const current = await port.getPV(name);
+    if (!current || current.metadata?.uid !== decision.pv.metadata?.uid || current.status?.phase !== 'Released' || current.metadata?.deletionTimestamp) {
+      return 'skipped';
+    }
     const result = await cleanVolume(decision, {
       mounts: () => MountTable.read(this.options.mountinfoPath ?? SELF_MOUNTINFO),
       sysRoot: this.options.sysRoot,
@@ -260,21 +272,21 @@ export class LocalAgent {
     if (!result.ok) {
       this.failedAt.set(name, Date.now());
       await this.events.emit(ref, 'Warning', LOCAL_REASONS.cleanupFailed, result.message, true);
-      return false;
+      return 'failed';
     }
     this.failedAt.delete(name);
     this.events.forget(ref);
     // Re-read the PV from the API server: delete only the PV that was wiped, still Released.
     const fresh = await port.getPV(name);
-    if (!fresh || fresh.metadata?.uid !== decision.pv.metadata?.uid) return true;
+    if (!fresh || fresh.metadata?.uid !== decision.pv.metadata?.uid) return 'done';
     if (fresh.status?.phase !== 'Released') {
       log.warn(`PV ${name} was wiped but is ${fresh.status?.phase ?? 'in an unknown phase'} now; not deleting it`, { pv: name });
-      return true;
+      return 'done';
     }
     await port.event(ref, 'Normal', LOCAL_REASONS.cleaned, `${result.message}; deleting PV ${name}, the volume is republished`);
     const outcome = await port.deletePV(name, { uid: fresh.metadata!.uid!, resourceVersion: fresh.metadata?.resourceVersion });
     log.info(`cleanup of PV ${name}: ${result.message}; delete: ${outcome}`, { pv: name, reason: LOCAL_REASONS.cleaned });
-    return true;
+    return 'done';
   }
 }
 

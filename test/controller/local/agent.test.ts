@@ -96,6 +96,34 @@ describe('filesystem class', () => {
     expect(cluster.eventsFor('VolumeCleaned')).toHaveLength(1);
   });
 
+  test('a PV list that lags behind (an informer cache) neither wipes a republished volume nor warns about its own PV', async () => {
+    const name = nameOf('vol1');
+    const cleanedBefore = cluster.eventsFor('VolumeCleaned').length;
+    cluster.setPhase(name, 'Bound');
+    cluster.setPhase(name, 'Released');
+    const released = cluster.snapshot();
+    cluster.freezeList(released); // keeps showing the Released PV after the wipe deleted it
+    await agent.pass();
+    await agent.settle();
+    expect(cluster.pvs.has(name)).toBe(false);
+    expect(cluster.eventsFor('VolumeCleaned')).toHaveLength(cleanedBefore + 1);
+
+    cluster.freezeList(cluster.snapshot()); // a list without the PV
+    await agent.pass();
+    expect(cluster.pvs.get(name)?.status?.phase).toBe('Available');
+    await agent.pass(); // the list still lacks it: create answers "exists", and it is ours
+    expect(cluster.eventsFor('PersistentVolumeNameTaken')).toEqual([]);
+
+    cluster.setPhase(name, 'Bound');
+    fs.writeFileSync(path.join(disks, 'vol1', 'new-tenant'), 'must survive');
+    cluster.freezeList(released); // the old Released PV shows up once more
+    await agent.pass();
+    await agent.settle();
+    expect(fs.readFileSync(path.join(disks, 'vol1', 'new-tenant'), 'utf8')).toBe('must survive');
+    expect(cluster.eventsFor('VolumeCleaned')).toHaveLength(cleanedBefore + 1);
+    cluster.thawList();
+  });
+
   test('an unmounted Available volume is withdrawn; a bound one that vanished is reported and kept', async () => {
     cluster.setPhase(nameOf('vol1'), 'Bound');
     lab.umount(path.join(disks, 'vol1'));

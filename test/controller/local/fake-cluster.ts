@@ -23,6 +23,21 @@ export class FakeCluster {
   public readonly calls: string[] = [];
   private readonly watchers = new Set<{ selector: string; onChange: () => void }>();
   private seq = 0;
+  private frozen?: V1PersistentVolume[];
+
+  /** A copy of the PVs as they are now. */
+  public snapshot(): V1PersistentVolume[] {
+    return [...this.pvs.values()].map(pv => structuredClone(pv));
+  }
+
+  /** From now on listPVs answers with these PVs, like an informer cache that lags. */
+  public freezeList(pvs: V1PersistentVolume[]): void {
+    this.frozen = pvs;
+  }
+
+  public thawList(): void {
+    this.frozen = undefined;
+  }
 
   public addNode(name: string, hostname: string | undefined): void {
     this.nodes.set(name, { metadata: { name, uid: `node-uid-${name}`, labels: hostname ? { [K8S.hostnameLabel]: hostname } : {} } });
@@ -58,7 +73,7 @@ export class FakeCluster {
       listNodeNames: async () => [...this.nodes.keys()],
       listPVs: async selector => {
         this.calls.push(`listPVs ${selector}`);
-        return [...this.pvs.values()].filter(pv => matches(pv, selector)).map(pv => structuredClone(pv));
+        return (this.frozen ?? [...this.pvs.values()]).filter(pv => matches(pv, selector)).map(pv => structuredClone(pv));
       },
       getPV: async name => {
         const pv = this.pvs.get(name);
