@@ -5,6 +5,7 @@
  */
 import { COMMON_FLAGS, NFS_FLAG_SPECS, parseNfsConfig } from './config';
 import { ConfigError, describeFlags } from './flags';
+import { KubeClient, loadKubeConfig } from './kube/client';
 import { runNfs } from './nfs/run';
 import { JsonLogger } from './ops/log';
 import { COMMANDS, ENV } from '../shared/controller-config';
@@ -47,8 +48,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   const log = new JsonLogger();
   try {
     switch (command) {
-      case COMMANDS.nfs:
-        return await runNfs(parseNfsConfig(args, process.env), log.child({ command }), { shutdownSignal: shutdownSignal() });
+      case COMMANDS.nfs: {
+        const config = parseNfsConfig(args, process.env);
+        return await runNfs(config, log.child({ command }), {
+          shutdownSignal: shutdownSignal(),
+          connect: () => new KubeClient(loadKubeConfig(config.kubeconfig)),
+        });
+      }
       default:
         throw new ConfigError(`unknown command ${JSON.stringify(command)}: use ${COMMANDS.nfs} (see --help)`);
     }

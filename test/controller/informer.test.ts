@@ -214,3 +214,16 @@ test('stop aborts the live watch and ends the loop; the cache stays readable', a
   expect(server.lists).toBe(lists);
   expect(informer.get('a', 'ns')?.value).toBe('1');
 });
+
+test('after stop and start the informer is not synced until a fresh list arrives', async () => {
+  const { server, informer } = setup();
+  current = informer;
+  informer.start();
+  await informer.waitForSync(1000);
+  await informer.stop();
+  server.listFailures = 2;
+  informer.start();
+  expect(informer.hasSynced).toBe(false);
+  await informer.waitForSync(2000);
+  expect(server.lists).toBe(4);
+});

@@ -92,7 +92,7 @@ export class Informer<T extends KubeObject> {
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
   }
 
-  /** True once the first list has filled the cache (stays true across restarts). */
+  /** True once a list since the last {@link start} has filled the cache (stays true across relists). */
   get hasSynced(): boolean {
     return this.synced;
   }
@@ -115,6 +115,8 @@ export class Informer<T extends KubeObject> {
     if (this.running) return;
     this.running = true;
     this.stopped = false;
+    // A cache kept from before a stop may be stale: callers wait for a fresh list.
+    this.synced = false;
     this.loopDone = this.loop().finally(() => { this.running = false; });
   }
 

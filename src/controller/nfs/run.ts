@@ -9,16 +9,15 @@
  * again. SIGTERM does the same and then releases the Lease and exits 0.
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import { NfsController, ReportedError } from './controller';
+import { NfsController, ReportedError, VolumeWriter } from './controller';
 import { NfsRootFs } from './fs';
 import { ENV } from '../../shared/controller-config';
 import { NfsConfig } from '../config';
 import { ConfigError } from '../flags';
-import { KubeClient, loadKubeConfig } from '../kube/client';
 import { errorMessage, statusCode } from '../kube/errors';
-import { EventRecorder } from '../kube/events';
+import { EventPort, EventRecorder } from '../kube/events';
 import { Informer, InformerHandlers, KubeObject, ListWatchPort } from '../kube/informer';
-import { LeaderElector } from '../kube/leader';
+import { LeaderElector, LeasePort } from '../kube/leader';
 import { OpsServer } from '../ops/http';
 import type { Logger } from '../ops/log';
 import { Metrics } from '../ops/metrics';
@@ -29,10 +28,24 @@ const UNHEALTHY_AFTER_MS = 5 * 60_000;
 /** How long shutdown waits for queued events to be sent. */
 const EVENT_FLUSH_MS = 5_000;
 
+/** Everything the command needs from the API server (implemented by kube/client.ts). */
+export interface ClusterPorts {
+  claims(): ListWatchPort<V1PersistentVolumeClaim>;
+  volumes(): ListWatchPort<V1PersistentVolume>;
+  storageClasses(): ListWatchPort<V1StorageClass>;
+  volumeWriter(): VolumeWriter;
+  eventPort(): EventPort;
+  leasePort(namespace: string, name: string): LeasePort;
+}
+
 export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Resolves when the process should shut down (SIGTERM/SIGINT in production). */
   readonly shutdownSignal: Promise<string>;
+  /** Connects to the API server; called after the local checks pass. */
+  readonly connect: () => ClusterPorts;
+  /** Called once the HTTP server listens, with its port. */
+  readonly onListening?: (port: number) => void;
 }
 
 /** Runs until the shutdown signal; resolves with the exit code. */
@@ -43,7 +56,7 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
   } catch (error) {
     throw new ConfigError(`--root: ${(error as Error).message}`);
   }
-  const client = new KubeClient(loadKubeConfig(config.kubeconfig, env));
+  const client = options.connect();
   const metrics = new Metrics({ defaultMetrics: true });
   const instance = env[ENV.podName] || (config.leaderElection.enabled ? config.leaderElection.identity : 'local');
   const events = new EventRecorder(client.eventPort(), {
@@ -155,6 +168,7 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
     },
   });
   const port = await server.start();
+  options.onListening?.(port);
   log.info('started', {
     provisioner: config.provisionerName,
     server: config.server,
