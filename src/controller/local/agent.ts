@@ -43,6 +43,8 @@ export interface LocalAgentOptions {
   readonly maxConcurrentCleanups?: number;
   /** A failed wipe is not retried sooner than this; default 60 s. */
   readonly cleanupRetryMs?: number;
+  /** Told about every publication and wipe (for metrics). */
+  readonly onOperation?: (kind: 'publish' | 'wipe', ok: boolean, seconds: number) => void;
 }
 
 /** What one pass did (for logs, metrics and tests). */
@@ -199,6 +201,7 @@ export class LocalAgent {
             if (this.cleanups.has(name)) break;
             if (await port.createPV(action.pv) === 'created') {
               report.created.push(name);
+              this.options.onOperation?.('publish', true, 0);
               pathsInUse.set(action.pv.spec!.local!.path, name);
               break;
             }
@@ -263,12 +266,14 @@ export class LocalAgent {
     if (!current || current.metadata?.uid !== decision.pv.metadata?.uid || current.status?.phase !== 'Released' || current.metadata?.deletionTimestamp) {
       return 'skipped';
     }
+    const started = Date.now();
     const result = await cleanVolume(decision, {
       mounts: () => MountTable.read(this.options.mountinfoPath ?? SELF_MOUNTINFO),
       sysRoot: this.options.sysRoot,
       run: this.options.run,
       onStart: message => void this.events.emit(ref, 'Normal', LOCAL_REASONS.cleanupStarted, message, true),
     });
+    this.options.onOperation?.('wipe', result.ok, (Date.now() - started) / 1000);
     if (!result.ok) {
       this.failedAt.set(name, Date.now());
       await this.events.emit(ref, 'Warning', LOCAL_REASONS.cleanupFailed, result.message, true);

@@ -1,0 +1,83 @@
+/**
+ * Runs the `local` command: the node agent for this node, with its ops server and signal
+ * handling. Every node runs its own agent and there is no leader: each agent only ever
+ * touches the PVs its node published.
+ */
+import { LocalAgent } from './agent';
+import { LocalCommandConfig } from './cli';
+import { loadLocalAgentConfig, LocalConfigError } from './config';
+import { ConfigError } from '../flags';
+import { KubeClient, loadKubeConfig } from '../kube/client';
+import { EventRecorder } from '../kube/events';
+import { LocalKubeApi } from '../kube/local-port';
+import { OpsServer } from '../ops/http';
+import type { Logger } from '../ops/log';
+import { Metrics } from '../ops/metrics';
+
+/** The PV informer failing this long makes /healthz fail, so the kubelet restarts a wedged agent. */
+const UNHEALTHY_AFTER_MS = 5 * 60_000;
+/** How long shutdown waits for queued events to be sent. */
+const EVENT_FLUSH_MS = 5_000;
+/** `source.component` of the agent's events. */
+export const LOCAL_AGENT_COMPONENT = 'cdk8s-storage-local-agent';
+
+export interface LocalRunOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Resolves when the process should shut down (SIGTERM/SIGINT in production). */
+  readonly shutdownSignal: Promise<string>;
+}
+
+/** Runs until the shutdown signal; resolves with the exit code. */
+export async function runLocal(config: LocalCommandConfig, log: Logger, options: LocalRunOptions): Promise<number> {
+  const env = options.env ?? process.env;
+  let classes;
+  try {
+    classes = await loadLocalAgentConfig(config.configPath);
+  } catch (error) {
+    if (error instanceof LocalConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+  const kc = loadKubeConfig(config.kubeconfig, env);
+  const metrics = new Metrics({ defaultMetrics: true });
+  const events = new EventRecorder(new KubeClient(kc).eventPort(), {
+    component: LOCAL_AGENT_COMPONENT,
+    instance: config.instance,
+    onError: () => metrics.error('events'),
+  }, log);
+  const api = new LocalKubeApi(kc, events, log, {
+    onRestart: (reason) => metrics.informerRestart('persistentvolumes', reason),
+    onError: () => metrics.error('informer'),
+  });
+  const agent = new LocalAgent({
+    nodeName: config.nodeName,
+    config: classes,
+    port: api,
+    log,
+    onOperation: (kind, ok, seconds) => metrics.operation(kind === 'publish' ? 'provision' : 'delete', ok ? 'succeeded' : 'failed', seconds),
+  });
+
+  const server = new OpsServer({
+    port: config.httpPort,
+    registry: metrics.registry,
+    healthy: () => api.unhealthyForMs > UNHEALTHY_AFTER_MS
+      ? { ok: false, detail: `PV list/watch failing for ${Math.round(api.unhealthyForMs / 1000)} s` }
+      : { ok: true, detail: 'alive' },
+    ready: () => {
+      const status = agent.status();
+      if (status.ready) return { ok: true, detail: `last pass ${status.lastPassAt?.toISOString()}` };
+      return { ok: false, detail: status.lastError ?? 'first discovery pass not done yet' };
+    },
+  });
+  const port = await server.start();
+  log.info('started', { node: config.nodeName, classes: classes.classes.map((c) => c.storageClassName), httpPort: port });
+  await agent.start();
+
+  const signal = await options.shutdownSignal;
+  log.info('shutting down', { signal, wiping: agent.status().cleaning });
+  await agent.stop();
+  await api.stop();
+  await Promise.race([events.flush(), new Promise((resolve) => setTimeout(resolve, EVENT_FLUSH_MS).unref())]);
+  await server.stop();
+  log.info('stopped');
+  return 0;
+}
