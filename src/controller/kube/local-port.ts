@@ -1,5 +1,5 @@
 /**
- * The local node agent's port (local/port.ts) on the real API.
+ * The local node agent's API access (local/run.ts's LocalClusterPorts) on the real API.
  *
  * Each agent watches only its own node's PVs (a label selector), so a cluster of N nodes
  * does not have N processes caching every PV. PV lists are served from that informer's
@@ -7,10 +7,12 @@
  */
 import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
+import { KubeClient } from './client';
 import { isConflict, isNotFound } from './errors';
-import type { EventSink } from './events';
+import type { EventPort } from './events';
 import { Informer, InformerOptions, ListWatchPort, WatchEventType, WatchHandle } from './informer';
-import type { DeletePreconditions, EventType, LocalKubePort, LocalObjectRef, NodeCleanupPort } from '../local/port';
+import type { DeletePreconditions } from '../local/port';
+import type { LocalApi, LocalClusterPorts } from '../local/run';
 import type { Logger } from '../ops/log';
 
 const PAGE_SIZE = 500;
@@ -20,14 +22,26 @@ interface Selected {
   readonly listeners: Set<() => void>;
 }
 
-export class LocalKubeApi implements LocalKubePort, NodeCleanupPort {
+/** Connects the `local` command to the API server described by `kc`. */
+export class LocalClusterClient implements LocalClusterPorts {
+  constructor(private readonly kc: KubeConfig) {}
+
+  localApi(log: Logger, informerOptions: InformerOptions): LocalApi {
+    return new LocalKubeApi(this.kc, log, informerOptions);
+  }
+
+  eventPort(): EventPort {
+    return new KubeClient(this.kc).eventPort();
+  }
+}
+
+export class LocalKubeApi implements LocalApi {
   private readonly core: CoreV1Api;
   private readonly watcher: Watch;
   private readonly selected = new Map<string, Selected>();
 
   constructor(
     kc: KubeConfig,
-    private readonly events: EventSink,
     private readonly log: Logger,
     private readonly informerOptions: InformerOptions = {},
   ) {
@@ -94,10 +108,6 @@ export class LocalKubeApi implements LocalKubePort, NodeCleanupPort {
       if (isConflict(error)) return 'conflict';
       throw error;
     }
-  }
-
-  async event(ref: LocalObjectRef, type: EventType, reason: string, message: string): Promise<void> {
-    this.events.emit({ apiVersion: 'v1', kind: ref.kind, name: ref.name, uid: ref.uid }, type, reason, message);
   }
 
   watchPVs(labelSelector: string, onChange: () => void): () => void {

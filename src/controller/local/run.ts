@@ -6,10 +6,10 @@
 import { LocalAgent } from './agent';
 import { LocalCommandConfig } from './cli';
 import { loadLocalAgentConfig, LocalConfigError } from './config';
+import type { LocalKubePort, NodeCleanupPort } from './port';
 import { ConfigError } from '../flags';
-import { KubeClient, loadKubeConfig } from '../kube/client';
-import { EventRecorder } from '../kube/events';
-import { LocalKubeApi } from '../kube/local-port';
+import { EventPort, EventRecorder } from '../kube/events';
+import type { InformerOptions } from '../kube/informer';
 import { OpsServer } from '../ops/http';
 import type { Logger } from '../ops/log';
 import { Metrics } from '../ops/metrics';
@@ -21,15 +21,30 @@ const EVENT_FLUSH_MS = 5_000;
 /** `source.component` of the agent's events. */
 export const LOCAL_AGENT_COMPONENT = 'cdk8s-storage-local-agent';
 
+/** The agent's API calls except events (which go through the command's EventRecorder). */
+export type LocalApi = Omit<LocalKubePort, 'event'> & Omit<NodeCleanupPort, 'event'> & {
+  /** Milliseconds the PV list/watch has been failing (0 when fine). */
+  readonly unhealthyForMs: number;
+  stop(): Promise<void>;
+};
+
+/** Everything the command needs from the API server (implemented by kube/local-port.ts). */
+export interface LocalClusterPorts {
+  localApi(log: Logger, informerOptions: InformerOptions): LocalApi;
+  eventPort(): EventPort;
+}
+
 export interface LocalRunOptions {
-  readonly env?: NodeJS.ProcessEnv;
   /** Resolves when the process should shut down (SIGTERM/SIGINT in production). */
   readonly shutdownSignal: Promise<string>;
+  /** Connects to the API server; called after the class map loaded. */
+  readonly connect: () => LocalClusterPorts;
+  /** Called once the HTTP server listens, with its port. */
+  readonly onListening?: (port: number) => void;
 }
 
 /** Runs until the shutdown signal; resolves with the exit code. */
 export async function runLocal(config: LocalCommandConfig, log: Logger, options: LocalRunOptions): Promise<number> {
-  const env = options.env ?? process.env;
   let classes;
   try {
     classes = await loadLocalAgentConfig(config.configPath);
@@ -37,21 +52,30 @@ export async function runLocal(config: LocalCommandConfig, log: Logger, options:
     if (error instanceof LocalConfigError) throw new ConfigError(error.message);
     throw error;
   }
-  const kc = loadKubeConfig(config.kubeconfig, env);
+  const cluster = options.connect();
   const metrics = new Metrics({ defaultMetrics: true });
-  const events = new EventRecorder(new KubeClient(kc).eventPort(), {
+  const events = new EventRecorder(cluster.eventPort(), {
     component: LOCAL_AGENT_COMPONENT,
     instance: config.instance,
     onError: () => metrics.error('events'),
   }, log);
-  const api = new LocalKubeApi(kc, events, log, {
+  const api = cluster.localApi(log, {
     onRestart: (reason) => metrics.informerRestart('persistentvolumes', reason),
     onError: () => metrics.error('informer'),
   });
+  const port: LocalKubePort = {
+    getNode: (name) => api.getNode(name),
+    listPVs: (selector) => api.listPVs(selector),
+    getPV: (name) => api.getPV(name),
+    createPV: (pv) => api.createPV(pv),
+    deletePV: (name, preconditions) => api.deletePV(name, preconditions),
+    watchPVs: (selector, onChange) => api.watchPVs(selector, onChange),
+    event: async (ref, type, reason, message) => events.emit({ apiVersion: 'v1', kind: ref.kind, name: ref.name, uid: ref.uid }, type, reason, message),
+  };
   const agent = new LocalAgent({
     nodeName: config.nodeName,
     config: classes,
-    port: api,
+    port,
     log,
     onOperation: (kind, ok, seconds) => metrics.operation(kind === 'publish' ? 'provision' : 'delete', ok ? 'succeeded' : 'failed', seconds),
   });
@@ -68,8 +92,9 @@ export async function runLocal(config: LocalCommandConfig, log: Logger, options:
       return { ok: false, detail: status.lastError ?? 'first discovery pass not done yet' };
     },
   });
-  const port = await server.start();
-  log.info('started', { node: config.nodeName, classes: classes.classes.map((c) => c.storageClassName), httpPort: port });
+  const httpPort = await server.start();
+  options.onListening?.(httpPort);
+  log.info('started', { node: config.nodeName, classes: classes.classes.map((c) => c.storageClassName), httpPort });
   await agent.start();
 
   const signal = await options.shutdownSignal;
