@@ -59,6 +59,8 @@ if has_all "$DEST"; then
   exit 0
 fi
 
+# Leftovers of a build that was killed outright (we hold the lock: none is running).
+rm -rf "$CACHE_ROOT/.build-$KEY."* 2>/dev/null || true
 WORK="$(mktemp -d "$CACHE_ROOT/.build-$KEY.XXXXXX")"
 cleanup() { chmod -R u+w "$WORK" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -101,7 +101,7 @@ export async function startEnvironment(options: StartEnvironmentOptions): Promis
   const binDir = options.binDir ?? ensureBinaries();
   const [cp, nfs] = await Promise.allSettled([
     ControlPlane.start({ binDir, stateFile: path.join(options.stateDir, 'control-plane.json') }),
-    NfsServer.start(),
+    NfsServer.start({ port: process.env.E2E_NFS_PORT ? Number(process.env.E2E_NFS_PORT) : undefined }),
   ]);
   if (cp.status === 'rejected' || nfs.status === 'rejected') {
     if (cp.status === 'fulfilled') {

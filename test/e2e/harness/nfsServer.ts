@@ -30,7 +30,7 @@ import {
 export interface NfsServerOptions {
   /** Parent of the temp directory (default: os.tmpdir()). */
   readonly tmpRoot?: string;
-  /** NFS port; default 2049 when free, else a free port. */
+  /** NFS port; default 2049 when free, else a free port (`environment.ts` reads E2E_NFS_PORT). */
   readonly port?: number;
   /** Pseudo path of the export (what a PV's `nfs.path` starts with). Default `/export`. */
   readonly exportPath?: string;
