@@ -6,6 +6,9 @@
 import { COMMON_FLAGS, NFS_FLAG_SPECS, parseNfsConfig } from './config';
 import { ConfigError, describeFlags } from './flags';
 import { KubeClient, loadKubeConfig } from './kube/client';
+import { LocalClusterClient } from './kube/local-port';
+import { LOCAL_FLAG_SPECS, parseLocalCommand } from './local/cli';
+import { runLocal } from './local/run';
 import { runNfs } from './nfs/run';
 import { JsonLogger } from './ops/log';
 import { COMMANDS, ENV } from '../shared/controller-config';
@@ -17,14 +20,19 @@ export function usage(): string {
     `Usage: ${PROGRAM} <command> [--flag=value ...]`,
     '',
     'Commands:',
-    `  ${COMMANDS.nfs}    provision NFS volumes as directories under an existing export`,
+    `  ${COMMANDS.nfs}      provision NFS volumes as directories under an existing export`,
+    `  ${COMMANDS.local}    node agent: publish, wipe and republish local volumes of this node`,
     '',
     `Flags of "${COMMANDS.nfs}":`,
     describeFlags(NFS_FLAG_SPECS),
     '',
+    `Flags of "${COMMANDS.local}":`,
+    describeFlags(LOCAL_FLAG_SPECS),
+    '',
     'Environment:',
     `  ${ENV.podName}        Lease holder identity and event source (the pod name)`,
     `  ${ENV.podNamespace}   namespace of the Lease when --leader-election-namespace is not given`,
+    `  ${ENV.nodeName}       the node a local agent serves (required by "${COMMANDS.local}")`,
     `  KUBECONFIG      kubeconfig used outside a cluster when --${COMMON_FLAGS.kubeconfig} is not given`,
     '',
     'Endpoints on --http-port: /healthz, /readyz, /metrics. Logs are JSON lines on stdout.',
@@ -55,8 +63,15 @@ export async function main(argv: readonly string[]): Promise<number> {
           connect: () => new KubeClient(loadKubeConfig(config.kubeconfig)),
         });
       }
+      case COMMANDS.local: {
+        const config = parseLocalCommand(args, process.env);
+        return await runLocal(config, log.child({ command, node: config.nodeName }), {
+          shutdownSignal: shutdownSignal(),
+          connect: () => new LocalClusterClient(loadKubeConfig(config.kubeconfig)),
+        });
+      }
       default:
-        throw new ConfigError(`unknown command ${JSON.stringify(command)}: use ${COMMANDS.nfs} (see --help)`);
+        throw new ConfigError(`unknown command ${JSON.stringify(command)}: use ${COMMANDS.nfs} or ${COMMANDS.local} (see --help)`);
     }
   } catch (error) {
     if (error instanceof ConfigError) {

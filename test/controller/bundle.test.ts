@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { NFS_FLAGS } from '../../src/shared/controller-config';
+import { LOCAL_FLAGS, NFS_FLAGS } from '../../src/shared/controller-config';
 
 const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'controller', 'main', 'index.js');
 let dir: string;
@@ -51,14 +51,19 @@ test('--help prints the usage with every flag and exits 0', () => {
   const { status, stdout } = run('--help');
   expect(status).toBe(0);
   expect(stdout).toContain('Usage: cdk8s-storage-controller <command>');
-  for (const flag of Object.values(NFS_FLAGS)) expect(stdout).toContain(`--${flag}`);
+  for (const flag of [...Object.values(NFS_FLAGS), ...Object.values(LOCAL_FLAGS)]) expect(stdout).toContain(`--${flag}`);
   expect(run('nfs', '--help').status).toBe(0);
+  expect(run('local', '--help').status).toBe(0);
 });
 
 test('a missing flag stops it with one line naming the flag', () => {
   const { status, stderr } = run('nfs', `--${NFS_FLAGS.provisionerName}=example.com/nfs`);
   expect(status).toBe(2);
   expect(stderr).toBe(`cdk8s-storage-controller: missing required flag --${NFS_FLAGS.server} (NFS server host or IP written into every PV (resolved by the nodes))\n`);
+});
+
+test('the local command is in the same bundle and checks its flags too', () => {
+  expect(run('local')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^cdk8s-storage-controller: missing required flag --config /) });
 });
 
 test('an unknown flag or command stops it', () => {
