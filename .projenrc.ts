@@ -108,11 +108,11 @@ project.addTask('e2e', {
 });
 project.addTask('e2e:up', {
   description: 'Start the test control plane and NFS server in the background; prints KUBECONFIG=<path> last',
-  exec: 'ts-node --project test/tsconfig.json test/e2e/harness/cli.ts up',
+  exec: 'ts-node --transpile-only --project test/tsconfig.json test/e2e/harness/cli.ts up',
 });
 project.addTask('e2e:down', {
   description: 'Stop what e2e:up started',
-  exec: 'ts-node --project test/tsconfig.json test/e2e/harness/cli.ts down',
+  exec: 'ts-node --transpile-only --project test/tsconfig.json test/e2e/harness/cli.ts down',
 });
 
 project.gitignore.exclude('/test-reports/', '/coverage/', '/.e2e/');

@@ -22,7 +22,11 @@ module.exports = {
   slowTestThreshold: 60,
   globalSetup: '<rootDir>/test/e2e/global-setup.ts',
   globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
-  reporters: ['default', '<rootDir>/test/e2e/harness/failure-reporter.js'],
+  reporters: [
+    'default',
+    '<rootDir>/test/e2e/harness/failure-reporter.js',
+    ['jest-junit', { outputDirectory: 'test-reports', outputName: 'e2e-junit.xml' }],
+  ],
   coverageProvider: 'v8',
   collectCoverage: false,
 };
