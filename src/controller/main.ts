@@ -7,11 +7,12 @@ import { COMMON_FLAGS, NFS_FLAG_SPECS, parseNfsConfig } from './config';
 import { ConfigError, describeFlags } from './flags';
 import { KubeClient, loadKubeConfig } from './kube/client';
 import { LocalClusterClient } from './kube/local-port';
-import { LOCAL_FLAG_SPECS, parseLocalCommand } from './local/cli';
+import { LOCAL_FLAG_SPECS, parseLocalInvocation } from './local/cli';
 import { runLocal } from './local/run';
+import { runNodeCleanup } from './local/run-node-cleanup';
 import { runNfs } from './nfs/run';
 import { JsonLogger } from './ops/log';
-import { COMMANDS, ENV } from '../shared/controller-config';
+import { COMMANDS, ENV, LOCAL_FLAGS } from '../shared/controller-config';
 
 const PROGRAM = 'cdk8s-storage-controller';
 
@@ -32,7 +33,7 @@ export function usage(): string {
     'Environment:',
     `  ${ENV.podName}        Lease holder identity and event source (the pod name)`,
     `  ${ENV.podNamespace}   namespace of the Lease when --leader-election-namespace is not given`,
-    `  ${ENV.nodeName}       the node a local agent serves (required by "${COMMANDS.local}")`,
+    `  ${ENV.nodeName}       the node a local agent serves (required by "${COMMANDS.local}" unless --${LOCAL_FLAGS.nodeCleanup})`,
     `  KUBECONFIG      kubeconfig used outside a cluster when --${COMMON_FLAGS.kubeconfig} is not given`,
     '',
     'Endpoints on --http-port: /healthz, /readyz, /metrics. Logs are JSON lines on stdout.',
@@ -64,7 +65,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         });
       }
       case COMMANDS.local: {
-        const config = parseLocalCommand(args, process.env);
+        const invocation = parseLocalInvocation(args, process.env);
+        if (invocation.mode === 'node-cleanup') {
+          const config = invocation.config;
+          return await runNodeCleanup(config, log.child({ command, role: 'node-cleanup' }), {
+            shutdownSignal: shutdownSignal(),
+            connect: () => new LocalClusterClient(loadKubeConfig(config.kubeconfig)),
+          });
+        }
+        const config = invocation.config;
         return await runLocal(config, log.child({ command, node: config.nodeName }), {
           shutdownSignal: shutdownSignal(),
           connect: () => new LocalClusterClient(loadKubeConfig(config.kubeconfig)),

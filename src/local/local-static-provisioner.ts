@@ -10,6 +10,7 @@ import { isDnsLabel } from '../shared/names';
 import { LOCAL_AGENT_RULES } from '../shared/rbac';
 import { VolumeMode } from '../storage-class-ref';
 import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-class';
+import { addNodeCleanup } from './node-cleanup';
 import { isLabelValue, isQualifiedName, renderToleration } from './scheduling';
 import { Toleration } from './toleration';
 import { isSameOrInside } from './validation';
@@ -51,6 +52,16 @@ export interface LocalStaticProvisionerProps {
    * @default - none beyond those Kubernetes gives every DaemonSet pod
    */
   readonly tolerations?: Toleration[];
+
+  /**
+   * Also run the node-deletion role: a one-replica Deployment that removes the Available
+   * PVs of nodes whose Node object was deleted (their agent is gone, so nobody else would)
+   * and reports the bound and released ones with a `ReferencedNodeDeleted` event. It gets
+   * its own ServiceAccount, allowed to list and delete PVs and list nodes.
+   *
+   * @default false
+   */
+  readonly nodeCleanup?: boolean;
 }
 
 /** Pod-template annotation holding a hash of the class map: a changed map rolls the agents. */
@@ -73,6 +84,8 @@ export class LocalStaticProvisioner extends Construct {
   public readonly image: string;
   /** The ServiceAccount name of the node agent. */
   public readonly serviceAccountName: string;
+  /** Whether the node-deletion role runs. */
+  public readonly nodeCleanup: boolean;
 
   private readonly classes: LocalStorageClass[] = [];
   private readonly nodeSelector: { [key: string]: string };
@@ -153,6 +166,11 @@ export class LocalStaticProvisioner extends Construct {
         template: Lazy.any({ produce: () => this.podTemplate(labels) }),
       },
     });
+
+    this.nodeCleanup = props.nodeCleanup ?? false;
+    if (this.nodeCleanup) {
+      addNodeCleanup(this, { namespace: this.namespace, image: this.image, labels });
+    }
 
     this.node.addValidation({
       validate: () => this.classes.length > 0 ? [] : [

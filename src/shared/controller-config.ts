@@ -40,6 +40,11 @@ export const LOCAL_FLAGS = {
   config: 'config',
   /** Port of the HTTP server for /healthz, /readyz and /metrics. */
   httpPort: 'http-port',
+  /**
+   * Run the cluster-wide node-deletion role instead of a node agent: remove the Available
+   * PVs of deleted nodes, report the others. Needs neither --config nor NODE_NAME.
+   */
+  nodeCleanup: 'node-cleanup',
 } as const;
 
 /** Environment variables set from the downward API. */

@@ -64,6 +64,19 @@ export const LOCAL_AGENT_RULES: readonly PolicyRule[] = freeze([
   { apiGroups: [CORE], resources: ['events'], verbs: ['create', 'patch'] },
 ]);
 
+/**
+ * Cluster-wide rules of the opt-in node-deletion role (one replica per cluster): it compares
+ * the local agents' PVs with the Node list and removes the Available PVs of deleted nodes.
+ */
+export const LOCAL_NODE_CLEANUP_RULES: readonly PolicyRule[] = freeze([
+  // The agents' PVs (by label), and deleting the unused ones of nodes that are gone.
+  { apiGroups: [CORE], resources: ['persistentvolumes'], verbs: ['list', 'delete'] },
+  // Which nodes still exist.
+  { apiGroups: [CORE], resources: ['nodes'], verbs: ['list'] },
+  // ReferencedNodeDeleted / NodeDeletedVolumeRemoved on the PVs.
+  { apiGroups: [CORE], resources: ['events'], verbs: ['create', 'patch'] },
+]);
+
 /** Does a rule set allow a verb on a resource (`pods`, `persistentvolumeclaims/status`)? */
 export function rulesAllow(rules: readonly PolicyRule[], apiGroup: string, resource: string, verb: string, name?: string): boolean {
   return rules.some((r) => r.apiGroups.includes(apiGroup)

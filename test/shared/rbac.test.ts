@@ -1,9 +1,10 @@
-import { LOCAL_AGENT_RULES, NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule, rulesAllow } from '../../src/shared/rbac';
+import { LOCAL_AGENT_RULES, LOCAL_NODE_CLEANUP_RULES, NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule, rulesAllow } from '../../src/shared/rbac';
 
 const tables: Array<[string, readonly PolicyRule[]]> = [
   ['NFS controller', NFS_CONTROLLER_RULES],
   ['NFS leader election', nfsLeaderElectionRules('nfs-lock')],
   ['local agent', LOCAL_AGENT_RULES],
+  ['local node cleanup', LOCAL_NODE_CLEANUP_RULES],
 ];
 
 describe.each(tables)('%s rules', (_name, rules) => {

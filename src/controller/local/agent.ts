@@ -74,6 +74,8 @@ export class LocalAgent {
   private resync?: NodeJS.Timeout;
   private stopWatch?: () => void;
   private stopped = false;
+  /** The errors of the last logged failing pass ('' when the last pass succeeded). */
+  private loggedFailure = '';
   private state: { ready: boolean; lastPassAt?: Date; lastError?: string } = { ready: false };
 
   constructor(private readonly options: LocalAgentOptions) {
@@ -137,6 +139,14 @@ export class LocalAgent {
       report => {
         if (report.created.length + report.withdrawn.length + report.cleanupsStarted.length > 0) {
           this.options.log.info('local discovery pass', { trigger: why, ...report });
+        }
+        // A failing pass (the API refusing a call, an unreadable directory) is otherwise
+        // visible only on /readyz: log it, once per distinct failure, and the recovery.
+        const failure = report.errors.join('; ');
+        if (failure !== this.loggedFailure) {
+          if (failure) this.options.log.error(`local discovery pass failed: ${failure}`, { trigger: why });
+          else this.options.log.info('local discovery pass succeeded again', { trigger: why });
+          this.loggedFailure = failure;
         }
       },
       err => this.options.log.error(`local discovery pass failed: ${(err as Error).message}`, { trigger: why }),

@@ -242,3 +242,50 @@ describe('two nodes', () => {
     expect(agent.status()).toMatchObject({ ready: false });
   });
 });
+
+describe('logging of failing passes', () => {
+  test('a pass that fails is logged once with its reason, and the recovery too', async () => {
+    const cluster = new FakeCluster();
+    cluster.addNode('node-l', 'host-l');
+    const log = memoryLogger();
+    let refuse = true;
+    let lists = 0;
+    const base = cluster.port();
+    const dir = fs.mkdtempSync(path.join(lab.root, 'logging-'));
+    const agent = new LocalAgent({
+      nodeName: 'node-l',
+      config: { classes: [fsClass('c', dir)] },
+      port: {
+        ...base,
+        listPVs: async (s) => {
+          lists++;
+          if (refuse) throw new Error('persistentvolumes is forbidden: HTTP 403');
+          return base.listPVs(s);
+        },
+      },
+      log,
+      pollMs: 60_000,
+      debounceMs: 10,
+      resyncMs: 60_000,
+    });
+    await agent.start();
+    try {
+      const failed = () => log.lines.filter(l => l.startsWith('error local discovery pass failed: persistentvolumes is forbidden: HTTP 403'));
+      for (let i = 0; i < 100 && failed().length === 0; i++) await new Promise(r => setTimeout(r, 20));
+      expect(failed()).toHaveLength(1);
+      // A change in the directory (inotify) runs another pass; the same failure is not logged again.
+      const before = lists;
+      fs.mkdirSync(path.join(dir, 'new-entry'));
+      for (let i = 0; i < 100 && lists === before; i++) await new Promise(r => setTimeout(r, 20));
+      await agent.settle();
+      expect(lists).toBeGreaterThan(before);
+      expect(failed()).toHaveLength(1);
+      refuse = false;
+      fs.mkdirSync(path.join(dir, 'another-entry'));
+      for (let i = 0; i < 100 && !log.lines.includes('info local discovery pass succeeded again'); i++) await new Promise(r => setTimeout(r, 20));
+      expect(log.lines).toContain('info local discovery pass succeeded again');
+    } finally {
+      await agent.stop();
+    }
+  });
+});
