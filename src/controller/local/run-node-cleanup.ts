@@ -65,7 +65,7 @@ export async function runNodeCleanup(config: NodeCleanupCommandConfig, log: Logg
   });
   const httpPort = await server.start();
   options.onListening?.(httpPort);
-  log.info('started node-deletion role', { httpPort, periodSeconds: (options.periodMs ?? NODE_CLEANUP_PERIOD_MS) / 1000 });
+  log.info('started', { role: 'node-cleanup', httpPort, periodSeconds: (options.periodMs ?? NODE_CLEANUP_PERIOD_MS) / 1000 });
 
   let signal: string | undefined;
   const stopped = options.shutdownSignal.then((s) => { signal = s; });
