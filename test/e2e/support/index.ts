@@ -12,3 +12,4 @@ export * from './names';
 export * from './synth';
 export * from './tree';
 export * from './wait';
+export { sleep } from '../harness';
