@@ -102,6 +102,26 @@ test('only one of two candidates leads; stopping the leader hands over at once',
   expect(store.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
 });
 
+test('a standby logs once per holder that it is standing by, and not again after it leads', async () => {
+  const store = new LeaseStore();
+  const lines: any[] = [];
+  const captured = new JsonLogger((line) => lines.push(JSON.parse(line)));
+  const a = candidate(store, 'a');
+  const b = new LeaderElector('b', store.port(), { onStartedLeading: () => undefined, onStoppedLeading: () => undefined }, captured, timing);
+  running.push(b);
+  a.elector.start();
+  await until(() => a.elector.isLeader);
+  b.start();
+  // Several retry periods: still one line.
+  await sleep(10 * timing.retryPeriodMs);
+  const standby = () => lines.filter((l) => l.msg === 'standing by: another instance holds the Lease');
+  expect(standby()).toEqual([expect.objectContaining({ level: 'info', identity: 'b', holder: 'a' })]);
+
+  await a.elector.stop();
+  await until(() => b.isLeader);
+  expect(lines.map((l) => l.msg)).toEqual(['standing by: another instance holds the Lease', 'became leader']);
+});
+
 test('a crashed leader (no release) is replaced after the lease duration, not before', async () => {
   const store = new LeaseStore();
   const now = new Date();

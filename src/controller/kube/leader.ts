@@ -53,6 +53,8 @@ export class LeaderElector {
   private observed?: LeaseRecord;
   private observedAt = 0;
   private lastContact = 0;
+  /** Holder we last logged standing by for, so the log says it once per holder. */
+  private standingByFor?: string;
   private wake?: () => void;
   private loopDone?: Promise<void>;
   private readonly leaseDurationMs: number;
@@ -104,6 +106,7 @@ export class LeaderElector {
         continue;
       }
       this.leading = true;
+      this.standingByFor = undefined;
       this.log.info('became leader', { identity: this.identity });
       this.callbacks.onStartedLeading();
       let lastRenew = Date.now();
@@ -145,7 +148,13 @@ export class LeaderElector {
       const mine = current.holderIdentity === this.identity;
       const heldByOther = !!current.holderIdentity && !mine
         && this.observedAt + (current.leaseDurationSeconds ?? durationSeconds) * 1000 > Date.now();
-      if (heldByOther) return false;
+      if (heldByOther) {
+        if (this.standingByFor !== current.holderIdentity) {
+          this.standingByFor = current.holderIdentity;
+          this.log.info('standing by: another instance holds the Lease', { identity: this.identity, holder: current.holderIdentity });
+        }
+        return false;
+      }
       this.observe(await this.port.update({
         holderIdentity: this.identity,
         leaseDurationSeconds: durationSeconds,
