@@ -7,7 +7,7 @@ import { randomBytes } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, FlagSpec, parseFlags } from './flags';
-import { DEFAULT_HTTP_PORT, ENV, NFS_FLAGS } from '../shared/controller-config';
+import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS } from '../shared/controller-config';
 import { isDnsSubdomain, isProvisionerName } from '../shared/names';
 
 /** Flags every command accepts. */
@@ -17,6 +17,8 @@ export const COMMON_FLAGS = {
 
 export const DEFAULT_WORKERS = 16;
 const MAX_WORKERS = 1024;
+/** A day: measuring less often than that is as good as off. */
+const MAX_USAGE_INTERVAL_SECONDS = 86_400;
 
 export const NFS_FLAG_SPECS: Readonly<Record<string, FlagSpec>> = {
   [NFS_FLAGS.provisionerName]: { kind: 'string', required: true, help: 'provisioner name the StorageClasses refer to, e.g. example.com/nfs' },
@@ -28,6 +30,11 @@ export const NFS_FLAG_SPECS: Readonly<Record<string, FlagSpec>> = {
   [NFS_FLAGS.leaseNamespace]: { kind: 'string', defaultText: `$${ENV.podNamespace}`, help: 'namespace of the Lease' },
   [NFS_FLAGS.httpPort]: { kind: 'integer', defaultText: String(DEFAULT_HTTP_PORT), help: 'port for /healthz, /readyz and /metrics (0 picks a free port)' },
   [NFS_FLAGS.workers]: { kind: 'integer', defaultText: String(DEFAULT_WORKERS), help: 'most volume operations running at once' },
+  [NFS_FLAGS.usageInterval]: {
+    kind: 'integer',
+    defaultText: String(DEFAULT_USAGE_INTERVAL_SECONDS),
+    help: 'seconds between measurements of the volumes\' used bytes (annotations, metrics, autoGrow); 0 turns them off',
+  },
   [COMMON_FLAGS.kubeconfig]: { kind: 'string', defaultText: 'in-cluster service account', help: 'kubeconfig file to use instead' },
 };
 
@@ -46,6 +53,8 @@ export interface NfsConfig {
   readonly leaderElection: LeaderElectionConfig;
   readonly httpPort: number;
   readonly workers: number;
+  /** Seconds between usage passes; 0 = no measuring and no autoGrow. */
+  readonly usageIntervalSeconds: number;
   readonly kubeconfig?: string;
 }
 
@@ -78,6 +87,10 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
   if (workers < 1 || workers > MAX_WORKERS) {
     throw new ConfigError(`--${NFS_FLAGS.workers}=${workers} is out of range: use 1-${MAX_WORKERS}`);
   }
+  const usageIntervalSeconds = int(NFS_FLAGS.usageInterval) ?? DEFAULT_USAGE_INTERVAL_SECONDS;
+  if (usageIntervalSeconds < 0 || usageIntervalSeconds > MAX_USAGE_INTERVAL_SECONDS) {
+    throw new ConfigError(`--${NFS_FLAGS.usageInterval}=${usageIntervalSeconds} is out of range: use 0 (off) to ${MAX_USAGE_INTERVAL_SECONDS}`);
+  }
 
   return {
     provisionerName,
@@ -87,6 +100,7 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
     leaderElection: leaderElection(flags.get(NFS_FLAGS.leaderElect) as boolean | undefined ?? true, provisionerName, str, env),
     httpPort,
     workers,
+    usageIntervalSeconds,
     kubeconfig: str(COMMON_FLAGS.kubeconfig),
   };
 }

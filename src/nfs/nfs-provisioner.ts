@@ -1,10 +1,10 @@
-import { Chart, Names } from 'cdk8s';
+import { Chart, Duration, Names } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
 import { clusterScoped } from '../cluster-scoped';
-import { COMMANDS, DEFAULT_HTTP_PORT, ENV, NFS_FLAGS, PATHS } from '../shared/controller-config';
+import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../shared/controller-config';
 import { propError } from '../shared/errors';
 import { defaultControllerImage } from '../shared/image';
 import { LABELS, PROJECT_NAME } from '../shared/keys';
@@ -56,6 +56,17 @@ export interface NfsProvisionerProps {
    * @default 2
    */
   readonly replicas?: number;
+
+  /**
+   * How often the controller measures the used bytes of every volume (by walking its
+   * directory on the export). The result is the `cdk8s_storage_volume_used_bytes` metric, the
+   * `cdk8s-storage.dev/used-bytes` annotation on each claim, and what `ResizableClaim.autoGrow`
+   * acts on. Whole seconds, at most a day; `Duration.seconds(0)` turns measuring (and so
+   * autoGrow) off.
+   *
+   * @default Duration.minutes(1)
+   */
+  readonly usageInterval?: Duration;
 }
 
 /** Container name of the controller in the Deployment. */
@@ -86,6 +97,8 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   public readonly serviceAccountName: string;
   /** Name of the Lease used for leader election. */
   public readonly leaseName: string;
+  /** Seconds between two usage measurements (0: off). */
+  public readonly usageIntervalSeconds: number;
 
   public constructor(scope: Construct, id: string, props: NfsProvisionerProps) {
     super(scope, id);
@@ -123,6 +136,8 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 10) {
       throw propError(where, 'replicas', this.replicas, 'is out of range', 'use a whole number from 1 to 10 (only one pod works at a time)');
     }
+
+    this.usageIntervalSeconds = props.usageInterval === undefined ? DEFAULT_USAGE_INTERVAL_SECONDS : usageSeconds(where, props.usageInterval);
 
     const leaseCandidate = this.provisionerName.replace(/\//g, '-').toLowerCase();
     this.leaseName = isDnsSubdomain(leaseCandidate) ? leaseCandidate : toDnsLabel(leaseCandidate);
@@ -207,6 +222,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       `--${NFS_FLAGS.leaseName}=${this.leaseName}`,
       `--${NFS_FLAGS.leaseNamespace}=${this.namespace}`,
       `--${NFS_FLAGS.httpPort}=${port}`,
+      `--${NFS_FLAGS.usageInterval}=${this.usageIntervalSeconds}`,
     ];
     return {
       serviceAccountName,
@@ -279,6 +295,16 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       ],
     };
   }
+}
+
+/** A usage interval in whole seconds, 0 to a day. */
+function usageSeconds(where: string, interval: Duration): number {
+  const ms = interval.toMilliseconds();
+  if (!Number.isFinite(ms) || ms < 0 || ms > 86_400_000 || ms % 1000 !== 0) {
+    throw propError(where, 'usageInterval', `${ms} ms`, 'is not a whole number of seconds from 0 to a day',
+      'use e.g. Duration.minutes(1), or Duration.seconds(0) to turn measuring off');
+  }
+  return ms / 1000;
 }
 
 function toK8sRules(rules: readonly PolicyRule[]): k8s.PolicyRule[] {

@@ -32,7 +32,12 @@ export const NFS_FLAGS = {
   httpPort: 'http-port',
   /** Most volume operations running at once. */
   workers: 'workers',
+  /** Seconds between two measurements of the volumes' used bytes (0 turns measuring and autoGrow off). */
+  usageInterval: 'usage-interval-seconds',
 } as const;
+
+/** Default of {@link NFS_FLAGS.usageInterval}: a minute. */
+export const DEFAULT_USAGE_INTERVAL_SECONDS = 60;
 
 /** Flags of the `local` command (`--name=value`). */
 export const LOCAL_FLAGS = {

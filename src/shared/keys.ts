@@ -20,6 +20,8 @@ export const K8S = {
   defaultClass: 'storageclass.kubernetes.io/is-default-class',
   /** The hostname label a local PV's node affinity selects on. */
   hostnameLabel: 'kubernetes.io/hostname',
+  /** Set on a PVC by the resizer that finished an expansion: the kubelet has nothing left to do. */
+  nodeExpansionNotRequired: 'volume.kubernetes.io/node-expansion-not-required',
 } as const;
 
 /** Annotations our controller writes on the PVs it provisions (the record delete trusts). */
@@ -28,6 +30,11 @@ export const PV_ANNOTATIONS = {
   directory: `${PREFIX}/directory`,
   /** The onDelete policy in force when the volume was provisioned (DELETE | RETAIN | ARCHIVE). */
   onDelete: `${PREFIX}/on-delete`,
+  /**
+   * The size the volume's backend was last set to by a resize (a quantity). In subdir mode
+   * the size is recorded here but not enforced: a directory has no size of its own.
+   */
+  sizeLimit: `${PREFIX}/size-limit`,
 } as const;
 
 /** Annotations on a PVC. */
@@ -42,6 +49,11 @@ export const PVC_ANNOTATIONS = {
   usedBytes: `${PREFIX}/used-bytes`,
   /** Written by the controller: when {@link PVC_ANNOTATIONS.usedBytes} was measured (RFC 3339). */
   usedMeasuredAt: `${PREFIX}/used-measured-at`,
+  /**
+   * Written by the controller: autoGrow reached this max (a quantity) and said so once with
+   * a Warning event. A different max (the policy was changed) makes it warn again.
+   */
+  autoGrowAtMax: `${PREFIX}/auto-grow-at-max`,
 } as const;
 
 /** StorageClass `parameters` understood by the NFS controller. */

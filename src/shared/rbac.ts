@@ -25,13 +25,13 @@ const COORDINATION = 'coordination.k8s.io';
  */
 export const NFS_CONTROLLER_RULES: readonly PolicyRule[] = freeze([
   // Provisioning: watch volumes, create one per claim (pvc-<uid>), delete released ones.
-  // patch: capacity after a resize; update: kept for whole-object writes with resourceVersion.
-  { apiGroups: [CORE], resources: ['persistentvolumes'], verbs: ['get', 'list', 'watch', 'create', 'delete', 'patch', 'update'] },
-  // Claims: watch what to provision and resize; patch/update: drop the selected-node
-  // annotation to reschedule a WaitForFirstConsumer claim, write our used-bytes annotations.
-  { apiGroups: [CORE], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
+  // patch: capacity (and the recorded size) after a resize. All writes are patches: no update.
+  { apiGroups: [CORE], resources: ['persistentvolumes'], verbs: ['get', 'list', 'watch', 'create', 'delete', 'patch'] },
+  // Claims: watch what to provision and resize; patch: the used-bytes annotations, and
+  // autoGrow raising spec.resources.requests.storage.
+  { apiGroups: [CORE], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'patch'] },
   // Resize: status.capacity and the resize conditions live in the status subresource.
-  { apiGroups: [CORE], resources: ['persistentvolumeclaims/status'], verbs: ['patch', 'update'] },
+  { apiGroups: [CORE], resources: ['persistentvolumeclaims/status'], verbs: ['patch'] },
   // Class parameters (pathPattern, onDelete, directoryMode, maxVolumeSize) at provision/resize time.
   { apiGroups: [STORAGE], resources: ['storageclasses'], verbs: ['get', 'list', 'watch'] },
   // ProvisioningFailed, VolumeResizeFailed, ... on the claim; patch aggregates repeats.
@@ -72,7 +72,6 @@ export const LOCAL_NODE_CLEANUP_RULES: readonly PolicyRule[] = freeze([
   // The agents' PVs (by label), and deleting the unused ones of nodes that are gone.
   { apiGroups: [CORE], resources: ['persistentvolumes'], verbs: ['list', 'delete'] },
   // Which nodes still exist.
-  { apiGroups: [CORE], resources: ['nodes'], verbs: ['list'] },
   // ReferencedNodeDeleted / NodeDeletedVolumeRemoved on the PVs.
   { apiGroups: [CORE], resources: ['events'], verbs: ['create', 'patch'] },
 ]);

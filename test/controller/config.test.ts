@@ -33,6 +33,7 @@ describe('parseNfsConfig', () => {
       root: '/persistentvolumes',
       httpPort: 8080,
       workers: 16,
+      usageIntervalSeconds: 60,
       kubeconfig: undefined,
       leaderElection: { enabled: true, leaseName: 'example.com-nfs', namespace: 'storage' },
     });
@@ -46,10 +47,12 @@ describe('parseNfsConfig', () => {
       `--${NFS_FLAGS.leaseNamespace}=other`,
       `--${NFS_FLAGS.httpPort}=9090`,
       `--${NFS_FLAGS.workers}=64`,
+      `--${NFS_FLAGS.usageInterval}=0`,
       '--kubeconfig=/tmp/kc'], {});
     expect(config).toMatchObject({
       httpPort: 9090,
       workers: 64,
+      usageIntervalSeconds: 0,
       kubeconfig: '/tmp/kc',
       leaderElection: { enabled: true, leaseName: 'my-lease', namespace: 'other' },
     });
@@ -89,6 +92,8 @@ describe('parseNfsConfig', () => {
     [[`--${NFS_FLAGS.httpPort}=70000`], /--http-port=70000 is not a port/],
     [[`--${NFS_FLAGS.httpPort}=eighty`], /flag --http-port must be an integer, got "eighty"/],
     [[`--${NFS_FLAGS.workers}=0`], /--workers=0 is out of range/],
+    [[`--${NFS_FLAGS.usageInterval}=-1`], /--usage-interval-seconds=-1 is out of range: use 0 \(off\) to 86400/],
+    [[`--${NFS_FLAGS.usageInterval}=86401`], /--usage-interval-seconds=86401 is out of range/],
     [[`--${NFS_FLAGS.leaderElect}=yes`], /flag --leader-elect must be true or false, got "yes"/],
     [[`--${NFS_FLAGS.leaseName}=Bad_Lease`], /not a valid Lease name/],
     [['positional'], /unexpected argument "positional"/],

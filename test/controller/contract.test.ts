@@ -47,6 +47,10 @@ const CALLS: Array<[group: string, resource: string, verb: string]> = [
   ['', 'persistentvolumes', 'watch'],
   ['', 'persistentvolumes', 'create'],
   ['', 'persistentvolumes', 'delete'],
+  // Resize: the PV's capacity, the claim's status; usage annotations and autoGrow: the claim.
+  ['', 'persistentvolumes', 'patch'],
+  ['', 'persistentvolumeclaims/status', 'patch'],
+  ['', 'persistentvolumeclaims', 'patch'],
   ['storage.k8s.io', 'storageclasses', 'list'],
   ['storage.k8s.io', 'storageclasses', 'watch'],
   ['', 'events', 'create'],
@@ -56,6 +60,19 @@ const CALLS: Array<[group: string, resource: string, verb: string]> = [
 test('the cluster role allows every call the nfs command makes', () => {
   for (const [group, resource, verb] of CALLS) {
     expect(`${verb} ${resource}: ${rulesAllow(NFS_CONTROLLER_RULES, group, resource, verb)}`).toBe(`${verb} ${resource}: true`);
+  }
+});
+
+test('the cluster role grants no write the nfs command does not make', () => {
+  const reads = ['get', 'list', 'watch'];
+  for (const rule of NFS_CONTROLLER_RULES) {
+    for (const group of rule.apiGroups) {
+      for (const resource of rule.resources) {
+        for (const verb of rule.verbs.filter((v) => !reads.includes(v))) {
+          expect(`${verb} ${resource}: ${CALLS.some(([g, r, v]) => g === group && r === resource && v === verb)}`).toBe(`${verb} ${resource}: true`);
+        }
+      }
+    }
   }
 });
 

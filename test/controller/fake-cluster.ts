@@ -1,11 +1,13 @@
 /**
  * An in-memory stand-in for the API server behind the nfs command's ports: list and watch
- * with resourceVersions, PV create/delete with AlreadyExists and uid preconditions, a
- * Lease with compare-and-swap, and recorded Events.
+ * with resourceVersions, PV create/delete with AlreadyExists and uid preconditions, JSON
+ * merge patches of claims (main resource or status, with a resourceVersion precondition)
+ * and PVs, a Lease with compare-and-swap, and recorded Events.
  */
 import type { CoreV1Event, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import type { ListWatchPort, WatchEventType } from '../../src/controller/kube/informer';
 import type { LeasePort, LeaseRecord } from '../../src/controller/kube/leader';
+import type { ClaimPatcher, MergePatch } from '../../src/controller/kube/patch';
 import type { ClusterPorts } from '../../src/controller/nfs/run';
 
 type Obj = { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string } };
@@ -59,6 +61,17 @@ export class FakeResource<T extends Obj> implements ListWatchPort<T> {
   }
 }
 
+/** RFC 7386: objects merge key by key, null deletes, everything else (lists too) replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return clone(patch);
+  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as object) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
 function key(name: string, namespace?: string): string {
   return namespace ? `${namespace}/${name}` : name;
 }
@@ -68,6 +81,8 @@ export class FakeCluster implements ClusterPorts {
   readonly volumeStore = new FakeResource<V1PersistentVolume>();
   readonly classStore = new FakeResource<V1StorageClass>();
   readonly events: CoreV1Event[] = [];
+  /** Every patch call, in order. */
+  readonly patches: Array<{ kind: 'claim' | 'claim/status' | 'volume'; name: string; patch: MergePatch; resourceVersion?: string }> = [];
   lease?: LeaseRecord;
   private leaseVersion = 0;
 
@@ -87,6 +102,30 @@ export class FakeCluster implements ClusterPorts {
         if (!pv || (uid && pv.metadata?.uid !== uid)) return 'gone' as const;
         this.volumeStore.remove(name);
         return 'deleted' as const;
+      },
+    };
+  }
+
+  claimPatcher(): ClaimPatcher {
+    const patchClaim = async (kind: 'claim' | 'claim/status', namespace: string, name: string, patch: MergePatch, precondition?: string) => {
+      this.patches.push({ kind, name: `${namespace}/${name}`, patch, resourceVersion: precondition });
+      const current = this.claimStore.get(name, namespace);
+      if (!current) throw apiError(404, 'not found');
+      if (precondition && current.metadata?.resourceVersion !== precondition) throw apiError(409, 'the object has been modified');
+      const merged = mergePatch(current, patch) as V1PersistentVolumeClaim;
+      // The status subresource ignores spec changes; the main resource ignores status changes.
+      if (kind === 'claim/status') merged.spec = current.spec;
+      else merged.status = current.status;
+      return this.claimStore.put(merged);
+    };
+    return {
+      patchClaimStatus: (namespace, name, patch, rv) => patchClaim('claim/status', namespace, name, patch, rv),
+      patchClaim: (namespace, name, patch, rv) => patchClaim('claim', namespace, name, patch, rv),
+      patchVolume: async (name, patch) => {
+        this.patches.push({ kind: 'volume', name, patch });
+        const current = this.volumeStore.get(name);
+        if (!current) throw apiError(404, 'not found');
+        return this.volumeStore.put(mergePatch(current, patch) as V1PersistentVolume);
       },
     };
   }

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Chart, Testing } from 'cdk8s';
+import { App, Chart, Duration, Testing } from 'cdk8s';
 import { all, CLUSTER_SCOPED, one, synthValid } from './synth';
 import { NfsProvisioner, NfsServer, OnDelete } from '../../src';
 import { parseNfsConfig } from '../../src/controller/config';
@@ -97,6 +97,7 @@ describe('NfsProvisioner defaults', () => {
       `--leader-election-lease-name=${p.leaseName}`,
       '--leader-election-namespace=default',
       '--http-port=8080',
+      '--usage-interval-seconds=60',
     ]);
   });
 
@@ -108,6 +109,7 @@ describe('NfsProvisioner defaults', () => {
       exportPath: '/exports/k8s',
       root: '/persistentvolumes',
       httpPort: 8080,
+      usageIntervalSeconds: 60,
       leaderElection: { enabled: true, leaseName: p.leaseName, namespace: 'default' },
     });
   });
@@ -191,6 +193,19 @@ describe('NfsProvisioner options', () => {
   test('replicas: 3', () => {
     const { chart } = provisioner({ replicas: 3 });
     expect(one(synthValid(chart), 'Deployment').spec.replicas).toBe(3);
+  });
+
+  test.each([
+    [Duration.seconds(5), 5],
+    [Duration.hours(1), 3600],
+    [Duration.days(1), 86400],
+    [Duration.seconds(0), 0],
+  ])('usageInterval %s reaches the controller as whole seconds', (usageInterval, seconds) => {
+    const { chart, p } = provisioner({ usageInterval });
+    expect(p.usageIntervalSeconds).toBe(seconds);
+    const args: string[] = container(synthValid(chart)).args;
+    expect(args).toContain(`--usage-interval-seconds=${seconds}`);
+    expect(parseNfsConfig(args.slice(1), { POD_NAMESPACE: 'default' }).usageIntervalSeconds).toBe(seconds);
   });
 
   test('image', () => {
@@ -295,6 +310,10 @@ describe('NfsProvisioner validation', () => {
 
   test.each([0, -1, 1.5, 11, NaN])('throws for replicas %p', (replicas) => {
     expect(() => provisioner({ replicas })).toThrow(/replicas .* is out of range: use a whole number from 1 to 10/);
+  });
+
+  test.each([Duration.millis(1500), Duration.days(2), Duration.seconds(86401)])('throws for usageInterval %s', (usageInterval) => {
+    expect(() => provisioner({ usageInterval })).toThrow(/usageInterval .* is not a whole number of seconds from 0 to a day: use e.g. Duration.minutes\(1\)/);
   });
 
   test.each(['', 'my image:1', 'a\tb'])('throws for the image %j', (image) => {

@@ -31,6 +31,7 @@ import { isConflict, isNotFound } from './errors';
 import type { EventPort } from './events';
 import type { ListWatchPort, WatchEventType, WatchHandle } from './informer';
 import { formatMicroTime, LeasePort, LeaseRecord, parseTime } from './leader';
+import { ClaimPatcher, withResourceVersion } from './patch';
 import { ConfigError } from '../flags';
 import type { VolumeWriter } from '../nfs/controller';
 
@@ -57,6 +58,8 @@ export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.Proce
 }
 
 const PAGE_SIZE = 500;
+/** Field manager of our patches (what `kubectl get -o yaml --show-managed-fields` names). */
+const FIELD_MANAGER = 'cdk8s-storage-controller';
 
 type Page<T extends KubernetesObject> = KubernetesListObject<T> & { metadata?: { resourceVersion?: string; _continue?: string } };
 
@@ -107,6 +110,21 @@ export class KubeClient {
           throw error;
         }
       },
+    };
+  }
+
+  claimPatcher(): ClaimPatcher {
+    // The bodies are plain JSON; the casts only satisfy the generated signatures.
+    return {
+      patchClaimStatus: (namespace, name, patch, resourceVersion) => this.core.patchNamespacedPersistentVolumeClaimStatus(
+        { namespace, name, body: withResourceVersion(patch, resourceVersion) as V1PersistentVolumeClaim, fieldManager: FIELD_MANAGER },
+        mergePatch()),
+      patchClaim: (namespace, name, patch, resourceVersion) => this.core.patchNamespacedPersistentVolumeClaim(
+        { namespace, name, body: withResourceVersion(patch, resourceVersion) as V1PersistentVolumeClaim, fieldManager: FIELD_MANAGER },
+        mergePatch()),
+      patchVolume: (name, patch) => this.core.patchPersistentVolume(
+        { name, body: patch as V1PersistentVolume, fieldManager: FIELD_MANAGER },
+        mergePatch()),
     };
   }
 

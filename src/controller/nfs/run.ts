@@ -4,13 +4,20 @@
  *
  * Lifecycle: campaign for the Lease (if enabled) -> when leading, start the informers, wait
  * until all three caches have synced (the directory index must know every volume before
- * any claim is looked at), then queue every key and keep queueing on changes. Losing the
- * Lease stops the queue (running operations finish) and the informers, then campaigns
- * again. SIGTERM does the same and then releases the Lease and exits 0.
+ * any claim is looked at), then queue every key and keep queueing on changes, and start the
+ * usage passes. Losing the Lease stops the queues (running operations finish), the usage
+ * passes and the informers, then campaigns again. SIGTERM does the same and then releases
+ * the Lease and exits 0.
+ *
+ * Provisioning/deleting and resizing are separate reconcilers with separate queues: a slow
+ * directory operation never holds up a resize, and a resize retry has its own backoff.
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { NfsController, ReportedError, VolumeWriter } from './controller';
 import { NfsRootFs } from './fs';
+import { NfsResizer, QuietRetry } from './resizer';
+import { UsageMeter } from './usage';
+import { UsageMonitor } from './usage-monitor';
 import { ENV } from '../../shared/controller-config';
 import { NfsConfig } from '../config';
 import { ConfigError } from '../flags';
@@ -18,6 +25,7 @@ import { errorMessage, statusCode } from '../kube/errors';
 import { EventPort, EventRecorder } from '../kube/events';
 import { Informer, InformerHandlers, KubeObject, ListWatchPort } from '../kube/informer';
 import { LeaderElector, LeasePort } from '../kube/leader';
+import type { ClaimPatcher } from '../kube/patch';
 import { OpsServer } from '../ops/http';
 import type { Logger } from '../ops/log';
 import { Metrics } from '../ops/metrics';
@@ -34,6 +42,7 @@ export interface ClusterPorts {
   volumes(): ListWatchPort<V1PersistentVolume>;
   storageClasses(): ListWatchPort<V1StorageClass>;
   volumeWriter(): VolumeWriter;
+  claimPatcher(): ClaimPatcher;
   eventPort(): EventPort;
   leasePort(namespace: string, name: string): LeasePort;
 }
@@ -76,9 +85,25 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
       }
     },
   });
-  metrics.watchQueue(() => queue);
+  const resizeQueue = new WorkQueue({
+    concurrency: config.workers,
+    handler: (key) => resizer.handle(key),
+    onFailure: (key, error, failures, retryInMs) => {
+      if (error instanceof ReportedError) return;
+      if (error instanceof QuietRetry) log.debug('resize retried', { key, reason: error.message, retryInMs });
+      else log.warn('resize failed', { key, error: errorMessage(error), status: statusCode(error), failures, retryInMs });
+    },
+  });
+  metrics.watchQueue(() => ({
+    depth: queue.depth + resizeQueue.depth,
+    inFlight: queue.inFlight + resizeQueue.inFlight,
+    retrying: queue.retrying + resizeQueue.retrying,
+  }));
   const enqueue = (key: string | undefined) => {
     if (key && active) queue.add(key);
+  };
+  const enqueueResize = (key: string | undefined) => {
+    if (key && active) resizeQueue.add(key);
   };
 
   const informer = <T extends KubeObject>(resource: string, port: ListWatchPort<T>, handlers: InformerHandlers<T>) =>
@@ -87,15 +112,24 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
       onError: () => metrics.error('informer'),
     });
   const claims = informer<V1PersistentVolumeClaim>('persistentvolumeclaims', client.claims(), {
-    upsert: (c) => enqueue(controller.claimChanged(c)),
-    remove: (c) => enqueue(controller.claimRemoved(c)),
+    upsert: (c) => {
+      enqueue(controller.claimChanged(c));
+      enqueueResize(resizer.claimChanged(c));
+    },
+    remove: (c) => {
+      enqueue(controller.claimRemoved(c));
+      resizer.claimRemoved(c);
+    },
   });
   const volumes = informer<V1PersistentVolume>('persistentvolumes', client.volumes(), {
     upsert: (pv) => enqueue(controller.volumeChanged(pv)),
     remove: (pv) => controller.volumeRemoved(pv),
   });
   const classes = informer<V1StorageClass>('storageclasses', client.storageClasses(), {
-    upsert: (sc) => controller.classChanged(sc).forEach(enqueue),
+    upsert: (sc) => {
+      controller.classChanged(sc).forEach(enqueue);
+      resizer.classChanged(sc).forEach(enqueueResize);
+    },
     remove: () => undefined,
   });
   const informers = [claims, volumes, classes];
@@ -112,6 +146,32 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
     metrics,
     log,
   });
+  const patcher = client.claimPatcher();
+  const resizer: NfsResizer = new NfsResizer({
+    provisionerName: config.provisionerName,
+    claims,
+    volumes,
+    classes,
+    api: patcher,
+    events,
+    metrics,
+    log: log.child({ reconciler: 'resize' }),
+    requeue: enqueueResize,
+  });
+  const intervalMs = config.usageIntervalSeconds * 1000;
+  const usage = intervalMs > 0 ? new UsageMonitor({
+    provisionerName: config.provisionerName,
+    claims,
+    volumes,
+    classes,
+    // The walk may use most of the interval; a pass that needs longer measures the rest next time.
+    meter: new UsageMeter(config.root, { budgetMs: Math.max(500, intervalMs * 0.8) }),
+    api: patcher,
+    events,
+    metrics,
+    log: log.child({ reconciler: 'usage' }),
+    intervalMs,
+  }) : undefined;
 
   // Leading is an epoch: a lead() still waiting for caches gives up when its epoch has ended.
   let epoch = 0;
@@ -121,6 +181,7 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
     leading = true;
     metrics.setLeader(true);
     queue.start();
+    resizeQueue.start();
     informers.forEach((i) => i.start());
     while (!informers.every((i) => i.hasSynced)) {
       if (epoch !== mine) return;
@@ -129,17 +190,23 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
     if (epoch !== mine) return;
     active = true;
     const keys = controller.allKeys();
-    log.info('caches synced; working', { claims: claims.list().length, volumes: volumes.list().length, classes: classes.list().length, queued: keys.length });
+    const resizeKeys = resizer.allKeys();
+    log.info('caches synced; working', {
+      claims: claims.list().length, volumes: volumes.list().length, classes: classes.list().length, queued: keys.length, resizes: resizeKeys.length,
+    });
     keys.forEach((k) => queue.add(k));
+    resizeKeys.forEach((k) => resizeQueue.add(k));
+    usage?.start();
   };
   const unlead = async () => {
     epoch++;
     leading = false;
     active = false;
     metrics.setLeader(false);
-    await queue.stop();
+    resizer.stop();
+    await Promise.all([queue.stop(), resizeQueue.stop(), usage?.stop()]);
     await Promise.all(informers.map((i) => i.stop()));
-    log.info('stopped working', { inFlight: queue.inFlight });
+    log.info('stopped working', { inFlight: queue.inFlight + resizeQueue.inFlight });
   };
 
   const election = config.leaderElection;
@@ -175,6 +242,7 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
     exportPath: config.exportPath,
     root: config.root,
     workers: config.workers,
+    usageIntervalSeconds: config.usageIntervalSeconds,
     httpPort: port,
     leaderElection: election.enabled ? { lease: `${election.namespace}/${election.leaseName}`, identity: election.identity } : false,
   });

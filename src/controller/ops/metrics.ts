@@ -5,7 +5,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Volume operations, counted and timed by kind and result. */
-export type OperationKind = 'provision' | 'delete';
+export type OperationKind = 'provision' | 'delete' | 'resize';
 export type OperationResult = 'succeeded' | 'failed';
 
 /** Sources of errors counted in `cdk8s_storage_errors_total`. */
@@ -24,6 +24,10 @@ export class Metrics {
   private readonly errors: Counter<'source'>;
   private readonly informerRestarts: Counter<'resource' | 'reason'>;
   private readonly leader: Gauge;
+  private readonly usedBytes: Gauge<'volume' | 'namespace' | 'claim'>;
+  private readonly usageLabels = new Map<string, { volume: string; namespace: string; claim: string }>();
+  private readonly usagePassSeconds: Gauge;
+  private readonly usagePartial: Gauge;
   private queueStats?: () => QueueStats;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -31,7 +35,7 @@ export class Metrics {
     const registers = [this.registry];
     this.operations = new Counter({
       name: 'cdk8s_storage_operations_total',
-      help: 'Volume operations finished, by kind (provision, delete) and result (succeeded, failed).',
+      help: 'Volume operations finished, by kind (provision, delete, resize) and result (succeeded, failed).',
       labelNames: ['kind', 'result'],
       registers,
     });
@@ -57,6 +61,22 @@ export class Metrics {
     this.leader = new Gauge({
       name: 'cdk8s_storage_leader',
       help: '1 while this process holds the leader Lease (or runs without election), else 0.',
+      registers,
+    });
+    this.usedBytes = new Gauge({
+      name: 'cdk8s_storage_volume_used_bytes',
+      help: 'Bytes used in each volume at its last measurement (a lower bound when the walk ran out of time).',
+      labelNames: ['volume', 'namespace', 'claim'],
+      registers,
+    });
+    this.usagePassSeconds = new Gauge({
+      name: 'cdk8s_storage_usage_pass_seconds',
+      help: 'Duration of the last pass measuring the volumes\' used bytes.',
+      registers,
+    });
+    this.usagePartial = new Gauge({
+      name: 'cdk8s_storage_usage_partial_volumes',
+      help: 'Volumes the last usage pass could not measure completely within its time budget.',
       registers,
     });
     const stats = () => this.queueStats?.() ?? { depth: 0, inFlight: 0, retrying: 0 };
@@ -100,5 +120,33 @@ export class Metrics {
 
   setLeader(leading: boolean): void {
     this.leader.set(leading ? 1 : 0);
+  }
+
+  /** Sets a volume's used bytes (and moves the series if its claim changed). */
+  volumeUsage(volume: string, namespace: string, claim: string, bytes: bigint): void {
+    const labels = { volume, namespace, claim };
+    const previous = this.usageLabels.get(volume);
+    if (previous && (previous.namespace !== namespace || previous.claim !== claim)) this.usedBytes.remove(previous);
+    this.usageLabels.set(volume, labels);
+    // Gauges are floats: exact up to 8 PiB, which is as exact as a scrape needs.
+    this.usedBytes.set(labels, Number(bytes));
+  }
+
+  /** Drops the series of a volume that is gone. */
+  forgetVolumeUsage(volume: string): void {
+    const labels = this.usageLabels.get(volume);
+    if (!labels) return;
+    this.usedBytes.remove(labels);
+    this.usageLabels.delete(volume);
+  }
+
+  /** Volumes with a usage series. */
+  get measuredVolumes(): string[] {
+    return [...this.usageLabels.keys()];
+  }
+
+  usagePass(seconds: number, partialVolumes: number): void {
+    this.usagePassSeconds.set(seconds);
+    this.usagePartial.set(partialVolumes);
   }
 }

@@ -1,0 +1,262 @@
+/**
+ * Measures how many bytes each volume directory uses, on the mounted export.
+ *
+ * - Bytes are allocated blocks (`st_blocks * 512`), as `du` counts them: a sparse file
+ *   counts what it occupies, a directory counts its own blocks.
+ * - No symbolic link is followed: entries are `lstat`ed, and every directory is opened with
+ *   O_NOFOLLOW | O_DIRECTORY and read through `/proc/self/fd/<fd>`, so a directory swapped
+ *   for a link mid-walk cannot send the walk elsewhere. A link counts its own size.
+ * - A file with several hard links inside one volume counts once.
+ * - Bounded: at most `concurrency` file system calls run at once over all volumes, and a
+ *   pass stops walking when its time budget is spent. A walk cut short (or deeper than
+ *   {@link MAX_DEPTH}) gives a lower bound, marked `complete: false`.
+ * - Cached between passes: a volume the pass did not reach keeps its last measurement, and
+ *   each pass starts with the volumes measured longest ago, so every volume gets its turn.
+ */
+import { constants, promises as fsp } from 'fs';
+import * as path from 'path';
+
+export interface Measurement {
+  /** Used bytes; a lower bound when `complete` is false. */
+  readonly bytes: bigint;
+  /** False when the walk was cut short. */
+  readonly complete: boolean;
+  /** Entries counted (files, directories, links ...). */
+  readonly entries: number;
+  readonly measuredAt: Date;
+}
+
+export interface VolumeDirectory {
+  /** PV name (the cache key). */
+  readonly name: string;
+  /** Directory relative to the root. */
+  readonly relativePath: string;
+}
+
+export interface PassResult {
+  /** Volumes measured completely in this pass. */
+  readonly complete: string[];
+  /** Volumes whose walk was cut short (their bytes are a lower bound). */
+  readonly partial: string[];
+  /** Volumes the pass did not reach before its budget ran out (they keep their last value). */
+  readonly notReached: string[];
+  /** Volumes that could not be measured (missing directory, a symlink in its place, I/O error). */
+  readonly failed: Array<{ readonly name: string; readonly error: string }>;
+  readonly seconds: number;
+}
+
+export interface MeterOptions {
+  /** Time budget of one pass, in ms. */
+  readonly budgetMs: number;
+  /** Most file system calls in flight at once. @default 16 */
+  readonly concurrency?: number;
+  /** Volumes walked at once. @default 4 */
+  readonly volumesAtOnce?: number;
+  /** Clock in ms (tests). @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Directories deeper than this below a volume are not walked (open descriptors stay bounded). */
+export const MAX_DEPTH = 64;
+/** Entries `lstat`ed at a time per directory (a huge directory does not create a million promises). */
+const BATCH = 512;
+
+// eslint-disable-next-line no-bitwise
+const DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+// eslint-disable-next-line no-bitwise
+const DIR_FOLLOW = constants.O_RDONLY | constants.O_DIRECTORY;
+
+/** Runs at most `size` async calls at once. */
+export class Limiter {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new Error(`limiter size must be a positive integer, got ${size}`);
+  }
+
+  /** Calls running now. */
+  get running(): number {
+    return this.active;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+export class UsageMeter {
+  private readonly cache = new Map<string, Measurement>();
+  private readonly limiter: Limiter;
+  private readonly now: () => number;
+
+  constructor(private readonly root: string, private readonly options: MeterOptions) {
+    this.limiter = new Limiter(options.concurrency ?? 16);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The last measurement of a volume. */
+  get(name: string): Measurement | undefined {
+    return this.cache.get(name);
+  }
+
+  /** Measures the volumes (longest-unmeasured first) until done or out of time. */
+  async pass(volumes: readonly VolumeDirectory[]): Promise<PassResult> {
+    const started = this.now();
+    const deadline = started + this.options.budgetMs;
+    const wanted = new Set(volumes.map((v) => v.name));
+    for (const name of [...this.cache.keys()]) if (!wanted.has(name)) this.cache.delete(name);
+
+    const order = [...volumes].sort((a, b) => lastMeasured(this.cache.get(a.name)) - lastMeasured(this.cache.get(b.name)));
+    const result = {
+      complete: [] as string[],
+      partial: [] as string[],
+      notReached: [] as string[],
+      failed: [] as Array<{ name: string; error: string }>,
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < order.length) {
+        const volume = order[next++];
+        if (this.now() >= deadline) {
+          result.notReached.push(volume.name);
+          continue;
+        }
+        try {
+          const walked = await walkVolume(this.root, volume.relativePath, { limiter: this.limiter, deadline, now: this.now });
+          const measurement: Measurement = { ...walked, measuredAt: new Date(this.now()) };
+          const previous = this.cache.get(volume.name);
+          if (walked.complete) {
+            this.cache.set(volume.name, measurement);
+            result.complete.push(volume.name);
+          } else {
+            // A partial walk is a lower bound: it replaces an older value only when it says more.
+            if (!previous || walked.bytes > previous.bytes) this.cache.set(volume.name, measurement);
+            result.partial.push(volume.name);
+          }
+        } catch (error) {
+          result.failed.push({ name: volume.name, error: (error as Error).message });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.volumesAtOnce ?? 4, Math.max(order.length, 1)) }, worker));
+    return { ...result, seconds: (this.now() - started) / 1000 };
+  }
+}
+
+function lastMeasured(m: Measurement | undefined): number {
+  return m ? m.measuredAt.getTime() : -Infinity;
+}
+
+interface WalkContext {
+  readonly limiter: Limiter;
+  readonly deadline: number;
+  readonly now: () => number;
+}
+
+/** Walks one volume directory; throws when the directory itself cannot be opened. */
+export async function walkVolume(root: string, relativePath: string, ctx: WalkContext): Promise<Omit<Measurement, 'measuredAt'>> {
+  const segments = relativePath.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) throw new Error(`${JSON.stringify(relativePath)} is not a plain relative path`);
+
+  // The root is our own mount point; everything below it is opened without following links.
+  let dir = await fsp.open(root, DIR_FOLLOW);
+  try {
+    for (const segment of segments) {
+      const child = await fsp.open(at(dir, segment), DIR_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ELOOP' || error.code === 'ENOTDIR') {
+          throw new Error(`${path.posix.join(root, relativePath)} is not a directory (or is reached through a symbolic link); not measured`);
+        }
+        throw error;
+      });
+      await dir.close();
+      dir = child;
+    }
+    const self = await dir.stat({ bigint: true });
+    const state = { bytes: self.blocks * 512n, entries: 1, complete: true, links: new Set<string>() };
+    await walkDirectory(dir, 1, state, ctx);
+    return { bytes: state.bytes, complete: state.complete, entries: state.entries };
+  } finally {
+    await dir.close().catch(() => undefined);
+  }
+}
+
+interface WalkState {
+  bytes: bigint;
+  entries: number;
+  complete: boolean;
+  /** `dev:ino` of files with more than one link, counted already. */
+  readonly links: Set<string>;
+}
+
+async function walkDirectory(dir: fsp.FileHandle, depth: number, state: WalkState, ctx: WalkContext): Promise<void> {
+  if (ctx.now() >= ctx.deadline) {
+    state.complete = false;
+    return;
+  }
+  const names = await ctx.limiter.run(() => fsp.readdir(at(dir, '.')));
+  const subdirectories: string[] = [];
+  for (let i = 0; i < names.length; i += BATCH) {
+    if (ctx.now() >= ctx.deadline) {
+      state.complete = false;
+      return;
+    }
+    const batch = names.slice(i, i + BATCH);
+    const stats = await Promise.all(batch.map((name) => ctx.limiter.run(() => lstatIfPresent(at(dir, name)))));
+    stats.forEach((st, j) => {
+      if (!st) return;
+      if (st.isDirectory()) {
+        subdirectories.push(batch[j]);
+      } else if (st.nlink > 1n) {
+        const id = `${st.dev}:${st.ino}`;
+        if (state.links.has(id)) return;
+        state.links.add(id);
+      }
+      state.entries++;
+      state.bytes += st.blocks * 512n;
+    });
+  }
+  for (const name of subdirectories) {
+    if (ctx.now() >= ctx.deadline) {
+      state.complete = false;
+      return;
+    }
+    if (depth >= MAX_DEPTH) {
+      state.complete = false;
+      continue;
+    }
+    const child = await ctx.limiter.run(() => fsp.open(at(dir, name), DIR_NOFOLLOW)).catch((error: NodeJS.ErrnoException) => {
+      // Gone, or swapped for a link or a file since the lstat: never followed; skip it.
+      if (error.code === 'ENOENT' || error.code === 'ELOOP' || error.code === 'ENOTDIR') return undefined;
+      throw error;
+    });
+    if (!child) continue;
+    try {
+      await walkDirectory(child, depth + 1, state, ctx);
+    } finally {
+      await child.close();
+    }
+  }
+}
+
+/** lstat, or undefined for an entry deleted while we looked (it no longer uses space). */
+async function lstatIfPresent(file: string) {
+  try {
+    return await fsp.lstat(file, { bigint: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** An entry inside exactly the directory held open by `dir`. */
+function at(dir: fsp.FileHandle, name: string): string {
+  return `/proc/self/fd/${dir.fd}/${name}`;
+}
