@@ -72,6 +72,7 @@ export const LOCAL_NODE_CLEANUP_RULES: readonly PolicyRule[] = freeze([
   // The agents' PVs (by label), and deleting the unused ones of nodes that are gone.
   { apiGroups: [CORE], resources: ['persistentvolumes'], verbs: ['list', 'delete'] },
   // Which nodes still exist.
+  { apiGroups: [CORE], resources: ['nodes'], verbs: ['list'] },
   // ReferencedNodeDeleted / NodeDeletedVolumeRemoved on the PVs.
   { apiGroups: [CORE], resources: ['events'], verbs: ['create', 'patch'] },
 ]);
