@@ -23,7 +23,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ensureControllerBundle } from './bundle';
 import { KubeObject } from './kube';
-import { assertNoForbidden, LogEntry, LogLine, readLogLines } from './logs';
+import { assertNoForbidden, ForbiddenWindow, LogEntry, LogLine, readLogLines } from './logs';
 import { Manifests } from './synth';
 import { connect, ControlPlane, isRunning, ProcessRecord, StopWaiting, waitFor } from '../harness';
 
@@ -223,15 +223,15 @@ export class ControllerProcess {
     return { status: res.status, body: await res.text() };
   }
 
-  /** Throws on any 403 in log lines not scanned before (each line is reported once). */
-  public scanForForbidden(): void {
+  /** Throws on any 403 in log lines not scanned before (each line is reported once), except inside `windows`. */
+  public scanForForbidden(windows: readonly ForbiddenWindow[] = []): void {
     const fresh: LogLine[] = [];
     for (const c of this.incarnations) {
       const lines = readLogLines(c.logFile);
       fresh.push(...lines.slice(c.scanned));
       c.scanned = lines.length;
     }
-    assertNoForbidden(fresh, `log of controller ${this.spec.name}`);
+    assertNoForbidden(fresh, `log of controller ${this.spec.name}`, windows);
   }
 
   private tail(c: Incarnation): string {
@@ -243,6 +243,7 @@ export class ControllerProcess {
 export class Controllers {
   private readonly all: ControllerProcess[] = [];
   private readonly tmpDirs: string[] = [];
+  private readonly windows: ForbiddenWindow[] = [];
 
   constructor(private readonly cpProvider: () => ControlPlane) {}
 
@@ -267,12 +268,21 @@ export class Controllers {
     return (await this.create(manifests, options)).start();
   }
 
-  /** Fails on any 403 logged by any controller since the last scan. */
+  /**
+   * Tolerates 403s logged between `from` and `to` (epoch ms), e.g. while a
+   * restarted kube-apiserver loads its RBAC roles. Keep windows as tight as the
+   * event allows: every other 403 still fails the test.
+   */
+  public allowForbiddenDuring(window: ForbiddenWindow): void {
+    this.windows.push(window);
+  }
+
+  /** Fails on any 403 logged by any controller since the last scan (outside the allowed windows). */
   public scanForForbidden(): void {
     const errors: string[] = [];
     for (const c of this.all) {
       try {
-        c.scanForForbidden();
+        c.scanForForbidden(this.windows);
       } catch (err) {
         errors.push((err as Error).message);
       }

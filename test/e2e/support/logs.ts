@@ -64,17 +64,35 @@ function has403(value: unknown, depth = 0): boolean {
 }
 
 /**
+ * A time span in which 403s are expected and not a missing permission: a
+ * kube-apiserver that has just started refuses requests until its RBAC
+ * authorizer has loaded the roles.
+ */
+export interface ForbiddenWindow {
+  /** Epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  readonly because: string;
+}
+
+function inWindow(line: LogLine, windows: readonly ForbiddenWindow[]): boolean {
+  const t = Date.parse(String(line.entry?.time ?? ''));
+  return !Number.isNaN(t) && windows.some((w) => t >= w.from && t <= w.to);
+}
+
+/**
  * Lines that show a request the API server refused with 403 Forbidden: a 403
  * status in any field, or the API's "forbidden" wording anywhere in the line
- * (client errors flatten to their message). Non-JSON lines count too.
+ * (client errors flatten to their message). Non-JSON lines count too. Lines
+ * logged inside one of `windows` are left out.
  */
-export function forbiddenLines(lines: readonly LogLine[]): LogLine[] {
-  return lines.filter((l) => /forbidden/i.test(l.text) || (l.entry !== undefined && has403(l.entry)));
+export function forbiddenLines(lines: readonly LogLine[], windows: readonly ForbiddenWindow[] = []): LogLine[] {
+  return lines.filter((l) => (/forbidden/i.test(l.text) || (l.entry !== undefined && has403(l.entry))) && !inWindow(l, windows));
 }
 
 /** Throws listing every 403 line, so a missing permission fails the test that hit it. */
-export function assertNoForbidden(lines: readonly LogLine[], what = 'controller log'): void {
-  const bad = forbiddenLines(lines);
+export function assertNoForbidden(lines: readonly LogLine[], what = 'controller log', windows: readonly ForbiddenWindow[] = []): void {
+  const bad = forbiddenLines(lines, windows);
   if (bad.length > 0) {
     const shown = bad.slice(0, 10).map((l) => `  ${l.file}:${l.line}: ${l.text.slice(0, 600)}`).join('\n');
     throw new Error(`${bad.length} request(s) refused with 403 Forbidden in the ${what} (a permission missing from the synthesized RBAC?):\n${shown}`);
