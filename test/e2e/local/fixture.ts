@@ -106,7 +106,9 @@ export async function createClaim(kube: Kube, ns: string, name: string, options:
  * A pod using the claim (as a mount, or as a device for Block), or no volume when `claim` is
  * undefined; `preferNode` adds a strong scheduling preference for a node.
  */
-export async function createPod(kube: Kube, ns: string, name: string, claim: string | undefined, options: { block?: boolean; preferNode?: string } = {}): Promise<void> {
+export async function createPod(
+  kube: Kube, ns: string, name: string, claim: string | undefined, options: { block?: boolean; preferNode?: string } = {},
+): Promise<void> {
   await kube.create(paths.pod(ns), {
     apiVersion: 'v1',
     kind: 'Pod',
