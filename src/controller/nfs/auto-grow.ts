@@ -88,7 +88,7 @@ export function decideAutoGrow(input: AutoGrowInput): AutoGrowDecision {
   if (used * 100n < BigInt(policy.thresholdPercent) * have) return none('below the threshold');
 
   const cap = classMax !== undefined && classMax < policy.max ? classMax : policy.max;
-  const usage = `${percent(used, have)}% full (${formatQuantity(roundUp(used))} of ${formatQuantity(have)}, threshold ${policy.thresholdPercent}%)`;
+  const usage = `${percent(used, have)}% full (${approximate(used)} of ${formatQuantity(have)}, threshold ${policy.thresholdPercent}%)`;
   if (want >= cap) {
     const capText = formatQuantity(cap);
     if (claim.metadata?.annotations?.[PVC_ANNOTATIONS.autoGrowAtMax] === capText) return none('already warned at this max');
@@ -115,9 +115,14 @@ function percent(part: bigint, whole: bigint): string {
   return `${tenths / 10n}.${tenths % 10n}`;
 }
 
-/** Bytes shown in a message, rounded up to KiB so the quantity stays short. */
-function roundUp(bytes: bigint): bigint {
-  return ((bytes + 1023n) / 1024n) * 1024n;
+const UNITS: ReadonlyArray<readonly [string, bigint]> = ['Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'].map((s, i) => [s, 1024n ** BigInt(i + 1)] as const).reverse();
+
+/** Bytes for a person: one decimal in the largest binary unit (`819.2Mi`), rounded down. */
+export function approximate(bytes: bigint): string {
+  const unit = UNITS.find(([, size]) => bytes >= size);
+  if (!unit) return `${bytes}`;
+  const tenths = (bytes * 10n) / unit[1];
+  return `${tenths / 10n}${tenths % 10n === 0n ? '' : `.${tenths % 10n}`}${unit[0]}`;
 }
 
 function quantity(text: string | undefined): bigint | undefined {

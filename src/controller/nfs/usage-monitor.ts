@@ -119,7 +119,7 @@ export class UsageMonitor {
     if (!measurement) return;
     this.deps.metrics.volumeUsage(target.name, target.namespace, target.claimName, measurement.bytes);
     // The claim as it is now (the pass took a while).
-    const claim = this.deps.claims.get(target.claimName, target.namespace);
+    let claim = this.deps.claims.get(target.claimName, target.namespace);
     if (claim?.metadata?.uid !== target.claimUid) return;
     const where = { claim: `${target.namespace}/${target.claimName}`, volume: target.name };
 
@@ -127,7 +127,9 @@ export class UsageMonitor {
       const patch = usageAnnotationPatch(claim, measurement.bytes, measurement.measuredAt, capacityBytes(claim), this.deps.report);
       if (patch) {
         try {
-          await this.deps.api.patchClaim(target.namespace, target.claimName, patch);
+          // The result carries the new resourceVersion that a growth patch must name.
+          const updated = await this.deps.api.patchClaim(target.namespace, target.claimName, patch);
+          if (updated?.metadata?.uid === target.claimUid) claim = updated;
         } catch (error) {
           this.deps.metrics.error('api');
           this.deps.log.warn('cannot write the usage annotations', { ...where, error: errorMessage(error) });
