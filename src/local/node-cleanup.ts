@@ -24,7 +24,7 @@ export interface NodeCleanupOptions {
 export function addNodeCleanup(scope: Construct, options: NodeCleanupOptions): void {
   // Its own app name: the DaemonSet selects the agent pods by name and instance only, and
   // that selector is immutable, so these pods must differ in one of those two labels.
-  const labels = { ...options.labels, [LABELS.name]: NAME, [LABELS.component]: COMPONENT };
+  const labels: Record<string, string> = { ...options.labels, [LABELS.name]: NAME, [LABELS.component]: COMPONENT };
   const selector = { [LABELS.name]: NAME, [LABELS.instance]: labels[LABELS.instance] };
   const metadata = { namespace: options.namespace, labels };
 
