@@ -23,7 +23,7 @@ import {
   ResizePlan,
 } from './resize';
 import { formatQuantity } from '../../shared/quantity';
-import { errorMessage, isConflict, isNotFound } from '../kube/errors';
+import { errorMessage, isConflict, isNotFound, statusCode } from '../kube/errors';
 import type { EventSink } from '../kube/events';
 import type { ClaimPatcher, MergePatch } from '../kube/patch';
 import type { Logger } from '../ops/log';
@@ -290,7 +290,7 @@ export class NfsResizer {
   private fail(claim: V1PersistentVolumeClaim, started: number, message: string, cause?: unknown): never {
     this.deps.metrics.operation('resize', 'failed', (Date.now() - started) / 1000);
     this.deps.events.emit(claimRef(claim), 'Warning', RESIZE_REASONS.failed, message);
-    this.deps.log.warn('resize failed', { claim: `${claim.metadata?.namespace}/${claim.metadata?.name}`, message });
+    this.deps.log.warn('resize failed', { claim: `${claim.metadata?.namespace}/${claim.metadata?.name}`, message, status: statusCode(cause) });
     throw new ReportedError(message, cause);
   }
 }

@@ -14,7 +14,7 @@ import { isOurVolume, recordedDirectory } from './delete';
 import { capacityBytes, classMaximum } from './resize';
 import { UsageMeter, VolumeDirectory } from './usage';
 import { usageAnnotationPatch, UsageReportOptions } from './usage-report';
-import { errorMessage, isConflict } from '../kube/errors';
+import { errorMessage, isConflict, statusCode } from '../kube/errors';
 import type { EventSink } from '../kube/events';
 import type { ClaimPatcher } from '../kube/patch';
 import type { Logger } from '../ops/log';
@@ -132,7 +132,7 @@ export class UsageMonitor {
           if (updated?.metadata?.uid === target.claimUid) claim = updated;
         } catch (error) {
           this.deps.metrics.error('api');
-          this.deps.log.warn('cannot write the usage annotations', { ...where, error: errorMessage(error) });
+          this.deps.log.warn('cannot write the usage annotations', { ...where, error: errorMessage(error), status: statusCode(error) });
         }
       }
     }
@@ -168,7 +168,7 @@ export class UsageMonitor {
     } catch (error) {
       if (isConflict(error)) return;
       this.deps.metrics.error('api');
-      this.deps.log.warn('autoGrow could not update the claim', { ...where, error: errorMessage(error) });
+      this.deps.log.warn('autoGrow could not update the claim', { ...where, error: errorMessage(error), status: statusCode(error) });
     }
   }
 
