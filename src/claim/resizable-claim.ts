@@ -10,8 +10,14 @@ import { AccessMode, IStorageClassRef, VolumeMode } from '../storage-class-ref';
 
 /**
  * Grow a claim automatically when its volume fills up. The controller measures the used
- * space and raises the claim's request by `increment` whenever usage crosses
- * `thresholdPercent`, never past `max`.
+ * space (every `usageInterval` of the provisioner) and raises the claim's request by
+ * `increment` whenever usage reaches `thresholdPercent` of the capacity, never past `max`
+ * (nor the class's `maxVolumeSize`); each step is an ordinary resize with its events. At
+ * `max` it emits one Warning (`AutoGrowMaxReached`) and stops.
+ *
+ * The request is raised on the live claim: set `storage` to the grown size (each
+ * `AutoGrowing` event names it) before you apply the app again, or the API server refuses
+ * the claim's old, smaller size as a shrink.
  */
 export interface AutoGrowPolicy {
   /** Grow when used space reaches this percentage of the capacity (1-99). */
@@ -29,7 +35,12 @@ export interface ResizableClaimProps {
   /** The class the volume comes from. It must allow volume expansion. */
   readonly storageClass: IStorageClassRef;
 
-  /** Requested size. Grow it later by changing this value (or let `autoGrow` do it). */
+  /**
+   * Requested size. Grow it later by raising this value, synthesizing and applying: the
+   * controller grows the volume and the claim reports the new capacity within seconds (or
+   * let `autoGrow` do it). A smaller value than the claim's current capacity is refused by
+   * the Kubernetes API server: volumes never shrink.
+   */
   readonly storage: Size;
 
   /**
@@ -73,6 +84,13 @@ export interface ResizableClaimProps {
  * A PersistentVolumeClaim that can grow: its class must allow expansion, its size is
  * written as an exact quantity, and an optional auto-grow policy is written as annotations
  * the controller acts on.
+ *
+ * Resizing: raise `storage`, synthesize, apply. Kubernetes itself only records
+ * `ExternalExpanding` for an NFS claim; the `NfsProvisioner` controller is the external
+ * resizer for its volumes. It marks the claim `Resizing` (event `Resizing`), sets the PV's
+ * capacity, then the claim's `status.capacity` (event `VolumeResizeSuccessful`), so
+ * `kubectl get pvc` shows the new size within seconds. A request above the class's
+ * `maxVolumeSize` is `ControllerResizeInfeasible` with a Warning until it is lowered.
  */
 export class ResizableClaim extends Construct {
   /** The claim name. */

@@ -60,8 +60,11 @@ export interface NfsStorageClassOptions {
   readonly directoryMode?: string;
 
   /**
-   * The largest size a claim of this class may request or grow to. Larger requests fail
-   * with an event instead of being provisioned or resized.
+   * The largest size a claim of this class may request or grow to. A larger claim is not
+   * provisioned (event `ProvisioningFailed`); a resize to a larger size is refused
+   * (`ControllerResizeInfeasible`, a `ControllerResizeError` condition and a
+   * `VolumeResizeFailed` Warning naming the maximum) until the request is lowered.
+   * `ResizableClaim` checks its `storage` and `autoGrow.max` against it at synth time.
    *
    * @default - no limit
    */
@@ -83,7 +86,9 @@ export interface NfsStorageClassOptions {
   readonly mountOptions?: string[];
 
   /**
-   * Whether claims may grow. The controller acts as the resizer for its volumes.
+   * Whether claims may grow. Kubernetes refuses a larger request on a class without it.
+   * The controller acts as the external resizer for its volumes: it sets the PV's capacity
+   * and the claim's `status.capacity` (the size is recorded, not enforced, in subdir mode).
    *
    * @default true
    */

@@ -53,7 +53,8 @@ describe('decideAutoGrow', () => {
       from: GI,
       to: 2n * GI,
       patch: { spec: { resources: { requests: { storage: '2Gi' } } } },
-      message: 'volume is 80.0% full (819.2Mi of 1Gi, threshold 80%): raising the request from 1Gi to 2Gi (max 3Gi)',
+      message: 'volume is 80.0% full (819.2Mi of 1Gi, threshold 80%): raising the request from 1Gi to 2Gi (max 3Gi); '
+        + 'set storage to 2Gi in the app that applies this claim, or its next apply is refused as a shrink',
     });
   });
 

@@ -105,7 +105,9 @@ export function decideAutoGrow(input: AutoGrowInput): AutoGrowDecision {
     from: want,
     to,
     patch: { spec: { resources: { requests: { storage: formatQuantity(to) } } } },
-    message: `volume is ${usage}: raising the request from ${formatQuantity(want)} to ${formatQuantity(to)} (max ${formatQuantity(cap)})`,
+    // The app that applied the claim still says the old size; applied again it would be a shrink.
+    message: `volume is ${usage}: raising the request from ${formatQuantity(want)} to ${formatQuantity(to)} (max ${formatQuantity(cap)}); `
+      + `set storage to ${formatQuantity(to)} in the app that applies this claim, or its next apply is refused as a shrink`,
   };
 }
 

@@ -7,7 +7,7 @@
 import { Size } from 'cdk8s';
 import { capacityOf, deployResizeApp, ResizeApp, resizeEnv, ResizeEnv, waitBound } from './fixture';
 import { PVC_ANNOTATIONS } from '../../../src/shared/keys';
-import { ControllerProcess, eventually, KubeObject, paths, sleep, useControllers, waitForObject } from '../support';
+import { applyManifests, ControllerProcess, eventually, KubeObject, paths, sleep, useControllers, waitForObject } from '../support';
 
 const controllers = useControllers();
 let env: ResizeEnv;
@@ -65,7 +65,7 @@ test('3: usage past the threshold grows the claim by the increment, then at max:
   expect((await app.volumeOf('cache')).spec.capacity).toEqual({ storage: '2Mi' });
   const growing = await eventually('an AutoGrowing event', async () => (await app.ourEvents('cache')).find((e) => e.reason === 'AutoGrowing'));
   expect(growing.type).toBe('Normal');
-  expect(growing.message).toMatch(/^volume is \d+\.\d% full \(\S+ of 1Mi, threshold 50%\): raising the request from 1Mi to 2Mi \(max 2Mi\)$/);
+  expect(growing.message).toMatch(/^volume is \d+\.\d% full \(\S+ of 1Mi, threshold 50%\): raising the request from 1Mi to 2Mi \(max 2Mi\); set storage to 2Mi in the app/);
   await eventually('Resizing and VolumeResizeSuccessful', async () => {
     const reasons = (await app.ourEvents('cache')).map((e) => e.reason);
     return reasons.includes('Resizing') && reasons.includes('VolumeResizeSuccessful');
@@ -94,4 +94,14 @@ test('3: usage past the threshold grows the claim by the increment, then at max:
   expect(Date.parse(claim.metadata.annotations[PVC_ANNOTATIONS.usedMeasuredAt])).toBeGreaterThan(Date.now() - 120_000);
   const metrics = (await controller.http('/metrics')).body;
   expect(metrics).toMatch(new RegExp(`cdk8s_storage_volume_used_bytes\\{volume="${pv.metadata.name}",namespace="${app.claimsNamespace}",claim="cache"\\} \\d+`));
+});
+
+test('the app still saying 1Mi is refused as a shrink when applied again; saying the grown 2Mi, it applies', async () => {
+  // kubectl apply sets every field the app names to the app's value: the old size is a shrink.
+  await expect(applyManifests(env.cp, app.manifests)).rejects.toThrow(
+    'The PersistentVolumeClaim "cache" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than status.capacity');
+  await applyManifests(env.cp, app.resynth({ cache: Size.mebibytes(2) }));
+  const claim = await app.claim('cache');
+  expect(claim.spec.resources.requests.storage).toBe('2Mi');
+  expect(capacityOf(claim)).toBe('2Mi');
 });
