@@ -11,7 +11,7 @@ import { KubeClient } from './client';
 import { isConflict, isNotFound } from './errors';
 import type { EventPort } from './events';
 import { Informer, InformerOptions, ListWatchPort, WatchEventType, WatchHandle } from './informer';
-import type { DeletePreconditions } from '../local/port';
+import type { DeletePreconditions, PvChange } from '../local/port';
 import type { LocalApi, LocalClusterPorts } from '../local/run';
 import type { Logger } from '../ops/log';
 
@@ -19,7 +19,7 @@ const PAGE_SIZE = 500;
 
 interface Selected {
   readonly informer: Informer<V1PersistentVolume>;
-  readonly listeners: Set<() => void>;
+  readonly listeners: Set<(change?: PvChange) => void>;
 }
 
 /** Connects the `local` command to the API server described by `kc`. */
@@ -110,13 +110,13 @@ export class LocalKubeApi implements LocalApi {
     }
   }
 
-  watchPVs(labelSelector: string, onChange: () => void): () => void {
+  watchPVs(labelSelector: string, onChange: (change?: PvChange) => void): () => void {
     let entry = this.selected.get(labelSelector);
     if (!entry) {
-      const listeners = new Set<() => void>();
-      const notify = () => listeners.forEach((l) => l());
+      const listeners = new Set<(change?: PvChange) => void>();
+      const notify = (change: PvChange) => listeners.forEach((l) => l(change));
       const informer = new Informer<V1PersistentVolume>(`persistentvolumes(${labelSelector})`, this.listWatch(labelSelector),
-        { upsert: notify, remove: notify }, this.log, this.informerOptions);
+        { upsert: (pv) => notify({ pv, deleted: false }), remove: (pv) => notify({ pv, deleted: true }) }, this.log, this.informerOptions);
       entry = { informer, listeners };
       this.selected.set(labelSelector, entry);
       informer.start();

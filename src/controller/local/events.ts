@@ -6,6 +6,13 @@
  */
 import type { EventType, LocalLogger, LocalObjectRef, LocalPvPort } from './port';
 
+export interface EmitOptions {
+  /** Kept across rounds (a condition outside discovery rounds, like a running wipe). */
+  readonly sticky?: boolean;
+  /** What the condition is about within the object, e.g. the entry name. */
+  readonly subject?: string;
+}
+
 export class EventDeduper {
   private readonly last = new Map<string, string>();
   private seen = new Set<string>();
@@ -23,9 +30,15 @@ export class EventDeduper {
     }
   }
 
-  /** Emits unless the same message was already emitted for this object and reason. */
-  public async emit(ref: LocalObjectRef, type: EventType, reason: string, message: string, sticky = false): Promise<void> {
-    const key = `${sticky ? 'sticky:' : ''}${ref.kind}/${ref.name}/${reason}`;
+  /**
+   * Emits unless the same message was already emitted for this object, reason and subject.
+   * `subject` tells apart conditions of one object that hold at once, such as two entries of
+   * a node's discovery directory that are not mount points: without it they would take turns
+   * as "the" condition and each would be reported again on every pass. `sticky` conditions
+   * survive rounds until {@link forget}.
+   */
+  public async emit(ref: LocalObjectRef, type: EventType, reason: string, message: string, options: EmitOptions = {}): Promise<void> {
+    const key = `${options.sticky ? 'sticky:' : ''}${ref.kind}/${ref.name}/${reason}${options.subject !== undefined ? `/${options.subject}` : ''}`;
     this.seen.add(key);
     if (this.last.get(key) === message) return;
     this.last.set(key, message);

@@ -11,6 +11,12 @@ export interface LocalObjectRef {
   readonly uid?: string;
 }
 
+/** What a PV watch saw (`undefined` when an implementation cannot tell: treated as relevant). */
+export interface PvChange {
+  readonly pv: V1PersistentVolume;
+  readonly deleted: boolean;
+}
+
 /** Delete only if the object is still the one that was looked at. */
 export interface DeletePreconditions {
   readonly uid: string;
@@ -42,10 +48,11 @@ export interface LocalKubePort extends LocalPvPort {
   /** `exists` if a PV of that name already exists (409 AlreadyExists). */
   createPV(pv: V1PersistentVolume): Promise<'created' | 'exists'>;
   /**
-   * Calls `onChange` (no arguments; the agent re-lists) whenever a PV matching the selector
-   * is added, changed or deleted, including after a watch restart. Returns a stop function.
+   * Calls `onChange` whenever a PV matching the selector is added, changed or deleted,
+   * including after a watch restart, with the PV as it is now (or was, when deleted). The
+   * agent re-lists rather than applying the change. Returns a stop function.
    */
-  watchPVs(labelSelector: string, onChange: () => void): () => void;
+  watchPVs(labelSelector: string, onChange: (change?: PvChange) => void): () => void;
 }
 
 /** What the node-deletion role uses. */

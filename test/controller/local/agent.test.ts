@@ -6,8 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { FakeCluster, memoryLogger } from './fake-cluster';
 import { contains, LoopLab, readDevice, sh, writeMarker } from './loop-lab';
-import { LocalAgent } from '../../../src/controller/local/agent';
+import { LocalAgent, needsPass } from '../../../src/controller/local/agent';
 import { NodeCleanupRole } from '../../../src/controller/local/node-cleanup';
+import type { PvChange } from '../../../src/controller/local/port';
 import { localPvName } from '../../../src/controller/local/pv';
 import type { LocalAgentConfig, LocalClassConfig } from '../../../src/shared/controller-config';
 
@@ -287,5 +288,102 @@ describe('logging of failing passes', () => {
     } finally {
       await agent.stop();
     }
+  });
+});
+
+describe('many volumes at once', () => {
+  test('creates run concurrently (bounded), a burst of triggers is one logged pass, and status churn runs no pass', async () => {
+    const dir = fs.mkdtempSync(path.join(lab.root, 'many-'));
+    const entries = Array.from({ length: 24 }, (_, i) => `vol${String(i).padStart(2, '0')}`);
+    for (const e of entries) {
+      fs.mkdirSync(path.join(dir, e));
+      lab.bind(path.join(dir, e), path.join(dir, e));
+    }
+    const cluster = new FakeCluster();
+    cluster.addNode('node-m', 'host-m');
+    const base = cluster.port();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let lists = 0;
+    const log = memoryLogger();
+    const agent = new LocalAgent({
+      nodeName: 'node-m',
+      config: { classes: [fsClass('many', dir)] },
+      port: {
+        ...base,
+        listPVs: async (s) => {
+          lists++;
+          return base.listPVs(s);
+        },
+        createPV: async (pv) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await new Promise(r => setTimeout(r, 20));
+          inFlight--;
+          return base.createPV(pv);
+        },
+      },
+      log,
+      pollMs: 60_000,
+      debounceMs: 20,
+      resyncMs: 60_000,
+      maxConcurrentCreates: 5,
+    });
+    await agent.start();
+    try {
+      await until('all published', () => cluster.pvs.size === entries.length);
+      await agent.settle();
+      expect(maxInFlight).toBe(5);
+      // The creates' own watch events (new Available PVs) did not each cause a pass.
+      expect(log.lines.filter(l => l.startsWith('info local discovery pass'))).toHaveLength(1);
+
+      // Status churn (binding) runs no pass; a release does.
+      const listsBefore = lists;
+      for (const e of entries.slice(0, 10)) cluster.setPhase(localPvName('node-m', 'many', e), 'Bound');
+      await new Promise(r => setTimeout(r, 200));
+      expect(lists).toBe(listsBefore);
+      cluster.setPhase(localPvName('node-m', 'many', entries[0]), 'Released');
+      await until('a pass after the release', () => lists > listsBefore);
+    } finally {
+      await agent.stop();
+      await agent.settle();
+    }
+  });
+});
+
+describe('needsPass', () => {
+  const pv = (phase?: string): PvChange['pv'] => ({ metadata: { name: 'p' }, ...(phase ? { status: { phase } } : {}) });
+  test.each<[PvChange | undefined, boolean]>([
+    [undefined, true],
+    [{ pv: pv('Available'), deleted: true }, true],
+    [{ pv: pv('Released'), deleted: false }, true],
+    [{ pv: pv('Available'), deleted: false }, false],
+    [{ pv: pv('Pending'), deleted: false }, false],
+    [{ pv: pv('Bound'), deleted: false }, false],
+    [{ pv: pv(), deleted: false }, false],
+  ])('%j -> %s', (change, expected) => {
+    expect(needsPass(change)).toBe(expected);
+  });
+});
+
+describe('event de-duplication per entry', () => {
+  test('several entries with the same problem are each reported once, not again on every pass', async () => {
+    const dir = fs.mkdtempSync(path.join(lab.root, 'dedup-'));
+    for (const e of ['vol-x', 'vol-y', 'vol-z']) fs.mkdirSync(path.join(dir, e));
+    const cluster = new FakeCluster();
+    cluster.addNode('node-d', 'host-d');
+    const agent = agentFor(cluster, 'node-d', { classes: [fsClass('dedup', dir)] });
+    const notMounted = () => cluster.eventsFor('NotAMountPoint').map(e => e.message.split(' ')[0]).sort();
+    await agent.pass();
+    await agent.pass();
+    await agent.pass();
+    expect(notMounted()).toEqual(['vol-x', 'vol-y', 'vol-z'].map(e => `/mnt/dedup/${e}`));
+    // One of them is fixed, then breaks again: reported again, once; the others stay quiet.
+    lab.bind(path.join(dir, 'vol-y'), path.join(dir, 'vol-y'));
+    await agent.pass();
+    lab.umount(path.join(dir, 'vol-y'));
+    await agent.pass();
+    await agent.pass();
+    expect(notMounted()).toEqual(['vol-x', 'vol-y', 'vol-y', 'vol-z'].map(e => `/mnt/dedup/${e}`));
   });
 });

@@ -1,6 +1,6 @@
 /** An in-memory stand-in for the API server behind the local agent's port. */
 import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
-import type { DeletePreconditions, EventType, LocalKubePort, LocalLogger, LocalObjectRef, NodeCleanupPort } from '../../../src/controller/local/port';
+import type { DeletePreconditions, EventType, LocalKubePort, LocalLogger, LocalObjectRef, NodeCleanupPort, PvChange } from '../../../src/controller/local/port';
 import { K8S } from '../../../src/shared/keys';
 
 export interface RecordedEvent {
@@ -21,7 +21,7 @@ export class FakeCluster {
   public readonly nodes = new Map<string, V1Node>();
   public readonly events: RecordedEvent[] = [];
   public readonly calls: string[] = [];
-  private readonly watchers = new Set<{ selector: string; onChange: () => void }>();
+  private readonly watchers = new Set<{ selector: string; onChange: (change?: PvChange) => void }>();
   private seq = 0;
   private frozen?: V1PersistentVolume[];
 
@@ -60,8 +60,8 @@ export class FakeCluster {
     this.notify(pv);
   }
 
-  private notify(pv: V1PersistentVolume): void {
-    for (const w of this.watchers) if (matches(pv, w.selector)) w.onChange();
+  private notify(pv: V1PersistentVolume, deleted = false): void {
+    for (const w of this.watchers) if (matches(pv, w.selector)) w.onChange({ pv: structuredClone(pv), deleted });
   }
 
   public port(): LocalKubePort & NodeCleanupPort {
@@ -91,7 +91,7 @@ export class FakeCluster {
         if (!pv) return 'gone';
         if (pv.metadata?.uid !== pre.uid || (pre.resourceVersion !== undefined && pv.metadata?.resourceVersion !== pre.resourceVersion)) return 'conflict';
         this.pvs.delete(name);
-        this.notify(pv);
+        this.notify(pv, true);
         return 'deleted';
       },
       event: async (ref, type, reason, message) => {
