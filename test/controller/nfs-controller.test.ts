@@ -5,7 +5,7 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from
 import { claim, IDENTITY, storageClass, volume } from './fixtures';
 import type { EventType, ObjectRef } from '../../src/controller/kube/events';
 import { claimKey, NfsController, ReportedError, volumeKey } from '../../src/controller/nfs/controller';
-import { NfsRootFs } from '../../src/controller/nfs/fs';
+import { NfsRootFs, UNFINISHED_DIR } from '../../src/controller/nfs/fs';
 import { JsonLogger } from '../../src/controller/ops/log';
 import { Metrics } from '../../src/controller/ops/metrics';
 import { WorkQueue } from '../../src/controller/queue';
@@ -361,6 +361,75 @@ describe('informer hooks', () => {
     claims.put(claim({ name: 'theirs', provisioner: 'x.io/y' }));
     expect(controller.allKeys()).toEqual([volumeKey('pvc-1'), claimKey('team-a', 'mine')]);
     expect(controller.index.get('pvc-1')).toBe('d');
+  });
+});
+
+describe('a controller killed between directory and PV', () => {
+  /** The next process: same cluster and export, nothing in memory. */
+  function restarted(): NfsController {
+    return new NfsController({
+      identity: IDENTITY,
+      root,
+      claims,
+      volumes,
+      classes,
+      api: {
+        createVolume: async (pv) => {
+          created.push(pv);
+          return 'created';
+        },
+        deleteVolume: async () => 'deleted',
+      },
+      fs: new NfsRootFs(root),
+      events: { emit: (ref, type, reason, message) => events.push({ ref, type, reason, message }) },
+      metrics,
+      log: new JsonLogger(() => undefined),
+    });
+  }
+
+  beforeEach(() => {
+    classes.put(storageClass({ parameters: { pathPattern: '${.PVC.namespace}/${.PVC.name}' } }));
+  });
+
+  test('the next run removes the directory of a claim deleted meanwhile and provisions the one still waiting into its directory', async () => {
+    api.createFails = new Error('killed before the PV was created');
+    const gone = claim({ uid: 'k1', namespace: 'ns', name: 'gone' });
+    const kept = claim({ uid: 'k2', namespace: 'ns', name: 'kept' });
+    const deleting = claim({ uid: 'k3', namespace: 'ns', name: 'deleting' });
+    for (const c of [gone, kept, deleting]) await expect(sync(c)).rejects.toThrow();
+    expect(fs.readdirSync(path.join(root, 'ns')).sort()).toEqual(['deleting', 'gone', 'kept']);
+
+    // While no controller runs: one claim is deleted, another is being deleted (a finalizer holds it).
+    claims.delete(gone);
+    claims.put({ ...deleting, metadata: { ...deleting.metadata, deletionTimestamp: new Date() } });
+    const next = restarted();
+    await next.sweepUnfinished();
+    expect(fs.readdirSync(path.join(root, 'ns'))).toEqual(['kept']);
+
+    await next.handle(claimKey('ns', 'kept'));
+    expect(created.map((pv) => pv.metadata?.name)).toEqual(['pvc-k2']);
+    expect(events[events.length - 1].message).toContain('reusing the directory');
+    // Every note is gone with its volume or its directory.
+    expect(fs.readdirSync(root)).toEqual(['ns']);
+  });
+
+  test('a directory with data in it, or one a newer volume uses, is never removed', async () => {
+    api.createFails = new Error('killed before the PV was created');
+    const written = claim({ uid: 'k4', namespace: 'ns', name: 'written' });
+    const reused = claim({ uid: 'k5', namespace: 'ns', name: 'reused' });
+    for (const c of [written, reused]) await expect(sync(c)).rejects.toThrow();
+    fs.writeFileSync(path.join(root, 'ns/written/file'), 'data');
+    claims.delete(written);
+    claims.delete(reused);
+    // A new claim of the same name got the same directory while the notes were still there.
+    observe(volume('pvc-k6', 'ns/reused', 'DELETE', 'Bound'));
+
+    const next = restarted();
+    for (const pv of volumes.list()) next.volumeChanged(pv);
+    await next.sweepUnfinished();
+    expect(fs.readdirSync(path.join(root, 'ns')).sort()).toEqual(['reused', 'written']);
+    expect(fs.readFileSync(path.join(root, 'ns/written/file'), 'utf8')).toBe('data');
+    expect(fs.existsSync(path.join(root, UNFINISHED_DIR))).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { archiveNames, FsError, NfsRootFs } from '../../src/controller/nfs/fs';
+import { archiveNames, FsError, NfsRootFs, UNFINISHED_DIR } from '../../src/controller/nfs/fs';
 
 let base: string;
 let root: string;
@@ -297,6 +297,47 @@ describe('removeEmptyParents and removeIfEmpty', () => {
     await expect(vfs.removeIfEmpty('full')).resolves.toBe(false);
     await expect(vfs.removeIfEmpty('missing/x')).resolves.toBe(false);
     expect(fs.readdirSync(root)).toEqual(['full']);
+  });
+});
+
+describe('provisioning notes', () => {
+  test('record, list and clear; the notes directory goes with its last note', async () => {
+    await vfs.recordUnfinished('pvc-1', 'ns/a');
+    await vfs.recordUnfinished('pvc-2', 'ns-b-pvc-2');
+    await vfs.recordUnfinished('pvc-1', 'ns/a2'); // a retry rewrites the note
+    expect(await vfs.listUnfinished()).toEqual([{ pvName: 'pvc-1', relativePath: 'ns/a2' }, { pvName: 'pvc-2', relativePath: 'ns-b-pvc-2' }]);
+    expect(mode(path.join(root, UNFINISHED_DIR))).toBe(0o700);
+    await vfs.clearUnfinished('pvc-1');
+    await vfs.clearUnfinished('pvc-1'); // twice is fine
+    expect(await vfs.listUnfinished()).toEqual([{ pvName: 'pvc-2', relativePath: 'ns-b-pvc-2' }]);
+    await vfs.clearUnfinished('pvc-2');
+    expect(fs.readdirSync(root)).toEqual([]);
+    expect(await vfs.listUnfinished()).toEqual([]);
+  });
+
+  test('no volume may use the notes directory\'s name', async () => {
+    await expect(vfs.ensureDirectory(`${UNFINISHED_DIR}/x`, 0o777)).rejects.toThrow(/is reserved/);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('listing skips what the controller did not write: links, odd names, paths out of the root, FIFOs', async () => {
+    await vfs.recordUnfinished('pvc-ok', 'ns/ok');
+    const notes = path.join(root, UNFINISHED_DIR);
+    fs.symlinkSync(path.join(outside, 'secret'), path.join(notes, 'pvc-link'));
+    fs.writeFileSync(path.join(notes, 'Not A PV'), 'ns/x');
+    fs.writeFileSync(path.join(notes, 'pvc-escape'), '../outside');
+    await new Promise<void>((resolve, reject) => {
+      spawn('mkfifo', [path.join(notes, 'pvc-fifo')]).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mkfifo: ${code}`))));
+    });
+    expect(await vfs.listUnfinished()).toEqual([{ pvName: 'pvc-ok', relativePath: 'ns/ok' }]);
+    outsideUntouched();
+  });
+
+  test('a notes directory swapped for a link is not written through', async () => {
+    fs.symlinkSync(outside, path.join(root, UNFINISHED_DIR));
+    await expect(vfs.recordUnfinished('pvc-1', 'ns/a')).rejects.toBeInstanceOf(FsError);
+    await expect(vfs.listUnfinished()).rejects.toBeInstanceOf(FsError);
+    outsideUntouched();
   });
 });
 

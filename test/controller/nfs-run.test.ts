@@ -124,6 +124,8 @@ test('without leader election it works at once; a standby never touches the expo
     connect: () => cluster,
   });
   await until(() => cluster.volumeStore.get('pvc-run-2'));
+  // Done once it says so (the provisioning note is cleared after the PV is created).
+  await until(() => cluster.events.some((e) => e.reason === 'ProvisioningSucceeded'));
   expect(fs.readdirSync(soloRoot)).toEqual(['team-web-pvc-run-2']);
   stopSolo('SIGINT');
   await expect(solo).resolves.toBe(0);

@@ -228,9 +228,13 @@ export class NfsController {
 
     let reused = false;
     try {
+      // Noted on the export first, so a crash before the PV exists does not orphan the directory.
+      await this.deps.fs.recordUnfinished(plan.pvName, plan.relativePath);
       reused = !(await this.deps.fs.ensureDirectory(plan.relativePath, plan.directoryMode)).created;
     } catch (error) {
       this.index.remove(plan.pvName);
+      // Refused or failed before the directory was made (a link, a reserved name, no permission): nothing to clean up later.
+      await this.forgetUnfinished(plan.pvName);
       this.deps.metrics.error('filesystem');
       this.fail('provision', started, ref, REASONS.provisioningFailed, `cannot create the volume directory: ${errorMessage(error)}`, error);
     }
@@ -246,6 +250,7 @@ export class NfsController {
     }
     this.unfinished.delete(key);
     this.created.add(plan.pvName);
+    await this.forgetUnfinished(plan.pvName);
     this.deps.events.emit(ref, 'Normal', REASONS.provisioningSucceeded,
       `Successfully provisioned volume ${plan.pvName}${reused ? ' (reusing the directory an earlier attempt created)' : ''}`);
     this.succeed('provision', started, { claim: `${ref.namespace}/${ref.name}`, volume: plan.pvName, directory: plan.relativePath, reused });
@@ -258,9 +263,45 @@ export class NfsController {
     this.unfinished.delete(key);
     if (this.deps.volumes.get(left.pvName) || this.created.has(left.pvName)) return;
     this.index.remove(left.pvName);
-    if (await this.deps.fs.removeIfEmpty(left.relativePath)) {
-      await this.deps.fs.removeEmptyParents(left.relativePath);
-      this.deps.log.info('removed the directory of a claim deleted before its volume was created', { directory: left.relativePath });
+    await this.removeUnclaimed(left.pvName, left.relativePath);
+  }
+
+  /**
+   * Finishes what a killed controller left between making a directory and creating its
+   * PV (the notes on the export): a claim that is gone, or being deleted, loses its
+   * directory if nothing was written to it; a claim still waiting is provisioned as usual
+   * and reuses it. Run once the caches have synced, before any work starts.
+   */
+  async sweepUnfinished(): Promise<void> {
+    const waiting = new Set(this.deps.claims.list()
+      .filter((c) => !c.metadata?.deletionTimestamp && !c.spec?.volumeName)
+      .map((c) => volumeNameFor(c)));
+    for (const { pvName, relativePath } of await this.deps.fs.listUnfinished()) {
+      if (waiting.has(pvName) && !this.deps.volumes.get(pvName)) continue;
+      // A volume made since (the same path rendered for a new claim) owns the directory now.
+      if (this.deps.volumes.get(pvName) || this.index.conflict(relativePath, pvName)) {
+        await this.forgetUnfinished(pvName);
+        continue;
+      }
+      await this.removeUnclaimed(pvName, relativePath);
+    }
+  }
+
+  private async removeUnclaimed(pvName: string, relativePath: string): Promise<void> {
+    if (await this.deps.fs.removeIfEmpty(relativePath)) {
+      await this.deps.fs.removeEmptyParents(relativePath);
+      this.deps.log.info('removed the directory of a claim deleted before its volume was created', { directory: relativePath, volume: pvName });
+    }
+    await this.forgetUnfinished(pvName);
+  }
+
+  /** Drops the note of a volume; a failure only leaves a note the next sweep clears. */
+  private async forgetUnfinished(pvName: string): Promise<void> {
+    try {
+      await this.deps.fs.clearUnfinished(pvName);
+    } catch (error) {
+      this.deps.metrics.error('filesystem');
+      this.deps.log.warn('could not clear the provisioning note', { volume: pvName, error: errorMessage(error) });
     }
   }
 

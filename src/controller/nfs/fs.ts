@@ -43,12 +43,34 @@ export interface VolumeFs {
   removeEmptyParents(relativePath: string): Promise<void>;
   /** Removes the directory only if it is empty (a claim deleted before its PV was made). */
   removeIfEmpty(relativePath: string): Promise<boolean>;
+  /**
+   * Notes on the export, before the directory is made, that volume `pvName` is being
+   * provisioned into `relativePath`; kept until {@link clearUnfinished}. A controller
+   * killed before the PV exists leaves the note, so the next one can remove the
+   * directory if the claim went away meanwhile.
+   */
+  recordUnfinished(pvName: string, relativePath: string): Promise<void>;
+  /** Forgets the note of `pvName` (its PV exists, or its directory was cleaned up). */
+  clearUnfinished(pvName: string): Promise<void>;
+  /** Every note left, e.g. by a controller that was killed. */
+  listUnfinished(): Promise<UnfinishedVolume[]>;
+}
+
+/** A volume whose directory may exist while its PV does not (see {@link VolumeFs.recordUnfinished}). */
+export interface UnfinishedVolume {
+  readonly pvName: string;
+  readonly relativePath: string;
 }
 
 /** Mode of the intermediate directories a nested pattern creates. */
 export const PARENT_MODE = 0o755;
 /** Prefix of archived volume directories. */
 export const ARCHIVE_PREFIX = 'archived-';
+/**
+ * Directory under the root holding one note per volume being provisioned (file name = PV
+ * name, content = its directory). It exists only while notes do; no volume may use the name.
+ */
+export const UNFINISHED_DIR = '.cdk8s-storage-unfinished';
 /** Directories deeper than this inside a volume are moved up before deletion, bounding open descriptors. */
 const MAX_PINNED_DEPTH = 32;
 
@@ -56,6 +78,12 @@ const MAX_PINNED_DEPTH = 32;
 const DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 // eslint-disable-next-line no-bitwise
 const DIR_FOLLOW = constants.O_RDONLY | constants.O_DIRECTORY;
+// eslint-disable-next-line no-bitwise
+const NOTE_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+// eslint-disable-next-line no-bitwise
+const NOTE_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** PV names are `pvc-<uid>`: anything else in the notes directory is not ours to read. */
+const NOTE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** A directory held open; `at(name)` addresses an entry inside exactly that directory. */
 class PinnedDir {
@@ -89,6 +117,9 @@ export class NfsRootFs implements VolumeFs {
 
   async ensureDirectory(relativePath: string, mode: number): Promise<EnsureResult> {
     const segments = this.segments(relativePath);
+    if (segments[0] === UNFINISHED_DIR) {
+      throw new FsError('invalid-path', `${this.show(segments[0])} is reserved for the controller's own notes: use another name or pathPattern`);
+    }
     const held: PinnedDir[] = [];
     try {
       let dir = await this.openRoot();
@@ -206,6 +237,85 @@ export class NfsRootFs implements VolumeFs {
     } finally {
       await closeAll(held);
     }
+  }
+
+  async recordUnfinished(pvName: string, relativePath: string): Promise<void> {
+    this.checkNoteName(pvName);
+    // Another worker may remove the emptied notes directory between our mkdir and open: retry.
+    for (let attempt = 1; ; attempt++) {
+      const held: PinnedDir[] = [];
+      try {
+        const root = await this.openRoot();
+        held.push(root);
+        await this.mkdir(root, UNFINISHED_DIR, 0o700);
+        const notes = await this.openChild(root, UNFINISHED_DIR);
+        held.push(notes);
+        const file = await fsp.open(notes.at(pvName), NOTE_WRITE, 0o600);
+        try {
+          await file.writeFile(relativePath, 'utf8');
+        } finally {
+          await file.close();
+        }
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw this.wrap(error, UNFINISHED_DIR);
+      } finally {
+        await closeAll(held);
+      }
+    }
+  }
+
+  async clearUnfinished(pvName: string): Promise<void> {
+    this.checkNoteName(pvName);
+    const held: PinnedDir[] = [];
+    try {
+      const root = await this.openRoot();
+      held.push(root);
+      if (await entryKind(root, UNFINISHED_DIR) === 'missing') return;
+      const notes = await this.openChild(root, UNFINISHED_DIR);
+      held.push(notes);
+      await fsp.unlink(notes.at(pvName)).catch((error) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      });
+      // Gone with its last note, so an idle export shows nothing of ours but the volumes.
+      await fsp.rmdir(root.at(UNFINISHED_DIR)).catch(() => undefined);
+    } catch (error) {
+      throw this.wrap(error, UNFINISHED_DIR);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async listUnfinished(): Promise<UnfinishedVolume[]> {
+    const held: PinnedDir[] = [];
+    try {
+      const root = await this.openRoot();
+      held.push(root);
+      if (await entryKind(root, UNFINISHED_DIR) === 'missing') return [];
+      const notes = await this.openChild(root, UNFINISHED_DIR);
+      held.push(notes);
+      const found: UnfinishedVolume[] = [];
+      for (const name of (await fsp.readdir(notes.at('.'))).sort()) {
+        if (!NOTE_NAME.test(name)) continue;
+        const relativePath = await readNote(notes, name);
+        if (relativePath === undefined) continue;
+        try {
+          this.segments(relativePath);
+        } catch {
+          continue; // not a path we could have written: leave it alone
+        }
+        found.push({ pvName: name, relativePath });
+      }
+      return found;
+    } catch (error) {
+      throw this.wrap(error, UNFINISHED_DIR);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  private checkNoteName(pvName: string): void {
+    if (!NOTE_NAME.test(pvName)) throw new FsError('invalid-path', `${JSON.stringify(pvName)} is not a PersistentVolume name`);
   }
 
   /** Validates a relative path and splits it; the lexical root check happens here. */
@@ -378,6 +488,19 @@ async function entryKind(dir: PinnedDir, name: string): Promise<'missing' | 'dir
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw error;
+  }
+}
+
+/** A note's content; undefined for anything but a small regular file (never follows a link, never blocks on a FIFO). */
+async function readNote(dir: PinnedDir, name: string): Promise<string | undefined> {
+  const file = await fsp.open(dir.at(name), NOTE_READ).catch(() => undefined);
+  if (!file) return undefined;
+  try {
+    const st = await file.stat();
+    if (!st.isFile() || st.size > 8192) return undefined;
+    return await file.readFile('utf8');
+  } finally {
+    await file.close();
   }
 }
 

@@ -188,6 +188,12 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     if (epoch !== mine) return;
+    // Directories a killed predecessor made for claims that were deleted before their PV.
+    await controller.sweepUnfinished().catch((error) => {
+      metrics.error('filesystem');
+      log.warn('could not finish the provisioning an earlier run left unfinished', { error: errorMessage(error) });
+    });
+    if (epoch !== mine) return;
     active = true;
     const keys = controller.allKeys();
     const resizeKeys = resizer.allKeys();

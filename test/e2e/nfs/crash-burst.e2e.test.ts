@@ -22,15 +22,12 @@ const controllers = useControllers();
 let env: NfsTestEnv;
 let d: NfsDeployment;
 
-/** mulberry32: small, seedable, good enough to pick test timings. */
+/** Park-Miller: small, seedable, good enough to pick test timings. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
+  let state = (Math.abs(Math.floor(seed)) % 2147483646) + 1;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    state = (state * 48271) % 2147483647;
+    return (state - 1) / 2147483646;
   };
 }
 

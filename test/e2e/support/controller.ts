@@ -269,9 +269,9 @@ export class Controllers {
   }
 
   /**
-   * Tolerates 403s logged between `from` and `to` (epoch ms), e.g. while a
-   * restarted kube-apiserver loads its RBAC roles. Keep windows as tight as the
-   * event allows: every other 403 still fails the test.
+   * Tolerates 403s logged between `from` and `to` (epoch ms) and/or matching a
+   * pattern, e.g. while a restarted kube-apiserver loads its RBAC roles. Keep
+   * windows as tight as the event allows: every other 403 still fails the test.
    */
   public allowForbiddenDuring(window: ForbiddenWindow): void {
     this.windows.push(window);

@@ -64,20 +64,31 @@ function has403(value: unknown, depth = 0): boolean {
 }
 
 /**
- * A time span in which 403s are expected and not a missing permission: a
- * kube-apiserver that has just started refuses requests until its RBAC
- * authorizer has loaded the roles.
+ * 403s (or "forbidden" wording) a test expects, which are not a missing
+ * permission: a kube-apiserver that has just started refuses requests until
+ * its RBAC authorizer has loaded the roles (a time span), or an admission
+ * policy the test installed words its refusal "is forbidden" (a pattern). A
+ * line is excused when it falls in the span and matches the pattern (each
+ * only when given).
  */
 export interface ForbiddenWindow {
   /** Epoch ms. */
-  readonly from: number;
-  readonly to: number;
+  readonly from?: number;
+  readonly to?: number;
+  /** Only lines whose text matches. */
+  readonly matching?: RegExp;
   readonly because: string;
 }
 
 function inWindow(line: LogLine, windows: readonly ForbiddenWindow[]): boolean {
   const t = Date.parse(String(line.entry?.time ?? ''));
-  return !Number.isNaN(t) && windows.some((w) => t >= w.from && t <= w.to);
+  return windows.some((w) => {
+    if (w.from === undefined && w.to === undefined && w.matching === undefined) return false;
+    if ((w.from !== undefined || w.to !== undefined) && Number.isNaN(t)) return false;
+    if (w.from !== undefined && t < w.from) return false;
+    if (w.to !== undefined && t > w.to) return false;
+    return w.matching === undefined || w.matching.test(line.text);
+  });
 }
 
 /**
