@@ -3,7 +3,7 @@
  * controller's watches break, its Lease renewals fail, and claims keep coming
  * while the API is down; afterwards every claim is Bound (none missed), once.
  */
-import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, subdirectories } from './fixture';
+import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
 import { OnDelete } from '../../../src/nfs';
 import { eventually, KubeError, paths, scaled, sleep, useControllers, waitForClaimsBound } from '../support';
 
@@ -77,7 +77,7 @@ test('every claim of a burst is Bound after kube-apiserver restarts in the middl
   // Once each: one PV per claim, one directory per claim, one success per claim in the log.
   const volumes = await d.volumes();
   expect(volumes.map((pv) => pv.metadata.name).sort()).toEqual(claims.map((c) => `pvc-${c.metadata.uid}`).sort());
-  expect(subdirectories(d.root)).toEqual(names.map((n) => `${d.claimsNamespace}-${n}`));
+  await waitForEntries(d.root, names.map((n) => `${d.claimsNamespace}-${n}`));
   const provisioned = controller.entries('provision succeeded').map((e) => String(e.claim));
   expect(provisioned.length).toBe(new Set(provisioned).size);
 

@@ -7,7 +7,7 @@
  * claim still there gets its volume, in the directory made before the crash.
  */
 import * as path from 'path';
-import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, subdirectories } from './fixture';
+import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, subdirectories, waitForEntries } from './fixture';
 import { OnDelete } from '../../../src/nfs';
 import {
   eventually, KubeError, KubeObject, paths, useControllers, waitForClaimBound, waitForEvent, waitForGone,
@@ -117,8 +117,7 @@ test('a crash between directory and PV: a claim deleted meanwhile leaves no dire
   expect(controller.entries('provision succeeded', { currentOnly: true }))
     .toEqual([expect.objectContaining({ claim: `${d.claimsNamespace}/stuck-kept`, reused: true })]);
 
-  await eventually('the directory of the claim deleted during the crash to be removed', async () => subdirectories(nsDir).length === 1, {
-    describe: () => `directories: ${subdirectories(nsDir).join(', ')}`,
-  });
-  expect(subdirectories(nsDir)).toEqual(['stuck-kept']);
+  // The deleted claim's directory is gone, and so are the controller's notes.
+  await waitForEntries(nsDir, ['stuck-kept']);
+  await waitForEntries(d.root, [d.claimsNamespace]);
 });

@@ -175,6 +175,20 @@ export async function waitForDefaultServiceAccount(kube: Kube, namespace: string
     (await kube.get(`/api/v1/namespaces/${namespace}/serviceaccounts/default`)) !== undefined);
 }
 
+/**
+ * Waits until `dir` holds exactly these entries (names, any order). A PV exists a
+ * moment before the controller has tidied up after creating it (its provisioning
+ * note), so listings are waited for, not taken at once.
+ */
+export async function waitForEntries(dir: string, expected: string[]): Promise<void> {
+  const want = [...expected].sort();
+  let seen: string[] = [];
+  await eventually(`${dir} to hold exactly ${want.length} entries`, async () => {
+    seen = fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+    return JSON.stringify(seen) === JSON.stringify(want);
+  }, { describe: () => `expected: ${want.join(', ')}\nfound:    ${seen.join(', ')}` });
+}
+
 /** Volume directories directly under `dir` (relative names, sorted). */
 export function subdirectories(dir: string): string[] {
   if (!fs.existsSync(dir)) {

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Size } from 'cdk8s';
-import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv } from './fixture';
+import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
 import { ResizableClaim } from '../../../src/claim';
 import { OnDelete } from '../../../src/nfs';
 import { PV_ANNOTATIONS, K8S } from '../../../src/shared/keys';
@@ -113,7 +113,7 @@ test('the class\'s reclaim policy, mount options and the claim\'s size and acces
   expect(fs.readFileSync(path.join(onDisk, 'data.bin'), 'utf8')).toBe('0123456789'.repeat(100));
 
   // One directory per claim under the provisioner's root, nothing else.
-  expect(fs.readdirSync(d.root).sort()).toEqual([d.claimsNamespace, dir].sort());
+  await waitForEntries(d.root, [d.claimsNamespace, dir]);
 });
 
 test('the controller ran as the synthesized Deployment: its args, a ServiceAccount token, only paths overridden', () => {
