@@ -114,6 +114,7 @@ test('a crash between directory and PV: a claim deleted meanwhile leaves no dire
   const kept = await waitForClaimBound(env.kube, d.claimsNamespace, 'stuck-kept');
   const pv = (await env.kube.get(paths.pv(kept.spec.volumeName)))!;
   expect(pv.spec.nfs.path).toBe(`${d.exportPath}/${d.claimsNamespace}/stuck-kept`);
+  await controller.waitForLog('provision succeeded');
   expect(controller.entries('provision succeeded', { currentOnly: true }))
     .toEqual([expect.objectContaining({ claim: `${d.claimsNamespace}/stuck-kept`, reused: true })]);
 

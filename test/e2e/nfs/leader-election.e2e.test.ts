@@ -66,6 +66,8 @@ test('one replica provisions, the other stands by; kill -9 the leader and the st
   const phase1 = Array.from({ length: CLAIMS_PER_PHASE }, (_, i) => `before-${i}`);
   await createClaims(phase1);
   await waitForClaimsBound(env.kube, d.claimsNamespace, { expectCount: phase1.length });
+  // A claim can be Bound a moment before its provisioner has written the log line.
+  await eventually('the leader to log every provisioning', async () => provisioned(leader).length >= phase1.length);
   expect(provisioned(leader).sort()).toEqual(phase1.map((n) => `${d.claimsNamespace}/${n}`).sort());
   expect(provisioned(standby)).toEqual([]);
   expect(standby.entries('became leader')).toEqual([]);
@@ -91,6 +93,7 @@ test('one replica provisions, the other stands by; kill -9 the leader and the st
   expect(after.spec.leaseTransitions).toBe(transitionsBefore + 1);
 
   const claims = await waitForClaimsBound(env.kube, d.claimsNamespace, { expectCount: phase1.length + phase2.length });
+  await eventually('the new leader to log every provisioning', async () => provisioned(standby).length >= phase2.length);
   expect(provisioned(standby).sort()).toEqual(phase2.map((n) => `${d.claimsNamespace}/${n}`).sort());
 
   // Exactly one PV per claim, named after it, and one directory per claim.
