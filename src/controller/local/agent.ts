@@ -166,7 +166,8 @@ export class LocalAgent {
     const report: PassReport = { created: [], withdrawn: [], cleanupsStarted: [], errors: [] };
     try {
       const node = await this.readNode();
-      const mounts = await MountTable.read(this.options.mountinfoPath ?? SELF_MOUNTINFO);
+      const { table: mounts, text } = await MountTable.readWithText(this.options.mountinfoPath ?? SELF_MOUNTINFO);
+      this.trigger.observed(text);
       const pvs = (await this.options.port.listPVs(nodeSelector(node.name))).filter(pv => isOwnedBy(pv, node.name));
       this.events.beginRound();
       this.startCleanups(planCleanup(pvs, this.options.config), report);

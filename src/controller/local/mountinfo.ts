@@ -57,6 +57,12 @@ export class MountTable {
     return new MountTable(parseMountInfo(await fs.readFile(file, 'utf8')));
   }
 
+  /** Reads a mountinfo file; the table and the text it was parsed from. */
+  public static async readWithText(file: string = SELF_MOUNTINFO): Promise<{ table: MountTable; text: string }> {
+    const text = await fs.readFile(file, 'utf8');
+    return { table: new MountTable(parseMountInfo(text)), text };
+  }
+
   private readonly points: ReadonlySet<string>;
   private readonly devnos: ReadonlyMap<string, string[]>;
 

@@ -48,6 +48,15 @@ export class DiscoveryTrigger {
     this.watchers.clear();
   }
 
+  /**
+   * Records the mount table a pass worked from. The poll compares against the newest table
+   * anyone looked at: a volume mounted and published, then unmounted before the next poll,
+   * leaves the polled text unchanged since the previous poll but not since the pass.
+   */
+  public observed(mountinfo: string): void {
+    this.lastMountinfo = mountinfo;
+  }
+
   /** Schedules a trigger after the debounce interval (coalescing with any pending one). */
   public fire(why: string): void {
     this.reasons.add(why);
