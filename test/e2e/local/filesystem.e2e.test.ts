@@ -14,7 +14,7 @@ import {
 } from './fixture';
 import { connect, ControlPlane } from '../harness';
 import {
-  ControllerProcess, Kube, KubeObject, Manifests, paths, scaled, snapshotTree, uniqueName, useControllers,
+  ControllerProcess, eventually, Kube, KubeObject, Manifests, paths, scaled, snapshotTree, uniqueName, useControllers,
   waitForClaimBound, waitForEvent, waitForGone, waitForObject,
 } from '../support';
 
@@ -94,8 +94,9 @@ test('publishes every mounted filesystem with its name, capacity, class and the 
   const event = await waitForEvent(kube, EVENT_NAMESPACE, nodeA, 'NotAMountPoint');
   expect(event.message).toContain(`${volumeOf('plain-dir')} is not a mount point`);
   expect(event.type).toBe('Warning');
-  // Node B's agent ran a pass without errors and published nothing.
-  expect((await agentB.http('/readyz')).status).toBe(200);
+  // Node B's agent ran a pass without errors and published nothing. Its first pass runs
+  // independently of node A's, so wait for it rather than assume it is done by now.
+  await eventually('node B agent ready', async () => (await agentB.http('/readyz')).status === 200);
   expect(await pvsOfNode(kube, nodeB)).toEqual([]);
 });
 
