@@ -20,6 +20,7 @@ import {
   httpGet,
   isRunning,
   ProcessRecord,
+  removeStateDir,
   run,
   RunResult,
   startProcess,
@@ -417,22 +418,7 @@ export class ControlPlane {
       }
     }
     await sweepProcesses(this.s.dir);
-    if (!fs.existsSync(this.s.dir)) {
-      return undefined;
-    }
-    if (keepLogs) {
-      for (const entry of fs.readdirSync(this.s.dir)) {
-        if (entry !== 'logs') {
-          fs.rmSync(path.join(this.s.dir, entry), { recursive: true, force: true });
-        }
-      }
-      if (!options.quiet) {
-        process.stderr.write(`control-plane logs kept in ${this.logDir}\n`);
-      }
-      return this.logDir;
-    }
-    fs.rmSync(this.s.dir, { recursive: true, force: true });
-    return undefined;
+    return removeStateDir(this.s.dir, { keepLogs, quiet: options.quiet, what: 'control-plane' });
   }
 
   private persist(): void {

@@ -18,6 +18,7 @@ import {
   portIsFree,
   portIsOpen,
   ProcessRecord,
+  removeStateDir,
   run,
   startProcess,
   StopWaiting,
@@ -244,22 +245,7 @@ export class NfsServer {
       await stopProcess(this.s.processes.rpcbind);
     }
     await sweepProcesses(this.s.dir);
-    if (!fs.existsSync(this.s.dir)) {
-      return undefined;
-    }
-    if (keepLogs) {
-      for (const entry of fs.readdirSync(this.s.dir)) {
-        if (entry !== 'logs') {
-          fs.rmSync(path.join(this.s.dir, entry), { recursive: true, force: true });
-        }
-      }
-      if (!options.quiet) {
-        process.stderr.write(`nfs-ganesha logs kept in ${this.logDir}\n`);
-      }
-      return this.logDir;
-    }
-    fs.rmSync(this.s.dir, { recursive: true, force: true });
-    return undefined;
+    return removeStateDir(this.s.dir, { keepLogs, quiet: options.quiet, what: 'nfs-ganesha' });
   }
 
   private nfsPath(p: string): string {

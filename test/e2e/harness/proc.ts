@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
+import * as path from 'path';
 
 /** What is needed to find (and stop) a process that was started detached. */
 export interface ProcessRecord {
@@ -182,6 +183,30 @@ export async function sweepProcesses(marker: string): Promise<number[]> {
     }
   }
   return found;
+}
+
+/**
+ * Removes a component's temp directory; with `keepLogs` only its `logs/` stays (and is
+ * named on stderr unless `quiet`). Returns the kept log directory, if any.
+ */
+export function removeStateDir(dir: string, options: { keepLogs: boolean; quiet?: boolean; what: string }): string | undefined {
+  if (!fs.existsSync(dir)) {
+    return undefined;
+  }
+  if (!options.keepLogs) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  for (const entry of fs.readdirSync(dir)) {
+    if (entry !== 'logs') {
+      fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+    }
+  }
+  const logDir = path.join(dir, 'logs');
+  if (!options.quiet) {
+    process.stderr.write(`${options.what} logs kept in ${logDir}\n`);
+  }
+  return logDir;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -11,14 +11,13 @@ import { Construct } from 'constructs';
 import { AutoGrowPolicy, ResizableClaim } from '../../../src/claim';
 import { NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions } from '../../../src/nfs';
 import { PATHS } from '../../../src/shared/controller-config';
-import { connect, ControlPlane, NfsServer as HarnessNfs } from '../harness';
+import { nfsTestEnv, NfsTestEnv } from '../nfs/fixture';
 import {
   applyManifests,
   ControllerProcess,
   Controllers,
   deleteManifests,
   eventually,
-  Kube,
   KubeObject,
   Manifests,
   paths,
@@ -27,16 +26,9 @@ import {
   waitForClaimBound,
 } from '../support';
 
-export interface ResizeEnv {
-  readonly cp: ControlPlane;
-  readonly nfs: HarnessNfs;
-  readonly kube: Kube;
-}
-
-export function resizeEnv(): ResizeEnv {
-  const { controlPlane, nfs } = connect();
-  return { cp: controlPlane, nfs, kube: Kube.fromKubeconfig(controlPlane.kubeconfig) };
-}
+/** The run's control plane, NFS server and admin client (the NFS scenarios' environment). */
+export type ResizeEnv = NfsTestEnv;
+export const resizeEnv = nfsTestEnv;
 
 export interface ClaimSpec {
   readonly storage: Size;
