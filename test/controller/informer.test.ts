@@ -1,3 +1,4 @@
+import { sleep, until as pollUntil } from './until';
 import { Informer, ListWatchPort, WatchEventType } from '../../src/controller/kube/informer';
 import { JsonLogger } from '../../src/controller/ops/log';
 
@@ -53,14 +54,7 @@ class FakeServer implements ListWatchPort<Obj> {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(condition: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await sleep(5);
-  }
-}
+const until = (condition: () => boolean, ms = 3000): Promise<boolean> => pollUntil(condition, ms, 5);
 
 function setup(options: ConstructorParameters<typeof Informer>[4] = {}) {
   const server = new FakeServer();

@@ -1,3 +1,4 @@
+import { sleep, until as pollUntil } from './until';
 import { formatMicroTime, LeaderElector, LeasePort, LeaseRecord, parseTime } from '../../src/controller/kube/leader';
 import { JsonLogger } from '../../src/controller/ops/log';
 
@@ -38,14 +39,7 @@ class LeaseStore {
 
 const timing = { leaseDurationMs: 400, renewDeadlineMs: 250, retryPeriodMs: 40 };
 const quiet = new JsonLogger(() => undefined);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(condition: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await sleep(5);
-  }
-}
+const until = (condition: () => boolean, ms = 3000): Promise<boolean> => pollUntil(condition, ms, 5);
 
 function candidate(store: LeaseStore, identity: string) {
   const log: string[] = [];

@@ -8,21 +8,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { FakeCluster } from './fake-cluster';
 import { claim, IDENTITY, storageClass } from './fixtures';
+import { sleep, until } from './until';
 import { parseNfsConfig } from '../../src/controller/config';
 import { runNfs } from '../../src/controller/nfs/run';
 import { JsonLogger } from '../../src/controller/ops/log';
 import { K8S, PV_ANNOTATIONS } from '../../src/shared/keys';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await sleep(10);
-  }
-}
 
 let base: string;
 beforeEach(() => {

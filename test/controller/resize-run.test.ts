@@ -10,21 +10,13 @@ import * as path from 'path';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { FakeCluster } from './fake-cluster';
 import { claim, IDENTITY, storageClass } from './fixtures';
+import { sleep, until as pollUntil } from './until';
 import { parseNfsConfig } from '../../src/controller/config';
 import { runNfs } from '../../src/controller/nfs/run';
 import { JsonLogger } from '../../src/controller/ops/log';
 import { PV_ANNOTATIONS, PVC_ANNOTATIONS } from '../../src/shared/keys';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await sleep(10);
-  }
-}
+const until = <T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> => pollUntil(probe, ms);
 
 let base: string;
 let cluster: FakeCluster;

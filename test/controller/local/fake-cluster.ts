@@ -1,6 +1,7 @@
 /** An in-memory stand-in for the API server behind the local agent's port. */
 import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
 import type { DeletePreconditions, EventType, LocalKubePort, LocalLogger, LocalObjectRef, NodeCleanupPort, PvChange } from '../../../src/controller/local/port';
+import type { LocalClusterPorts } from '../../../src/controller/local/run';
 import { K8S } from '../../../src/shared/keys';
 
 export interface RecordedEvent {
@@ -114,5 +115,18 @@ export function memoryLogger(): LocalLogger & { lines: string[] } {
     info: m => lines.push(`info ${m}`),
     warn: m => lines.push(`warn ${m}`),
     error: m => lines.push(`error ${m}`),
+  };
+}
+
+/** Ports for `runLocal` / `runNodeCleanup` over a fake cluster; events are recorded as `Kind/name Reason` in `sent`. */
+export function localClusterPorts(cluster: FakeCluster, sent: string[]): LocalClusterPorts {
+  return {
+    localApi: () => ({ ...cluster.port(), unhealthyForMs: 0, stop: async () => undefined }),
+    eventPort: () => ({
+      create: async (_namespace, event) => {
+        sent.push(`${event.involvedObject.kind}/${event.involvedObject.name} ${event.reason}`);
+      },
+      patch: async () => undefined,
+    }),
   };
 }

@@ -2,14 +2,14 @@
  * `local --node-cleanup`: parsing, and the whole role in one process against an in-memory
  * API (rounds at start and periodically, events, readiness, shutdown).
  */
-import { FakeCluster } from './fake-cluster';
+import { FakeCluster, localClusterPorts as ports } from './fake-cluster';
 import { ConfigError } from '../../../src/controller/flags';
 import { parseLocalCommand, parseLocalInvocation } from '../../../src/controller/local/cli';
 import { buildLocalPv } from '../../../src/controller/local/pv';
-import { LocalClusterPorts } from '../../../src/controller/local/run';
 import { runNodeCleanup } from '../../../src/controller/local/run-node-cleanup';
 import { JsonLogger } from '../../../src/controller/ops/log';
 import type { LocalClassConfig } from '../../../src/shared/controller-config';
+import { until as pollUntil } from '../until';
 
 describe('local --node-cleanup flags', () => {
   test('needs neither a class map nor NODE_NAME', () => {
@@ -51,25 +51,7 @@ async function publish(cluster: FakeCluster, node: string, entry: string): Promi
   return pv.metadata!.name!;
 }
 
-function ports(cluster: FakeCluster, sent: string[]): LocalClusterPorts {
-  return {
-    localApi: () => ({ ...cluster.port(), unhealthyForMs: 0, stop: async () => undefined }),
-    eventPort: () => ({
-      create: async (_namespace, event) => {
-        sent.push(`${event.involvedObject.kind}/${event.involvedObject.name} ${event.reason}`);
-      },
-      patch: async () => undefined,
-    }),
-  };
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!await check()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise(r => setTimeout(r, 20));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> => pollUntil(check, ms, 20);
 
 test('removes Available PVs of deleted nodes at start and on later rounds, reports bound ones, and stops on the signal', async () => {
   const cluster = new FakeCluster();

@@ -4,36 +4,19 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { FakeCluster } from './fake-cluster';
+import { FakeCluster, localClusterPorts as ports } from './fake-cluster';
 import { LoopLab } from './loop-lab';
 import { ConfigError } from '../../../src/controller/flags';
 import { parseLocalCommand } from '../../../src/controller/local/cli';
 import { localPvName } from '../../../src/controller/local/pv';
-import { LocalClusterPorts, runLocal } from '../../../src/controller/local/run';
+import { runLocal } from '../../../src/controller/local/run';
 import { JsonLogger } from '../../../src/controller/ops/log';
+import { until as pollUntil } from '../until';
 
 const lab = new LoopLab('local-run');
 afterAll(() => lab.cleanup());
 
-function ports(cluster: FakeCluster, sent: string[]): LocalClusterPorts {
-  return {
-    localApi: () => ({ ...cluster.port(), unhealthyForMs: 0, stop: async () => undefined }),
-    eventPort: () => ({
-      create: async (_namespace, event) => {
-        sent.push(`${event.involvedObject.kind}/${event.involvedObject.name} ${event.reason}`);
-      },
-      patch: async () => undefined,
-    }),
-  };
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!await check()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise(r => setTimeout(r, 20));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> => pollUntil(check, ms, 20);
 
 test('starts from its flags and class map, publishes, reports ready and metrics, and stops on the signal', async () => {
   const disks = path.join(lab.root, 'disks');
