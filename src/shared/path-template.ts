@@ -15,9 +15,17 @@
  * construct validates the pattern at synth time; the controller renders it per claim and
  * then proves the result stays under its root with {@link resolveUnderRoot}.
  *
+ * Two namespaces must never render one directory. Text around the namespace can be forged
+ * from the other side of it (`${.PVC.namespace}-${.PVC.name}` gives `payments-prod-db` for
+ * both `payments-prod/db` and `payments/prod-db`), so a pattern must either make the
+ * namespace a directory level of its own or contain `${.PV.name}`, which is unique per
+ * claim. And a rendered path may never begin where the controller keeps its own things:
+ * archives (`archived-*`) and its notes (`.cdk8s-storage-*`) at the top of the export.
+ *
  * Pure functions: no file system access here.
  */
 import * as path from 'path';
+import { quote } from './errors';
 
 /** The pattern used when a class sets none: one flat directory per claim, never reused. */
 export const DEFAULT_PATH_PATTERN = '${.PVC.namespace}-${.PVC.name}-${.PV.name}';
@@ -26,6 +34,17 @@ export const DEFAULT_PATH_PATTERN = '${.PVC.namespace}-${.PVC.name}-${.PV.name}'
 export const MAX_SEGMENT_BYTES = 255;
 /** Longest path Linux accepts (PATH_MAX), in bytes. */
 export const MAX_PATH_BYTES = 4096;
+/** Prefix of archived volume directories directly under the root: never rendered for a claim. */
+export const ARCHIVE_PREFIX = 'archived-';
+/** Prefix of the controller's own directories directly under the root (its notes): never rendered for a claim. */
+export const CONTROLLER_DIR_PREFIX = '.cdk8s-storage-';
+/**
+ * The fewest bytes each variable renders to, for finding patterns that can never render:
+ * a value is never empty, and a PV name is `pvc-` and a 36-character UID.
+ */
+const MIN_VALUE_BYTES: Readonly<Record<PatternToken['kind'], number>> = {
+  literal: 0, namespace: 1, name: 1, label: 1, annotation: 1, pvName: 40,
+};
 
 /** A part of a parsed pattern. */
 export type PatternToken =
@@ -85,14 +104,14 @@ export function renderPath(pattern: string, ctx: PathContext): RenderResult {
       if (!value.ok) return value;
       segment += value.text;
     }
-    const problem = segmentProblem(segment);
-    if (problem) return { ok: false, reason: `pathPattern "${pattern}" renders the directory name ${quote(segment)}, which ${problem}` };
+    const problem = segmentProblem(segment) ?? (segments.length === 0 ? reservedProblem(segment) : undefined);
+    if (problem) return { ok: false, reason: `pathPattern ${quote(pattern)} renders the directory name ${quote(segment)}, which ${problem}` };
     segments.push(segment);
   }
   const relativePath = segments.join('/');
   const bytes = Buffer.byteLength(relativePath, 'utf8');
   if (bytes > MAX_PATH_BYTES) {
-    return { ok: false, reason: `pathPattern "${pattern}" renders a path of ${bytes} bytes; the limit is ${MAX_PATH_BYTES}: use shorter names or a shorter pattern` };
+    return { ok: false, reason: `pathPattern ${quote(pattern)} renders a path of ${bytes} bytes; the limit is ${MAX_PATH_BYTES}: use shorter names or a shorter pattern` };
   }
   return { ok: true, relativePath, segments };
 }
@@ -133,7 +152,7 @@ function parse(pattern: string): Parsed {
   if (typeof pattern !== 'string' || pattern.length === 0) {
     return { segments: [], errors: ['pathPattern is empty: give a pattern such as "${.PVC.namespace}/${.PVC.name}"'] };
   }
-  const where = `pathPattern "${pattern}"`;
+  const where = `pathPattern ${quote(pattern)}`;
   if (pattern.startsWith('/')) {
     errors.push(`${where} is absolute: directories are created under the export, so remove the leading "/"`);
   }
@@ -193,20 +212,53 @@ function parse(pattern: string): Parsed {
         errors.push(`${where} has an empty directory level (segment ${n + 1}; "//" or a trailing "/"): remove the extra "/"`);
       } else if (tokens.length === 1 && tokens[0].kind === 'literal' && (tokens[0].text === '.' || tokens[0].text === '..')) {
         errors.push(`${where} has a "${tokens[0].text}" directory level: patterns may not walk up or stay in place, remove it`);
-      } else if (tokens.every((t) => t.kind === 'literal')) {
-        const text = tokens.map((t) => (t.kind === 'literal' ? t.text : '')).join('');
-        if (Buffer.byteLength(text, 'utf8') > MAX_SEGMENT_BYTES) {
-          errors.push(`${where} has a directory level longer than ${MAX_SEGMENT_BYTES} bytes: shorten it`);
-        }
+      } else if (minimumBytes(tokens) > MAX_SEGMENT_BYTES) {
+        errors.push(`${where} has a directory level (segment ${n + 1}) of at least ${minimumBytes(tokens)} bytes even with the shortest values; `
+          + `the limit is ${MAX_SEGMENT_BYTES}, so no claim could ever be provisioned: shorten its text`);
       }
     });
+    const leading = segments[0][0];
+    if (leading?.kind === 'literal') {
+      const reserved = reservedProblem(leading.text);
+      if (reserved) errors.push(`${where} begins with ${quote(leading.text)}, which ${reserved}`);
+    }
+    const shortest = segments.reduce((sum, tokens) => sum + minimumBytes(tokens), segments.length - 1);
+    if (shortest >= MAX_PATH_BYTES) {
+      errors.push(`${where} renders at least ${shortest} bytes even with the shortest values; a path must stay below ${MAX_PATH_BYTES} bytes: shorten the pattern`);
+    }
   }
 
-  const tokens = segments.flat();
-  if (errors.length === 0 && !tokens.some((t) => t.kind === 'namespace' || t.kind === 'pvName')) {
-    errors.push(`${where} contains neither \${.PVC.namespace} nor \${.PV.name}, so claims in different namespaces could share one directory: add one of them`);
+  if (errors.length === 0 && !isolatesNamespaces(segments)) {
+    errors.push(`${where} lets claims of two namespaces render one directory: values around \${.PVC.namespace} can be forged from the other side `
+      + '(with "${.PVC.namespace}-${.PVC.name}", payments-prod/db and payments/prod-db both get "payments-prod-db"): '
+      + 'make \${.PVC.namespace} a directory level of its own ("\${.PVC.namespace}/\${.PVC.name}") or add \${.PV.name}, which is unique per claim');
   }
   return { segments, errors };
+}
+
+/**
+ * True when no two namespaces can render the same path: a level that is exactly the
+ * namespace (so equal paths mean equal namespaces), or the PV name anywhere.
+ */
+function isolatesNamespaces(segments: readonly PatternToken[][]): boolean {
+  return segments.some((tokens) => tokens.length === 1 && tokens[0].kind === 'namespace')
+    || segments.some((tokens) => tokens.some((t) => t.kind === 'pvName'));
+}
+
+/** The fewest bytes a level renders to. */
+function minimumBytes(tokens: readonly PatternToken[]): number {
+  return tokens.reduce((sum, t) => sum + (t.kind === 'literal' ? Buffer.byteLength(t.text, 'utf8') : MIN_VALUE_BYTES[t.kind]), 0);
+}
+
+/** Why a name is not allowed as the first level under the root, or undefined. */
+function reservedProblem(name: string): string | undefined {
+  if (name.startsWith(ARCHIVE_PREFIX)) {
+    return `starts with "${ARCHIVE_PREFIX}", the prefix of archived volumes (a claim must never be handed an archive or a name an archive may take): choose another first level`;
+  }
+  if (name.startsWith(CONTROLLER_DIR_PREFIX)) {
+    return `starts with "${CONTROLLER_DIR_PREFIX}", the prefix of the controller's own directories: choose another first level`;
+  }
+  return undefined;
 }
 
 function variable(body: string): PatternToken | undefined {
@@ -275,10 +327,4 @@ function segmentProblem(segment: string): string | undefined {
   const bytes = Buffer.byteLength(segment, 'utf8');
   if (bytes > MAX_SEGMENT_BYTES) return `is ${bytes} bytes long; the limit is ${MAX_SEGMENT_BYTES}: use shorter values`;
   return undefined;
-}
-
-/** JSON-quotes a value for a message (control characters escaped, long values cut). */
-function quote(value: string): string {
-  const short = value.length > 80 ? `${value.slice(0, 80)}...` : value;
-  return JSON.stringify(short);
 }

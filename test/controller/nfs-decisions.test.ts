@@ -70,6 +70,10 @@ describe('decideProvision', () => {
     ['a request above maxVolumeSize', claim(), storageClass({ parameters: { maxVolumeSize: '512Mi' } }), /requests 1Gi, more than .* \(maxVolumeSize 512Mi\)/],
     ['a missing label', claim(), storageClass({ parameters: { pathPattern: '${.PVC.namespace}/${.PVC.labels.app}' } }), /label "app", which is not set/],
     ['a missing annotation', claim({ labels: { app: 'x' } }), storageClass({ parameters: { pathPattern: '${.PVC.namespace}/${.PVC.annotations.dir}' } }), /annotation "dir"/],
+    ['a pattern two namespaces can share', claim(), storageClass({ parameters: { pathPattern: '${.PVC.namespace}-${.PVC.name}' } }),
+      /StorageClass "nfs": pathPattern .* lets claims of two namespaces render one directory/],
+    ['a namespace rendering an archive name', claim({ namespace: 'archived-team' }), storageClass({ parameters: { pathPattern: '${.PVC.namespace}/${.PVC.name}' } }),
+      /"archived-team", which starts with "archived-"/],
   ])('fails with an actionable message for %s', (_what, c, s, message) => {
     const d = decide(c as ReturnType<typeof claim>, s);
     expect(d.action).toBe('fail');
@@ -178,7 +182,10 @@ describe('parseClassParameters', () => {
     [{ onDelete: 'keep' }, /onDelete "keep"; use one of DELETE, RETAIN, ARCHIVE/],
     [{ maxVolumeSize: 'lots' }, /maxVolumeSize "lots"/],
     [{ pathPattern: '/abs/${.PVC.name}' }, /absolute/],
-    [{ pathPattern: '${.PVC.name}' }, /neither/],
+    [{ pathPattern: '${.PVC.name}' }, /lets claims of two namespaces render one directory/],
+    [{ pathPattern: '${.PVC.namespace}-${.PVC.name}' }, /lets claims of two namespaces render one directory/],
+    [{ pathPattern: 'archived-${.PV.name}' }, /starts with "archived-"/],
+    [{ pathPattern: '.cdk8s-storage-unfinished/${.PV.name}' }, /starts with "\.cdk8s-storage-"/],
   ])('rejects %j', (params, message) => {
     const r = parseClassParameters('c', params);
     expect(r.ok).toBe(false);

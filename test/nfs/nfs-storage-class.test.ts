@@ -184,8 +184,24 @@ describe('NfsStorageClass validation', () => {
     expect(() => setup({ pathPattern: '' })).toThrow(/pathPattern is invalid: pathPattern is empty/);
   });
 
-  test('throws for a pathPattern that lets two namespaces share a directory', () => {
-    expect(() => setup({ pathPattern: '${.PVC.name}' })).toThrow(/pathPattern is invalid: .*neither \$\{\.PVC\.namespace\} nor \$\{\.PV\.name\}/);
+  test.each(['${.PVC.name}', '${.PVC.namespace}-${.PVC.name}', '${.PVC.namespace}${.PVC.name}', '${.PVC.namespace}-${.PVC.labels.app}'])(
+    'throws for a pathPattern that lets two namespaces share a directory: %s', (pathPattern) => {
+      expect(() => setup({ pathPattern })).toThrow(/pathPattern is invalid: .*lets claims of two namespaces render one directory.*: make \$\{\.PVC\.namespace\} a directory level of its own/);
+    });
+
+  test.each(['archived-${.PV.name}', 'archived-${.PVC.namespace}/${.PVC.name}', '.cdk8s-storage-unfinished/${.PV.name}'])(
+    'throws for a pathPattern whose first level is reserved for the controller: %s', (pathPattern) => {
+      expect(() => setup({ pathPattern })).toThrow(/pathPattern is invalid: pathPattern ".*" begins with ".*", which starts with "(archived-|\.cdk8s-storage-)".*: choose another first level/);
+    });
+
+  test('throws for a pathPattern no claim could ever fit in (a level over 255 bytes with the shortest values)', () => {
+    expect(() => setup({ pathPattern: `${'x'.repeat(216)}\${.PV.name}` }))
+      .toThrow(/pathPattern is invalid: .*of at least 256 bytes even with the shortest values; the limit is 255, so no claim could ever be provisioned/);
+  });
+
+  test('throws for a pathPattern no claim could ever fit in (4096 bytes or more with the shortest values)', () => {
+    const pathPattern = ['${.PVC.namespace}', ...Array.from({ length: 17 }, () => 'y'.repeat(250))].join('/');
+    expect(() => setup({ pathPattern })).toThrow(/pathPattern is invalid: .*renders at least 4268 bytes even with the shortest values/);
   });
 
   test('throws for an unknown onDelete', () => {

@@ -32,9 +32,14 @@ describe('validatePathPattern', () => {
     '${.PVC.namespace}/${.PVC.annotations.nfs.io/storage-path}',
     '${.PV.name}',
     'volumes/${.PVC.namespace}/${.PVC.name}',
-    'vol-${.PVC.namespace}.${.PVC.name}',
+    '${.PVC.labels.app}/${.PVC.namespace}',
+    'vol-${.PVC.namespace}-${.PVC.name}-${.PV.name}',
     '.hidden-${.PV.name}',
     '..${.PV.name}',
+    'archive/${.PV.name}',
+    'archived${.PV.name}',
+    'x/archived-${.PV.name}',
+    '.cdk8s-storage/${.PV.name}',
   ])('accepts %s', (pattern) => {
     expect(validatePathPattern(pattern)).toEqual([]);
   });
@@ -84,12 +89,72 @@ describe('validatePathPattern', () => {
   });
 
   test('an over-long literal level is an error', () => {
-    expect(validatePathPattern(`${'x'.repeat(256)}/${'${.PV.name}'}`)).toEqual([expect.stringContaining('longer than 255 bytes')]);
+    expect(validatePathPattern(`${'x'.repeat(256)}/${'${.PV.name}'}`)).toEqual([expect.stringContaining('of at least 256 bytes even with the shortest values')]);
   });
 
-  test('a pattern without the namespace or the PV name is an error (claims of two namespaces would share)', () => {
-    expect(validatePathPattern('${.PVC.name}')).toEqual([expect.stringContaining('neither ${.PVC.namespace} nor ${.PV.name}')]);
-    expect(validatePathPattern('shared')).toHaveLength(1);
+  test('a level whose text and shortest values exceed 255 bytes can never render: an error', () => {
+    // 215 bytes of text + a PV name (40 bytes) = 255: fits; one more byte never does.
+    expect(validatePathPattern(`${'x'.repeat(215)}${'${.PV.name}'}`)).toEqual([]);
+    expect(validatePathPattern(`${'x'.repeat(216)}${'${.PV.name}'}`)).toEqual([expect.stringContaining('at least 256 bytes even with the shortest values')]);
+    expect(validatePathPattern(`${'${.PVC.namespace}'}/${'é'.repeat(127)}${'${.PVC.name}'}`)).toEqual([]);
+    expect(validatePathPattern(`${'${.PVC.namespace}'}/${'é'.repeat(127)}${'${.PVC.name}'}${'${.PVC.name}'}`)).toEqual([expect.stringContaining('(segment 2) of at least 256')]);
+  });
+
+  test('a pattern whose shortest rendering is 4096 bytes or more can never render: an error', () => {
+    const levels = (n: number) => Array.from({ length: n }, () => 'y'.repeat(250));
+    // 16 levels of 250 bytes + the namespace level + separators: 4017 bytes, fits.
+    expect(validatePathPattern(['${.PVC.namespace}', ...levels(16)].join('/'))).toEqual([]);
+    expect(validatePathPattern(['${.PVC.namespace}', ...levels(16), 'z'.repeat(77)].join('/'))).toEqual([]);
+    expect(validatePathPattern(['${.PVC.namespace}', ...levels(16), 'z'.repeat(78)].join('/')))
+      .toEqual([expect.stringContaining('renders at least 4096 bytes even with the shortest values')]);
+  });
+
+  test.each([
+    ['archived-${.PV.name}', '"archived-"'],
+    ['archived-${.PVC.namespace}/${.PVC.name}', '"archived-"'],
+    ['archived-old/${.PV.name}', '"archived-"'],
+    ['.cdk8s-storage-unfinished/${.PV.name}', '".cdk8s-storage-"'],
+    ['.cdk8s-storage-x${.PV.name}', '".cdk8s-storage-"'],
+  ])('a pattern whose first level starts with a reserved prefix is an error: %s', (pattern, prefix) => {
+    expect(validatePathPattern(pattern)).toEqual([expect.stringContaining(`starts with ${prefix}`)]);
+  });
+
+  test.each([
+    '${.PVC.name}',
+    'shared',
+    '${.PVC.namespace}-${.PVC.name}',
+    '${.PVC.namespace}${.PVC.name}',
+    '${.PVC.namespace}-${.PVC.labels.app}',
+    'vol-${.PVC.namespace}.${.PVC.name}',
+    '${.PVC.namespace}x/${.PVC.name}',
+    'x${.PVC.namespace}/${.PVC.name}',
+    '${.PVC.name}/${.PVC.namespace}-data',
+  ])('a pattern that lets two namespaces render one directory is an error: %s', (pattern) => {
+    expect(validatePathPattern(pattern)).toEqual([expect.stringContaining('lets claims of two namespaces render one directory')]);
+  });
+
+  test('the namespace rule names the fix', () => {
+    expect(validatePathPattern('${.PVC.namespace}-${.PVC.name}')[0])
+      .toMatch(/make \$\{\.PVC\.namespace\} a directory level of its own .* or add \$\{\.PV\.name\}, which is unique per claim$/);
+  });
+
+  test('two namespaces never render one path under an accepted pattern', () => {
+    const namespaces = ['payments', 'payments-prod', 'prod', 'a', 'a-b'];
+    const names = ['db', 'prod-db', 'b-db', 'x'];
+    const accepted = ['${.PVC.namespace}/${.PVC.name}', 'v/${.PVC.namespace}/${.PVC.name}', '${.PVC.name}/${.PVC.namespace}', DEFAULT_PATH_PATTERN];
+    for (const pattern of accepted) {
+      const owners = new Map<string, string>();
+      let uid = 0;
+      for (const namespace of namespaces) {
+        for (const name of names) {
+          const r = renderPath(pattern, { namespace, name, pvName: `pvc-${++uid}` });
+          if (!r.ok) throw new Error(r.reason);
+          const owner = owners.get(r.relativePath) ?? namespace;
+          expect({ pattern, path: r.relativePath, namespace: owner }).toEqual({ pattern, path: r.relativePath, namespace });
+          owners.set(r.relativePath, namespace);
+        }
+      }
+    }
   });
 
   test('all problems are reported at once', () => {
@@ -98,8 +163,8 @@ describe('validatePathPattern', () => {
 
   test('parsePathPattern throws with the messages, and returns the segments when valid', () => {
     expect(() => parsePathPattern('${.X}')).toThrow(/unknown variable/);
-    expect(parsePathPattern('a-${.PVC.namespace}/${.PVC.labels.app}')).toEqual([
-      [{ kind: 'literal', text: 'a-' }, { kind: 'namespace' }],
+    expect(parsePathPattern('a-${.PV.name}/${.PVC.labels.app}')).toEqual([
+      [{ kind: 'literal', text: 'a-' }, { kind: 'pvName' }],
       [{ kind: 'label', key: 'app' }],
     ]);
   });
@@ -168,6 +233,26 @@ describe('renderPath', () => {
     expect(reason(pattern, { ...ctx, annotations: { dir: 'x'.repeat(250) } })).toMatch(/bytes; the limit is 4096/);
   });
 
+  test.each([
+    ['${.PVC.namespace}/${.PVC.name}', { namespace: 'archived-team' }, /"archived-team", which starts with "archived-"/],
+    ['${.PVC.annotations.dir}/${.PV.name}', { annotations: { dir: 'archived-ns-db-pvc-1' } }, /"archived-ns-db-pvc-1", which starts with "archived-"/],
+    ['archive${.PVC.annotations.dir}/${.PV.name}', { annotations: { dir: 'd-x' } }, /"archived-x", which starts with "archived-"/],
+    ['${.PVC.annotations.dir}-${.PV.name}', { annotations: { dir: '.cdk8s-storage-unfinished' } }, /starts with "\.cdk8s-storage-"/],
+  ])('a rendered first level with a reserved prefix is refused: %s', (pattern, values, message) => {
+    expect(reason(pattern, { ...ctx, ...values })).toMatch(message);
+  });
+
+  test('a reserved prefix deeper than the first level is an ordinary name', () => {
+    expect(rendered('${.PVC.namespace}/${.PVC.annotations.dir}', { ...ctx, annotations: { dir: 'archived-x' } })).toBe('team-a/archived-x');
+  });
+
+  test('hostile values in a reason are escaped and cut', () => {
+    const r = reason('${.PVC.namespace}/${.PVC.annotations.dir}', { ...ctx, annotations: { dir: `\u001b[2J${'x'.repeat(500)}` } });
+    expect(r).toContain('"\\u001b[2J');
+    expect(r).not.toContain('\u001b');
+    expect(r).not.toContain('x'.repeat(101));
+  });
+
   test('an invalid pattern is a reason, not an exception', () => {
     expect(reason('/abs')).toMatch(/the StorageClass pathPattern is invalid: .*absolute/);
   });
@@ -225,7 +310,7 @@ describe('properties: hostile values never escape the root', () => {
     '${.PVC.namespace}/${.PVC.name}',
     '${.PVC.namespace}/${.PVC.labels.app}/${.PVC.annotations.dir}',
     '${.PV.name}/${.PVC.annotations.example.com/p}',
-    'v/${.PVC.namespace}${.PVC.labels.x}/${.PVC.annotations.x}',
+    'v/${.PVC.namespace}/${.PVC.labels.x}${.PVC.annotations.x}',
   );
 
   test('render then resolve: inside the root with exactly the pattern\'s levels, or a reason', () => {

@@ -20,7 +20,7 @@ beforeAll(async () => {
   d = await deployNfs(env, {
     prefix: 'apirestart',
     replicas: 1,
-    classes: { Burst: { pathPattern: '${.PVC.namespace}-${.PVC.name}', onDelete: OnDelete.DELETE } },
+    classes: { Burst: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE } },
   });
 });
 
@@ -77,7 +77,8 @@ test('every claim of a burst is Bound after kube-apiserver restarts in the middl
   // Once each: one PV per claim, one directory per claim, one success per claim in the log.
   const volumes = await d.volumes();
   expect(volumes.map((pv) => pv.metadata.name).sort()).toEqual(claims.map((c) => `pvc-${c.metadata.uid}`).sort());
-  await waitForEntries(d.root, names.map((n) => `${d.claimsNamespace}-${n}`));
+  await waitForEntries(d.root, [d.claimsNamespace]);
+  await waitForEntries(`${d.root}/${d.claimsNamespace}`, names);
   const provisioned = controller.entries('provision succeeded').map((e) => String(e.claim));
   expect(provisioned.length).toBe(new Set(provisioned).size);
 

@@ -23,7 +23,7 @@ beforeAll(async () => {
   d = await deployNfs(env, {
     prefix: 'leader',
     // The construct's default is 2 replicas: run both.
-    classes: { Shared: { pathPattern: '${.PVC.namespace}-${.PVC.name}', onDelete: OnDelete.DELETE } },
+    classes: { Shared: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE } },
   });
 });
 
@@ -100,7 +100,8 @@ test('one replica provisions, the other stands by; kill -9 the leader and the st
   const volumes = await d.volumes();
   expect(volumes.map((pv) => pv.metadata.name).sort()).toEqual(claims.map((c) => `pvc-${c.metadata.uid}`).sort());
   expect(volumes.map((pv) => pv.spec.claimRef.uid).sort()).toEqual(claims.map((c) => c.metadata.uid).sort());
-  await waitForEntries(d.root, claims.map((c) => `${d.claimsNamespace}-${c.metadata.name}`));
+  await waitForEntries(d.root, [d.claimsNamespace]);
+  await waitForEntries(`${d.root}/${d.claimsNamespace}`, claims.map((c) => c.metadata.name));
   // Across both replicas' logs every claim was provisioned exactly once.
   const all = [...provisioned(leader), ...provisioned(standby)];
   expect(all.length).toBe(new Set(all).size);

@@ -19,8 +19,8 @@ beforeAll(async () => {
     prefix: 'wffc',
     replicas: 1,
     classes: {
-      Late: { pathPattern: '${.PVC.namespace}-${.PVC.name}', volumeBindingMode: VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER },
-      Now: { pathPattern: '${.PVC.namespace}-${.PVC.name}' },
+      Late: { pathPattern: '${.PVC.namespace}/${.PVC.name}', volumeBindingMode: VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER },
+      Now: { pathPattern: '${.PVC.namespace}/${.PVC.name}' },
     },
   });
   node = `${d.claimsNamespace}-node`;
@@ -70,7 +70,7 @@ test('no volume until the scheduler has placed a pod that uses the claim; then o
   const bound = await waitForClaimBound(env.kube, d.claimsNamespace, 'late');
   expect(bound.metadata.annotations[K8S.selectedNode]).toBe(node);
   const pv = (await env.kube.get(paths.pv(bound.spec.volumeName)))!;
-  expect(pv.spec.nfs.path).toBe(`${d.exportPath}/${d.claimsNamespace}-late`);
+  expect(pv.spec.nfs.path).toBe(`${d.exportPath}/${d.claimsNamespace}/late`);
   // The scheduler finishes binding the pod once its volume is there.
   const pod = await waitForObject(env.kube, paths.pod(d.claimsNamespace, 'consumer'), (p) => Boolean(p.spec?.nodeName));
   expect(pod.spec.nodeName).toBe(node);
