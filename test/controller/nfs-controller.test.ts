@@ -3,8 +3,9 @@ import * as os from 'os';
 import * as path from 'path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { claim, IDENTITY, storageClass, volume } from './fixtures';
+import { until } from './until';
 import type { EventType, ObjectRef } from '../../src/controller/kube/events';
-import { claimKey, NfsController, ReportedError, volumeKey } from '../../src/controller/nfs/controller';
+import { claimKey, NfsController, ReportedError, SWEEP_KEY, volumeKey } from '../../src/controller/nfs/controller';
 import { NfsRootFs, UNFINISHED_DIR } from '../../src/controller/nfs/fs';
 import { JsonLogger } from '../../src/controller/ops/log';
 import { Metrics } from '../../src/controller/ops/metrics';
@@ -355,18 +356,18 @@ describe('informer hooks', () => {
     expect(controller.classChanged(storageClass({ name: 'late', provisioner: 'x.io/y' }))).toEqual([]);
   });
 
-  test('allKeys lists our volumes and the claims for our provisioner', () => {
+  test('allKeys lists the sweep of provisioning notes, our volumes and the claims for our provisioner', () => {
     volumes.put(volume('pvc-1', 'd', 'DELETE'));
     claims.put(claim({ name: 'mine' }));
     claims.put(claim({ name: 'theirs', provisioner: 'x.io/y' }));
-    expect(controller.allKeys()).toEqual([volumeKey('pvc-1'), claimKey('team-a', 'mine')]);
+    expect(controller.allKeys()).toEqual([SWEEP_KEY, volumeKey('pvc-1'), claimKey('team-a', 'mine')]);
     expect(controller.index.get('pvc-1')).toBe('d');
   });
 });
 
 describe('a controller killed between directory and PV', () => {
-  /** The next process: same cluster and export, nothing in memory. */
-  function restarted(): NfsController {
+  /** The next process: same cluster and export, nothing in memory. `beforeCreate` runs before each PV create. */
+  function restarted(beforeCreate?: () => Promise<void>): NfsController {
     return new NfsController({
       identity: IDENTITY,
       root,
@@ -375,6 +376,7 @@ describe('a controller killed between directory and PV', () => {
       classes,
       api: {
         createVolume: async (pv) => {
+          await beforeCreate?.();
           created.push(pv);
           return 'created';
         },
@@ -430,6 +432,99 @@ describe('a controller killed between directory and PV', () => {
     expect(fs.readdirSync(path.join(root, 'ns')).sort()).toEqual(['reused', 'written']);
     expect(fs.readFileSync(path.join(root, 'ns/written/file'), 'utf8')).toBe('data');
     expect(fs.existsSync(path.join(root, UNFINISHED_DIR))).toBe(false);
+  });
+  const notesDir = () => path.join(root, UNFINISHED_DIR);
+
+  test('a claim still waiting when the notes are swept and deleted before its volume is made still loses its directory', async () => {
+    api.createFails = new Error('killed before the PV was created');
+    const late = claim({ uid: 'k7', namespace: 'ns', name: 'late' });
+    await expect(sync(late)).rejects.toThrow();
+
+    const next = restarted();
+    await next.sweepUnfinished();
+    expect(fs.readdirSync(path.join(root, 'ns'))).toEqual(['late']);
+
+    // Deleted after the sweep, before the new process got to it: the informer reports the deletion.
+    claims.delete(late);
+    const key = next.claimRemoved(late);
+    expect(key).toBe(claimKey('ns', 'late'));
+    await next.handle(key!);
+    expect(fs.readdirSync(root)).toEqual([]);
+    expect(created).toEqual([]);
+  });
+
+  test('while the sweep holds a waiting claim\'s directory, no other claim can take it', async () => {
+    api.createFails = new Error('killed before the PV was created');
+    await expect(sync(claim({ uid: 'k8', namespace: 'ns', name: 'first' }))).rejects.toThrow();
+    const next = restarted();
+    await next.sweepUnfinished();
+    expect(next.index.get('pvc-k8')).toBe('ns/first');
+    // Another claim rendering the same path (through a label) is refused, not handed the directory.
+    classes.put(storageClass({ name: 'by-label', parameters: { pathPattern: '${.PVC.namespace}/${.PVC.labels.dir}' } }));
+    claims.put(claim({ uid: 'k9', namespace: 'ns', name: 'second', className: 'by-label', labels: { dir: 'first' } }));
+    await expect(next.handle(claimKey('ns', 'second'))).rejects.toThrow(/is the directory of PersistentVolume pvc-k8/);
+    expect(created).toEqual([]);
+  });
+
+  test('a note that cannot be finished holds up neither the other notes nor the work, and the sweep is run again until it succeeds', async () => {
+    const vfs = new NfsRootFs(root);
+    // Sorted first: before each note was handled on its own, its failure ended the sweep here.
+    await vfs.recordUnfinished('pvc-a-blocked', 'blocked/x');
+    fs.symlinkSync(outside, path.join(root, 'blocked'));
+    fs.mkdirSync(path.join(outside, 'x'));
+    await vfs.recordUnfinished('pvc-b-gone', 'ns/gone');
+    fs.mkdirSync(path.join(root, 'ns/gone'), { recursive: true });
+    claims.put(claim({ uid: 'k10', namespace: 'ns', name: 'waiting' }));
+
+    const next = restarted();
+    const queue = new WorkQueue({ concurrency: 2, baseDelayMs: 5, maxDelayMs: 20, handler: (k) => next.handle(k) });
+    next.allKeys().forEach((k) => queue.add(k));
+    await until(() => queue.failureCount(SWEEP_KEY) >= 2);
+    // The other note is finished and the claim provisioned while the blocked note keeps failing.
+    expect(fs.existsSync(path.join(root, 'ns/gone'))).toBe(false);
+    expect(created.map((pv) => pv.metadata?.name)).toEqual(['pvc-k10']);
+    expect((await vfs.listUnfinished()).map((n) => n.pvName)).toEqual(['pvc-a-blocked']);
+    expect(fs.readdirSync(outside)).toEqual(['x']); // never followed through the link
+
+    // Once the export is fixed, a retry finishes it: no note and no directory are left.
+    fs.unlinkSync(path.join(root, 'blocked'));
+    fs.mkdirSync(path.join(root, 'blocked/x'), { recursive: true });
+    await until(() => !fs.existsSync(notesDir()));
+    await queue.stop();
+    expect(fs.readdirSync(root).sort()).toEqual(['ns']);
+    expect(fs.readdirSync(path.join(root, 'ns'))).toEqual(['waiting']);
+  });
+
+  test('a note whose writer was killed before it was in place is dropped', async () => {
+    fs.mkdirSync(notesDir(), { mode: 0o700 });
+    fs.writeFileSync(path.join(notesDir(), '.pvc-k11'), 'ns/ha');
+    await restarted().sweepUnfinished();
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('a volume being provisioned when the notes are swept is left to that run, even if its claim is gone meanwhile', async () => {
+    api.createFails = new Error('killed before the PV was created');
+    const racing = claim({ uid: 'k12', namespace: 'ns', name: 'racing' });
+    await expect(sync(racing)).rejects.toThrow();
+
+    let release!: () => void;
+    let creating = false;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const next = restarted(async () => {
+      creating = true;
+      await gate;
+    });
+    const provisioning = next.handle(claimKey('ns', 'racing'));
+    await until(() => creating);
+    claims.delete(racing); // the PV create is on its way: its directory must stay
+    await next.sweepUnfinished();
+    expect(fs.readdirSync(path.join(root, 'ns'))).toEqual(['racing']);
+
+    release();
+    await provisioning;
+    expect(created.map((pv) => pv.metadata?.name)).toEqual(['pvc-k12']);
+    expect(fs.readdirSync(path.join(root, 'ns'))).toEqual(['racing']);
+    expect(fs.existsSync(notesDir())).toBe(false);
   });
 });
 

@@ -315,6 +315,31 @@ describe('provisioning notes', () => {
     expect(await vfs.listUnfinished()).toEqual([]);
   });
 
+  test('a note being rewritten (a retry) is never seen empty or missing, so a crash at any moment leaves the whole note', async () => {
+    await vfs.recordUnfinished('pvc-1', 'ns/a');
+    let rewriting = true;
+    const rewrites = (async () => {
+      while (rewriting) await vfs.recordUnfinished('pvc-1', 'ns/a');
+    })();
+    // What a reader sees at any moment is what a controller killed at that moment leaves.
+    const seen = new Set<string>();
+    for (let i = 0; i < 300; i++) seen.add(JSON.stringify(await vfs.listUnfinished()));
+    rewriting = false;
+    await rewrites;
+    expect([...seen]).toEqual([JSON.stringify([{ pvName: 'pvc-1', relativePath: 'ns/a' }])]);
+  });
+
+  test('a note whose writer was killed before it was in place is listed without a directory, and cleared with its volume', async () => {
+    await vfs.recordUnfinished('pvc-2', 'ns/b');
+    const notes = path.join(root, UNFINISHED_DIR);
+    fs.writeFileSync(path.join(notes, '.pvc-1'), 'ns/'); // cut short: never renamed into place
+    fs.writeFileSync(path.join(notes, '.pvc-2'), 'ns/'); // a rewrite in progress next to a whole note
+    expect(await vfs.listUnfinished()).toEqual([{ pvName: 'pvc-1' }, { pvName: 'pvc-2', relativePath: 'ns/b' }]);
+    await vfs.clearUnfinished('pvc-1');
+    await vfs.clearUnfinished('pvc-2');
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
   test('no volume may use the notes directory\'s name', async () => {
     await expect(vfs.ensureDirectory(`${UNFINISHED_DIR}/x`, 0o777)).rejects.toThrow(/is reserved/);
     expect(fs.readdirSync(root)).toEqual([]);

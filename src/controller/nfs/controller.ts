@@ -4,15 +4,17 @@
  * no informer, so tests drive it with in-memory caches and a real temporary directory.
  *
  * Every step is idempotent, so a crash anywhere is finished by the next run:
- * - directory made, no PV yet     -> the directory is reused, the PV created;
+ * - directory made, no PV yet     -> the directory is reused, the PV created (or, if the
+ *                                    claim went away, removed: see unfinished.ts);
  * - PV created, claim not bound   -> the PV exists, nothing more to do (Kubernetes binds);
  * - PV Released, directory gone   -> reported on the PV, and the PV is deleted.
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { decideDelete, isOurVolume, recordedDirectory } from './delete';
 import { DirectoryIndex } from './directory-index';
-import { FsError, VolumeFs } from './fs';
+import { FsError, UnfinishedVolume, VolumeFs } from './fs';
 import { buildVolume, claimClassName, decideProvision, ProvisionerIdentity, ProvisionPlan, requestedProvisioner, volumeNameFor } from './provision';
+import { decideUnfinished } from './unfinished';
 import { errorMessage } from '../kube/errors';
 import type { EventSink, EventType, ObjectRef } from '../kube/events';
 import type { Logger } from '../ops/log';
@@ -67,6 +69,8 @@ export class ReportedError extends Error {
 
 const CLAIM = 'claim/';
 const VOLUME = 'volume/';
+/** The key of the sweep of provisioning notes an earlier run left (see {@link NfsController.sweepUnfinished}). */
+export const SWEEP_KEY = 'sweep-unfinished';
 
 export function claimKey(namespace: string, name: string): string {
   return `${CLAIM}${namespace}/${name}`;
@@ -83,6 +87,8 @@ export class NfsController {
   private readonly created = new Set<string>();
   /** Directories made for claims whose PV is not created yet: cleaned if the claim goes away. */
   private readonly unfinished = new Map<string, { relativePath: string; pvName: string }>();
+  /** Volumes being provisioned at this moment: the sweep leaves their notes to that run. */
+  private readonly provisioning = new Set<string>();
 
   constructor(private readonly deps: NfsControllerDeps) {}
 
@@ -126,9 +132,9 @@ export class NfsController {
       .filter((k): k is string => k !== undefined);
   }
 
-  /** Every key the caches hold, for the first run after the caches synced. */
+  /** Every key the caches hold, and the sweep of notes, for the first run after the caches synced. */
   allKeys(): string[] {
-    const keys: string[] = [];
+    const keys: string[] = [SWEEP_KEY];
     for (const pv of this.deps.volumes.list()) {
       const key = this.volumeChanged(pv);
       if (key) keys.push(key);
@@ -143,6 +149,7 @@ export class NfsController {
   // ---- the queue handler ----
 
   async handle(key: string): Promise<void> {
+    if (key === SWEEP_KEY) return this.sweepUnfinished();
     if (key.startsWith(CLAIM)) {
       const rest = key.slice(CLAIM.length);
       const slash = rest.indexOf('/');
@@ -216,7 +223,6 @@ export class NfsController {
 
   private async provision(claim: V1PersistentVolumeClaim, plan: ProvisionPlan, started: number): Promise<void> {
     const ref = claimRef(claim);
-    const key = claimKey(ref.namespace!, ref.name);
     const conflict = this.index.reserve(plan.relativePath, plan.pvName);
     if (conflict) {
       const relation = conflict.relativePath === plan.relativePath ? 'is' : 'overlaps';
@@ -224,6 +230,18 @@ export class NfsController {
         `directory ${plan.relativePath} ${relation} ${relation === 'is' ? 'the directory' : conflict.relativePath} of PersistentVolume ${conflict.pvName}; `
         + 'each claim needs its own directory: use a pathPattern that includes ${.PVC.namespace} and ${.PVC.name} or ${.PV.name}, or change the values it uses');
     }
+    this.provisioning.add(plan.pvName);
+    try {
+      await this.provisionReserved(claim, plan, started);
+    } finally {
+      this.provisioning.delete(plan.pvName);
+    }
+  }
+
+  /** The part of {@link provision} after the directory was reserved in the index. */
+  private async provisionReserved(claim: V1PersistentVolumeClaim, plan: ProvisionPlan, started: number): Promise<void> {
+    const ref = claimRef(claim);
+    const key = claimKey(ref.namespace!, ref.name);
     this.deps.events.emit(ref, 'Normal', REASONS.provisioning, `External provisioner is provisioning volume for claim "${ref.namespace}/${ref.name}"`);
 
     let reused = false;
@@ -232,9 +250,12 @@ export class NfsController {
       await this.deps.fs.recordUnfinished(plan.pvName, plan.relativePath);
       reused = !(await this.deps.fs.ensureDirectory(plan.relativePath, plan.directoryMode)).created;
     } catch (error) {
-      this.index.remove(plan.pvName);
-      // Refused or failed before the directory was made (a link, a reserved name, no permission): nothing to clean up later.
-      await this.forgetUnfinished(plan.pvName);
+      // Refused or failed before this attempt made the directory (a link, a reserved name, no
+      // permission): nothing to clean up later, unless an earlier attempt made it.
+      if (this.unfinished.get(key)?.pvName !== plan.pvName) {
+        this.index.remove(plan.pvName);
+        await this.forgetUnfinished(plan.pvName);
+      }
       this.deps.metrics.error('filesystem');
       this.fail('provision', started, ref, REASONS.provisioningFailed, `cannot create the volume directory: ${errorMessage(error)}`, error);
     }
@@ -256,43 +277,91 @@ export class NfsController {
     this.succeed('provision', started, { claim: `${ref.namespace}/${ref.name}`, volume: plan.pvName, directory: plan.relativePath, reused });
   }
 
-  /** The claim went away before its PV was made: remove the directory if nothing was written. */
+  /**
+   * The claim went away before its PV was made: remove the directory if nothing was written.
+   * The directory stays reserved in the index until it is gone (no other claim may reuse it
+   * halfway), and stays remembered until then (a failure here is retried by the queue).
+   */
   private async cleanUnfinished(key: string): Promise<void> {
     const left = this.unfinished.get(key);
     if (!left) return;
+    if (!this.deps.volumes.get(left.pvName) && !this.created.has(left.pvName)) {
+      await this.removeUnclaimed(left.pvName, left.relativePath);
+      this.index.remove(left.pvName);
+      await this.forgetUnfinished(left.pvName);
+    }
     this.unfinished.delete(key);
-    if (this.deps.volumes.get(left.pvName) || this.created.has(left.pvName)) return;
-    this.index.remove(left.pvName);
-    await this.removeUnclaimed(left.pvName, left.relativePath);
   }
 
   /**
-   * Finishes what a killed controller left between making a directory and creating its
-   * PV (the notes on the export): a claim that is gone, or being deleted, loses its
-   * directory if nothing was written to it; a claim still waiting is provisioned as usual
-   * and reuses it. Run once the caches have synced, before any work starts.
+   * Finishes what an earlier run left between making a directory and creating its PV (the
+   * notes on the export; what happens to each is decided in unfinished.ts). Queued with
+   * every key once the caches have synced. Each note is handled on its own; if listing
+   * the notes or any note fails, this throws and the queue runs the sweep again later.
    */
   async sweepUnfinished(): Promise<void> {
-    const waiting = new Set(this.deps.claims.list()
-      .filter((c) => !c.metadata?.deletionTimestamp && !c.spec?.volumeName)
-      .map((c) => volumeNameFor(c)));
-    for (const { pvName, relativePath } of await this.deps.fs.listUnfinished()) {
-      if (waiting.has(pvName) && !this.deps.volumes.get(pvName)) continue;
-      // A volume made since (the same path rendered for a new claim) owns the directory now.
-      if (this.deps.volumes.get(pvName) || this.index.conflict(relativePath, pvName)) {
-        await this.forgetUnfinished(pvName);
-        continue;
+    const failed: string[] = [];
+    for (const note of await this.deps.fs.listUnfinished()) {
+      try {
+        await this.finishUnfinished(note);
+      } catch (error) {
+        failed.push(note.pvName);
+        this.deps.metrics.error('filesystem');
+        this.deps.log.warn('could not finish a provisioning an earlier run left unfinished', {
+          volume: note.pvName, directory: note.relativePath, error: errorMessage(error),
+        });
       }
-      await this.removeUnclaimed(pvName, relativePath);
+    }
+    if (failed.length > 0) throw new ReportedError(`could not finish the provisioning of ${failed.join(', ')}; retrying`);
+  }
+
+  private async finishUnfinished(note: UnfinishedVolume): Promise<void> {
+    const { pvName } = note;
+    // Read from the caches now, not once for the whole sweep: a claim deleted while
+    // earlier notes were handled must count as deleted.
+    const decision = decideUnfinished({
+      note,
+      claim: this.deps.claims.list().find((c) => volumeNameFor(c) === pvName),
+      volumeExists: this.deps.volumes.get(pvName) !== undefined || this.created.has(pvName),
+      inFlight: this.provisioning.has(pvName),
+      owner: note.relativePath === undefined ? undefined : this.index.conflict(note.relativePath, pvName),
+      provisionerName: this.deps.identity.provisionerName,
+    });
+    switch (decision.action) {
+      case 'skip':
+        return;
+      case 'forget':
+        return this.deps.fs.clearUnfinished(pvName);
+      case 'track': {
+        // Taken over as if this run had made the directory: held in the index while the claim
+        // waits, and removed by cleanUnfinished if the claim goes away before its PV exists.
+        const key = claimKey(decision.namespace, decision.name);
+        if (this.unfinished.get(key)?.pvName !== pvName) {
+          this.index.set(pvName, decision.relativePath);
+          this.unfinished.set(key, { relativePath: decision.relativePath, pvName });
+        }
+        return;
+      }
+      case 'remove':
+        // Held in the index while it is removed, so no claim provisioned meanwhile reuses it halfway.
+        this.index.set(pvName, decision.relativePath);
+        try {
+          await this.removeUnclaimed(pvName, decision.relativePath);
+          await this.deps.fs.clearUnfinished(pvName);
+        } finally {
+          this.index.remove(pvName);
+        }
     }
   }
 
+  /** Removes the directory of a volume whose claim went away before its PV was made, unless something was written to it. */
   private async removeUnclaimed(pvName: string, relativePath: string): Promise<void> {
     if (await this.deps.fs.removeIfEmpty(relativePath)) {
       await this.deps.fs.removeEmptyParents(relativePath);
       this.deps.log.info('removed the directory of a claim deleted before its volume was created', { directory: relativePath, volume: pvName });
+    } else {
+      this.deps.log.info('kept the directory of a claim deleted before its volume was created: it is not empty (or already gone)', { directory: relativePath, volume: pvName });
     }
-    await this.forgetUnfinished(pvName);
   }
 
   /** Drops the note of a volume; a failure only leaves a note the next sweep clears. */

@@ -59,7 +59,11 @@ export interface VolumeFs {
 /** A volume whose directory may exist while its PV does not (see {@link VolumeFs.recordUnfinished}). */
 export interface UnfinishedVolume {
   readonly pvName: string;
-  readonly relativePath: string;
+  /**
+   * The volume's directory. Undefined when only a note being written was found (the writer
+   * was killed before the note was in place, so nothing was made for it yet).
+   */
+  readonly relativePath?: string;
 }
 
 /** Mode of the intermediate directories a nested pattern creates. */
@@ -250,12 +254,15 @@ export class NfsRootFs implements VolumeFs {
         await this.mkdir(root, UNFINISHED_DIR, 0o700);
         const notes = await this.openChild(root, UNFINISHED_DIR);
         held.push(notes);
-        const file = await fsp.open(notes.at(pvName), NOTE_WRITE, 0o600);
+        // Written aside and renamed into place: a retry rewrites the note, and a crash
+        // halfway through a rewrite must not leave an empty note in place of the whole one.
+        const file = await fsp.open(notes.at(writingName(pvName)), NOTE_WRITE, 0o600);
         try {
           await file.writeFile(relativePath, 'utf8');
         } finally {
           await file.close();
         }
+        await fsp.rename(notes.at(writingName(pvName)), notes.at(pvName));
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw this.wrap(error, UNFINISHED_DIR);
@@ -274,9 +281,11 @@ export class NfsRootFs implements VolumeFs {
       if (await entryKind(root, UNFINISHED_DIR) === 'missing') return;
       const notes = await this.openChild(root, UNFINISHED_DIR);
       held.push(notes);
-      await fsp.unlink(notes.at(pvName)).catch((error) => {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      });
+      for (const name of [pvName, writingName(pvName)]) {
+        await fsp.unlink(notes.at(name)).catch((error) => {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        });
+      }
       // Gone with its last note, so an idle export shows nothing of ours but the volumes.
       await fsp.rmdir(root.at(UNFINISHED_DIR)).catch(() => undefined);
     } catch (error) {
@@ -295,7 +304,16 @@ export class NfsRootFs implements VolumeFs {
       const notes = await this.openChild(root, UNFINISHED_DIR);
       held.push(notes);
       const found: UnfinishedVolume[] = [];
-      for (const name of (await fsp.readdir(notes.at('.'))).sort()) {
+      const names = (await fsp.readdir(notes.at('.'))).sort();
+      const present = new Set(names);
+      for (const name of names) {
+        // A note still being written with none in place: its writer was killed before the
+        // rename. (Next to a whole note it is a rewrite in progress, and the whole one counts.)
+        const writing = name.startsWith('.') ? name.slice(1) : undefined;
+        if (writing !== undefined && NOTE_NAME.test(writing) && !present.has(writing)) {
+          found.push({ pvName: writing });
+          continue;
+        }
         if (!NOTE_NAME.test(name)) continue;
         const relativePath = await readNote(notes, name);
         if (relativePath === undefined) continue;
@@ -489,6 +507,11 @@ async function entryKind(dir: PinnedDir, name: string): Promise<'missing' | 'dir
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw error;
   }
+}
+
+/** Name of a note while it is being written (no PV name starts with a dot). */
+function writingName(pvName: string): string {
+  return `.${pvName}`;
 }
 
 /** A note's content; undefined for anything but a small regular file (never follows a link, never blocks on a FIFO). */

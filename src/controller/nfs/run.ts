@@ -4,8 +4,9 @@
  *
  * Lifecycle: campaign for the Lease (if enabled) -> when leading, start the informers, wait
  * until all three caches have synced (the directory index must know every volume before
- * any claim is looked at), then queue every key and keep queueing on changes, and start the
- * usage passes. Losing the Lease stops the queues (running operations finish), the usage
+ * any claim is looked at), then queue every key (with the sweep of provisioning notes an
+ * earlier run left, retried by the queue until it succeeds) and keep queueing on changes, and
+ * start the usage passes. Losing the Lease stops the queues (running operations finish), the usage
  * passes and the informers, then campaigns again. SIGTERM does the same and then releases
  * the Lease and exits 0.
  *
@@ -187,12 +188,6 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
       if (epoch !== mine) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    if (epoch !== mine) return;
-    // Directories a killed predecessor made for claims that were deleted before their PV.
-    await controller.sweepUnfinished().catch((error) => {
-      metrics.error('filesystem');
-      log.warn('could not finish the provisioning an earlier run left unfinished', { error: errorMessage(error) });
-    });
     if (epoch !== mine) return;
     active = true;
     const keys = controller.allKeys();
