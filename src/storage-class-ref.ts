@@ -71,6 +71,13 @@ export interface IStorageClassRef {
   readonly defaultVolumeMode: VolumeMode;
 
   /**
+   * The volume modes a claim of this class may ask for (NFS: Filesystem only).
+   *
+   * @default - any
+   */
+  readonly volumeModes?: VolumeMode[];
+
+  /**
    * The largest size a claim of this class may request.
    *
    * @default - no limit

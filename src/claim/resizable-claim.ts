@@ -1,8 +1,9 @@
-import { Size } from 'cdk8s';
+import { ApiObject, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { sizeToBytes } from './size';
-import { propError } from '../shared/errors';
+import { apiObjectsInApp } from '../nfs/app-checks';
+import { propError, quote } from '../shared/errors';
 import { PVC_ANNOTATIONS } from '../shared/keys';
 import { isDnsLabel, isDnsSubdomain } from '../shared/names';
 import { formatQuantity } from '../shared/quantity';
@@ -148,6 +149,10 @@ export class ResizableClaim extends Construct {
     if (!Object.values(VolumeMode).includes(this.volumeMode)) {
       throw propError(where, 'volumeMode', this.volumeMode, 'is not a VolumeMode value', 'use VolumeMode.FILESYSTEM or VolumeMode.BLOCK');
     }
+    if (sc.volumeModes && !sc.volumeModes.includes(this.volumeMode)) {
+      throw propError(where, 'volumeMode', this.volumeMode, `is not offered by class ${sc.name} (its volumes are ${sc.volumeModes.join(' or ')})`,
+        `remove volumeMode or use ${sc.volumeModes.map((m) => `VolumeMode.${m.toUpperCase()}`).join(' or ')}, or a class that offers ${this.volumeMode} volumes`);
+    }
 
     const annotations: Record<string, string> = {};
     if (props.autoGrow) {
@@ -190,12 +195,31 @@ export class ResizableClaim extends Construct {
       },
     });
     this.name = resource.name;
+
+    // Two claims of one name in one namespace are one object to the API server: applying the
+    // app would silently keep only the last. Checked now against the claims made so far,
+    // and again at synth against any added later.
+    const duplicate = (): string[] => {
+      const other = sameClaim(resource);
+      const namespace = resource.metadata.namespace;
+      return other ? [`${where}: name ${quote(this.name)} is already used by the PersistentVolumeClaim at ${other.node.path} in the same namespace `
+        + `(${namespace === undefined ? 'none set: the one kubectl applies to' : quote(namespace)}): give each claim in a namespace its own name`] : [];
+    };
+    const found = duplicate();
+    if (found.length > 0) throw new Error(found[0]);
+    this.node.addValidation({ validate: duplicate });
   }
 
   /** Access modes of the claim (a copy). */
   public get accessModes(): AccessMode[] {
     return [...this._accessModes];
   }
+}
+
+/** Another PersistentVolumeClaim in the app with the name and namespace of `claim`. */
+function sameClaim(claim: ApiObject): ApiObject | undefined {
+  return apiObjectsInApp(claim, 'PersistentVolumeClaim')
+    .find((other) => other !== claim && other.name === claim.name && other.metadata.namespace === claim.metadata.namespace);
 }
 
 function checkAccessModes(where: string, modes: AccessMode[]): AccessMode[] {

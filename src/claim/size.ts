@@ -1,4 +1,5 @@
 import { Size } from 'cdk8s';
+import { propError } from '../shared/errors';
 import { formatQuantity, QuantityError, sizeStringToBytes } from '../shared/quantity';
 
 /**
@@ -12,7 +13,9 @@ export function sizeToBytes(where: string, prop: string, size: Size): bigint {
   try {
     return sizeStringToBytes(size.asString());
   } catch (e) {
-    if (e instanceof QuantityError) throw new Error(`${where}: ${prop} ${size.asString()} is not a usable size: ${e.message}`);
+    if (e instanceof QuantityError) {
+      throw propError(where, prop, size.asString(), 'is not a usable size', `${e.message}; give a finite size, e.g. Size.gibibytes(10)`);
+    }
     throw e;
   }
 }

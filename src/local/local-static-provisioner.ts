@@ -4,7 +4,8 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { clusterScoped } from '../cluster-scoped';
 import { COMMANDS, DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS, LocalAgentConfig, PATHS } from '../shared/controller-config';
-import { defaultControllerImage } from '../shared/image';
+import { quote } from '../shared/errors';
+import { defaultControllerImage, imageReferenceProblem } from '../shared/image';
 import { LABELS, PREFIX, PROJECT_NAME } from '../shared/keys';
 import { isDnsLabel } from '../shared/names';
 import { LOCAL_AGENT_RULES } from '../shared/rbac';
@@ -98,19 +99,21 @@ export class LocalStaticProvisioner extends Construct {
 
     this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'default';
     if (!isDnsLabel(this.namespace)) {
-      throw new Error(`${where}: namespace "${this.namespace}" is not a valid namespace name; use lowercase letters, digits and '-', starting and ending with a letter or digit (at most 63 characters)`);
+      throw new Error(`${where}: namespace ${quote(this.namespace)} is not a valid namespace name; use lowercase letters, digits and '-', starting and ending with a letter or digit (at most 63 characters)`);
     }
     this.image = props.image ?? defaultControllerImage();
-    if (this.image.trim() === '' || /\s/.test(this.image)) {
-      throw new Error(`${where}: image "${this.image}" is not an image reference; use e.g. "registry.example.com/cdk8s-storage/controller:1.2.3"`);
+    const imageProblem = imageReferenceProblem(this.image);
+    if (imageProblem) {
+      throw new Error(`${where}: image ${quote(this.image)} is not an image reference: it ${imageProblem}; `
+        + 'give [registry[:port]/]path[:tag][@sha256:digest], e.g. "registry.example.com/cdk8s-storage/controller:1.2.3"');
     }
     this.nodeSelector = { ...props.nodeSelector ?? {} };
     for (const [key, value] of Object.entries(this.nodeSelector)) {
       if (!isQualifiedName(key)) {
-        throw new Error(`${where}: nodeSelector key "${key}" is not a valid label key; use e.g. "node.example.com/disks"`);
+        throw new Error(`${where}: nodeSelector key ${quote(key)} is not a valid label key; use e.g. "node.example.com/disks"`);
       }
       if (typeof value !== 'string' || !isLabelValue(value)) {
-        throw new Error(`${where}: nodeSelector value "${value}" of "${key}" is not a valid label value; use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
+        throw new Error(`${where}: nodeSelector value ${quote(value)} of ${quote(key)} is not a valid label value; use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
       }
     }
     this.tolerations = (props.tolerations ?? []).map((t) => renderToleration(t, where));

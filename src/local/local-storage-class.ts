@@ -3,12 +3,13 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { clusterScoped } from '../cluster-scoped';
 import { LocalClassConfig } from '../shared/controller-config';
+import { quote } from '../shared/errors';
 import { K8S, LABELS, PROJECT_NAME } from '../shared/keys';
 import { isDnsSubdomain } from '../shared/names';
 import { AccessMode, IStorageClassRef, ReclaimPolicy, VolumeBindingMode, VolumeMode } from '../storage-class-ref';
 import { BlockCleaner } from './block-cleaner';
 import type { LocalStaticProvisioner } from './local-static-provisioner';
-import { checkDirectory, checkFsType, checkMountDirIsFree, checkNamePattern } from './validation';
+import { checkDirectory, checkFsType, checkHostDir, checkMountDirIsFree, checkNamePattern } from './validation';
 
 /** Static provisioners publish existing volumes; nothing is created on demand. */
 const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
@@ -156,9 +157,9 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
     const block = this.volumeMode === VolumeMode.BLOCK;
 
     if (props.name !== undefined && !isDnsSubdomain(props.name)) {
-      throw new Error(`${where}: name "${props.name}" is not a valid StorageClass name; use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253 characters)`);
+      throw new Error(`${where}: name ${quote(props.name)} is not a valid StorageClass name; use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253 characters)`);
     }
-    checkDirectory('hostDir', props.hostDir, where);
+    checkHostDir(props.hostDir, where);
     this.hostDir = props.hostDir;
     const mountDir = props.mountDir ?? props.hostDir;
     checkDirectory('mountDir', mountDir, where);
@@ -176,7 +177,7 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
     this.blockCleaner = block ? props.blockCleaner ?? BlockCleaner.quickReset() : undefined;
     if (props.fsType !== undefined) {
       if (block) {
-        throw new Error(`${where}: fsType "${props.fsType}" is set on a Block class, whose pods get the raw device unformatted; remove fsType, or use volumeMode: VolumeMode.FILESYSTEM to have the kubelet format the devices`);
+        throw new Error(`${where}: fsType ${quote(props.fsType)} is set on a Block class, whose pods get the raw device unformatted; remove fsType, or use volumeMode: VolumeMode.FILESYSTEM to have the kubelet format the devices`);
       }
       checkFsType(props.fsType, where);
     }
@@ -187,7 +188,7 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
       }
       const bad = props.mountOptions.find((o) => typeof o !== 'string' || o.length === 0 || /[\s,]/.test(o));
       if (bad !== undefined) {
-        throw new Error(`${where}: mountOptions entry ${JSON.stringify(bad)} is invalid; give one option per entry without spaces or commas, e.g. ["noatime", "nodiscard"]`);
+        throw new Error(`${where}: mountOptions entry ${quote(bad)} is invalid; give one option per entry without spaces or commas, e.g. ["noatime", "nodiscard"]`);
       }
     }
     this.mountOptions = props.mountOptions ? [...props.mountOptions] : undefined;

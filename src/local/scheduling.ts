@@ -1,13 +1,23 @@
 import { k8s } from 'cdk8s-plus-28';
 import { TaintEffect, Toleration, TolerationOperator } from './toleration';
+import { quote } from '../shared/errors';
 import { isProvisionerName } from '../shared/names';
 
 /** Validates a toleration the way the API server would, naming the fix. */
 export function renderToleration(t: Toleration, where: string): k8s.Toleration {
   const operator = t.operator ?? TolerationOperator.EQUAL;
-  const label = `${where}: tolerations entry ${JSON.stringify(t)}`;
+  const label = `${where}: tolerations entry ${quote(t)}`;
+  if (!Object.values(TolerationOperator).includes(operator)) {
+    throw new Error(`${label}: operator ${quote(operator)} is not one Kubernetes knows; use TolerationOperator.EXISTS or TolerationOperator.EQUAL`);
+  }
+  if (t.effect !== undefined && !Object.values(TaintEffect).includes(t.effect)) {
+    throw new Error(`${label}: effect ${quote(t.effect)} is not a taint effect; use TaintEffect.NO_SCHEDULE, PREFER_NO_SCHEDULE or NO_EXECUTE, or leave it unset for every effect`);
+  }
   if (t.key !== undefined && t.key !== '' && !isQualifiedName(t.key)) {
-    throw new Error(`${label}: key "${t.key}" is not a valid label key; use e.g. "dedicated" or "example.com/storage"`);
+    throw new Error(`${label}: key ${quote(t.key)} is not a valid label key; use e.g. "dedicated" or "example.com/storage"`);
+  }
+  if (t.value !== undefined && t.value !== '' && !isLabelValue(t.value)) {
+    throw new Error(`${label}: value ${quote(t.value)} is not a valid label value; use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
   }
   if ((t.key === undefined || t.key === '') && operator !== TolerationOperator.EXISTS) {
     throw new Error(`${label}: a toleration without key must use operator EXISTS (it then tolerates every taint); add a key or set operator: TolerationOperator.EXISTS`);
@@ -20,7 +30,7 @@ export function renderToleration(t: Toleration, where: string): k8s.Toleration {
       throw new Error(`${label}: tolerationSeconds applies only to effect NO_EXECUTE; remove it or set effect: TaintEffect.NO_EXECUTE`);
     }
     if (!Number.isInteger(t.tolerationSeconds) || t.tolerationSeconds < 0) {
-      throw new Error(`${label}: tolerationSeconds is ${t.tolerationSeconds}; use a whole number of seconds >= 0`);
+      throw new Error(`${label}: tolerationSeconds is ${quote(t.tolerationSeconds)}; use a whole number of seconds >= 0`);
     }
   }
   return {

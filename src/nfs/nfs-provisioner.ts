@@ -6,9 +6,9 @@ import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-
 import { clusterScoped } from '../cluster-scoped';
 import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../shared/controller-config';
 import { propError } from '../shared/errors';
-import { defaultControllerImage } from '../shared/image';
+import { defaultControllerImage, imageReferenceProblem } from '../shared/image';
 import { LABELS, PROJECT_NAME } from '../shared/keys';
-import { isDnsLabel, isDnsSubdomain, isProvisionerName, toDnsLabel } from '../shared/names';
+import { isDnsLabel, isDnsSubdomain, isProvisionerName, reservedDomainOf, toDnsLabel } from '../shared/names';
 import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule } from '../shared/rbac';
 
 /**
@@ -120,6 +120,12 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       throw propError(where, 'provisionerName', this.provisionerName, 'is not a valid provisioner name',
         'use a domain-qualified name such as \'example.com/nfs\' (name part: letters, digits, \'-\', \'_\', \'.\'; at most 63 characters)');
     }
+    const reserved = reservedDomainOf(this.provisionerName);
+    if (reserved) {
+      throw propError(where, 'provisionerName', this.provisionerName, `is in the ${reserved} domain, which Kubernetes reserves for itself`,
+        'Kubernetes takes a \'kubernetes.io/\' name for one of its built-in provisioners and never hands its claims to this controller: '
+        + 'use a domain you own, e.g. \'example.com/nfs\'');
+    }
     for (const other of this.node.root.node.findAll()) {
       if (other !== this && other instanceof NfsProvisioner && other.provisionerName === this.provisionerName) {
         throw propError(where, 'provisionerName', this.provisionerName, `is already used by the NfsProvisioner at ${other.node.path}`,
@@ -128,8 +134,10 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     }
 
     this.image = props.image ?? defaultControllerImage();
-    if (typeof this.image !== 'string' || this.image.length === 0 || /\s/.test(this.image)) {
-      throw propError(where, 'image', this.image, 'is not an image reference', 'give e.g. \'ghcr.io/cdk8s-storage/controller:1.2.3\'');
+    const imageProblem = imageReferenceProblem(this.image);
+    if (imageProblem) {
+      throw propError(where, 'image', this.image, `is not an image reference: it ${imageProblem}`,
+        'give [registry[:port]/]path[:tag][@sha256:digest], e.g. \'ghcr.io/cdk8s-storage/controller:1.2.3\'');
     }
 
     this.replicas = props.replicas ?? 2;
@@ -299,9 +307,15 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
 
 /** A usage interval in whole seconds, 0 to a day. */
 function usageSeconds(where: string, interval: Duration): number {
-  const ms = interval.toMilliseconds();
+  // toMilliseconds() throws for NaN and Infinity, without naming the prop.
+  let ms: number;
+  try {
+    ms = interval.toMilliseconds();
+  } catch {
+    ms = NaN;
+  }
   if (!Number.isFinite(ms) || ms < 0 || ms > 86_400_000 || ms % 1000 !== 0) {
-    throw propError(where, 'usageInterval', `${ms} ms`, 'is not a whole number of seconds from 0 to a day',
+    throw propError(where, 'usageInterval', Number.isFinite(ms) ? `${ms} ms` : interval.toHumanString(), 'is not a whole number of seconds from 0 to a day',
       'use e.g. Duration.minutes(1), or Duration.seconds(0) to turn measuring off');
   }
   return ms / 1000;

@@ -1,5 +1,6 @@
+import * as net from 'net';
 import * as path from 'path';
-import { propError } from '../shared/errors';
+import { propError, quote } from '../shared/errors';
 
 /**
  * An NFS export that already exists (a NAS, a Linux server, a cloud file service).
@@ -47,11 +48,17 @@ function checkHost(host: string): string {
   if (typeof host !== 'string' || host.length === 0) {
     throw propError(WHERE, 'host', host, 'is empty', 'give the NFS server\'s host name or IP address, e.g. "10.0.0.5" or "nas.example.com"');
   }
-  const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-  const ipv6 = /^\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?$/;
   const hostname = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$/;
-  const bracketsBalanced = host.startsWith('[') === host.endsWith(']');
-  if (!(ipv4.test(host) || (ipv6.test(host) && bracketsBalanced) || hostname.test(host))) {
+  const isHost = (h: string) => net.isIPv4(h) || hostname.test(h);
+  // "10.0.0.5:2049" would otherwise pass as an IPv6 address (hex digits, dots and colons).
+  const withPort = /^(.*):([0-9]+)$/.exec(host);
+  if (withPort && (isHost(withPort[1]) || /^\[.*\]$/.test(withPort[1]))) {
+    throw propError(WHERE, 'host', host, 'includes a port',
+      `ports are not part of host: give only the server, e.g. ${quote(withPort[1])} (NFS v4 uses port 2049; for a server on another port, `
+      + `add the mount option "port=${withPort[2]}" to the class's mountOptions)`);
+  }
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (!(net.isIPv6(bare) || (bare === host && isHost(host)))) {
     throw propError(WHERE, 'host', host, 'is not a host name or IP address',
       'give only the server, e.g. "10.0.0.5", "fd00::5" or "nas.example.com" (no scheme, port or path)');
   }

@@ -7,7 +7,7 @@ import { sizeToBytes } from '../claim/size';
 import { clusterScoped } from '../cluster-scoped';
 import { propError } from '../shared/errors';
 import { K8S, NFS_CLASS_PARAMETERS } from '../shared/keys';
-import { isDnsSubdomain } from '../shared/names';
+import { isDnsSubdomain, reservedDomainOf } from '../shared/names';
 import { DEFAULT_PATH_PATTERN, validatePathPattern } from '../shared/path-template';
 import { formatQuantity } from '../shared/quantity';
 import { AccessMode, IStorageClassRef, ReclaimPolicy, VolumeBindingMode, VolumeMode } from '../storage-class-ref';
@@ -149,6 +149,8 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
   public readonly defaultAccessModes: AccessMode[] = [AccessMode.READ_WRITE_MANY];
   /** NFS volumes are filesystems. */
   public readonly defaultVolumeMode: VolumeMode = VolumeMode.FILESYSTEM;
+  /** NFS volumes are filesystems only: a claim may not ask for a raw block device. */
+  public readonly volumeModes: VolumeMode[] = [VolumeMode.FILESYSTEM];
 
   private readonly _mountOptions: string[];
 
@@ -160,6 +162,11 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
       throw propError(where, 'provisioner', undefined, 'is missing', 'pass the NfsProvisioner that serves this class');
     }
     this.provisionerName = props.provisioner.provisionerName;
+    const reserved = reservedDomainOf(this.provisionerName);
+    if (reserved) {
+      throw propError(where, 'provisioner.provisionerName', this.provisionerName, `is in the ${reserved} domain, which Kubernetes reserves for itself`,
+        'Kubernetes never hands claims of such a class to this controller: use a provisioner whose name is in a domain you own, e.g. \'example.com/nfs\'');
+    }
 
     if (props.name !== undefined && !isDnsSubdomain(props.name)) {
       throw propError(where, 'name', props.name, 'is not a valid StorageClass name',

@@ -31,3 +31,19 @@ export function toDnsLabel(value: string): string {
   const label = value.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 63).replace(/-+$/, '');
   return label.length > 0 ? label : 'x';
 }
+
+/**
+ * Domains Kubernetes keeps for itself: a provisioner name in `kubernetes.io/` is taken by
+ * the PV controller as an in-tree plugin (claims are never handed to an external
+ * provisioner; a name it does not know fails there), and the `kubernetes.io` and `k8s.io`
+ * domains, subdomains included, are reserved for Kubernetes' own components.
+ */
+export const RESERVED_DOMAINS: readonly string[] = ['kubernetes.io', 'k8s.io'];
+
+/** The reserved domain a qualified name (`<domain>/<name>`) is in, or undefined. */
+export function reservedDomainOf(value: string): string | undefined {
+  const slash = value.indexOf('/');
+  if (slash < 0) return undefined;
+  const prefix = value.slice(0, slash).toLowerCase();
+  return RESERVED_DOMAINS.find((domain) => prefix === domain || prefix.endsWith(`.${domain}`));
+}

@@ -120,7 +120,10 @@ describe('ResizableClaim options', () => {
   });
 
   test('volumeMode', () => {
-    expect(claim({ volumeMode: VolumeMode.BLOCK }).pvc.spec.volumeMode).toBe('Block');
+    expect(claim({ volumeMode: VolumeMode.FILESYSTEM }).pvc.spec.volumeMode).toBe('Filesystem');
+    const chart = Testing.chart();
+    new ResizableClaim(chart, 'raw', { storageClass: blockClass, storage: Size.gibibytes(1), volumeMode: VolumeMode.BLOCK });
+    expect(one(synthValid(chart), 'PersistentVolumeClaim').spec.volumeMode).toBe('Block');
   });
 
   test('autoGrow is written as annotations with exact quantities', () => {
@@ -196,8 +199,57 @@ describe('ResizableClaim validation', () => {
     expect(() => claim({ volumeMode: 'Raw' as VolumeMode })).toThrow(/volumeMode "Raw" is not a VolumeMode value/);
   });
 
+  test('throws for VolumeMode.BLOCK on an NFS class, whose volumes are file systems', () => {
+    expect(() => claim({ volumeMode: VolumeMode.BLOCK }))
+      .toThrow('ResizableClaim test/data: volumeMode "Block" is not offered by class nfs (its volumes are Filesystem): '
+        + 'remove volumeMode or use VolumeMode.FILESYSTEM, or a class that offers Block volumes');
+  });
+
   test.each([0, 100, -5, 50.5, NaN])('throws for autoGrow.thresholdPercent %p', (thresholdPercent) => {
     expect(() => claim({ autoGrow: grow({ thresholdPercent }) })).toThrow(/autoGrow.thresholdPercent .* is outside 1-99: give a whole percentage/);
+  });
+
+  test.each([NaN, Infinity, -Infinity])('throws for autoGrow.thresholdPercent %p, naming it (not "null")', (thresholdPercent) => {
+    expect(() => claim({ autoGrow: grow({ thresholdPercent }) })).toThrow(`autoGrow.thresholdPercent ${thresholdPercent} is outside 1-99`);
+  });
+
+  test.each([
+    ['storage', { storage: Size.gibibytes(NaN) }, 'storage "NaNGi"'],
+    ['storage', { storage: Size.gibibytes(Infinity) }, 'storage "InfinityGi"'],
+    ['autoGrow.increment', { autoGrow: grow({ increment: Size.mebibytes(NaN) }) }, 'autoGrow.increment "NaNMi"'],
+    ['autoGrow.max', { autoGrow: grow({ max: Size.gibibytes(Infinity) }) }, 'autoGrow.max "InfinityGi"'],
+  ])('throws for a %s that is not a finite size', (_prop, props, named) => {
+    expect(() => claim(props)).toThrow(`ResizableClaim test/data: ${named} is not a usable size: `);
+    expect(() => claim(props)).toThrow(/give a finite size, e.g. Size.gibibytes\(10\)$/);
+  });
+
+  test('throws for two claims with one name in one namespace', () => {
+    const chart = Testing.chart();
+    const storageClass = nfsClass(chart);
+    new ResizableClaim(chart, 'a', { storageClass, storage: Size.gibibytes(1), name: 'data', namespace: 'apps' });
+    new ResizableClaim(chart, 'other-namespace', { storageClass, storage: Size.gibibytes(1), name: 'data', namespace: 'web' });
+    expect(() => new ResizableClaim(chart, 'b', { storageClass, storage: Size.gibibytes(1), name: 'data', namespace: 'apps' }))
+      .toThrow('ResizableClaim test/b: name "data" is already used by the PersistentVolumeClaim at test/a/Resource in the same namespace ("apps"): '
+        + 'give each claim in a namespace its own name');
+  });
+
+  test('throws for two claims with one name across charts of one namespace', () => {
+    const app = Testing.app();
+    const first = new Chart(app, 'first', { namespace: 'apps' });
+    const second = new Chart(app, 'second', { namespace: 'apps' });
+    const storageClass = nfsClass(first);
+    new ResizableClaim(first, 'a', { storageClass, storage: Size.gibibytes(1), name: 'data' });
+    expect(() => new ResizableClaim(second, 'b', { storageClass, storage: Size.gibibytes(1), name: 'data' }))
+      .toThrow(/name "data" is already used by the PersistentVolumeClaim at first\/a\/Resource in the same namespace \("apps"\)/);
+  });
+
+  test('a claim of the same name added later fails the synth', () => {
+    const chart = Testing.chart();
+    const storageClass = nfsClass(chart);
+    new ResizableClaim(chart, 'a', { storageClass, storage: Size.gibibytes(1), name: 'data' });
+    new ApiObject(chart, 'raw', { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' } });
+    expect(() => Testing.synth(chart))
+      .toThrow(/ResizableClaim test\/a: name "data" is already used by the PersistentVolumeClaim at test\/raw in the same namespace \(none set: the one kubectl applies to\)/);
   });
 
   test('throws for a zero autoGrow.increment', () => {

@@ -15,7 +15,41 @@ describe('LocalStaticProvisioner validation', () => {
   });
 
   test('throws for an empty image', () => {
-    expect(() => setup({ image: ' ' })).toThrow(/image " " is not an image reference; use e\.g\./);
+    expect(() => setup({ image: ' ' })).toThrow(/image " " is not an image reference: it contains white space or a control character; give \[registry/);
+  });
+
+  test.each([
+    ['Registry.example.com/Storage/controller:1', /path component "Storage"/],
+    ['registry.example.com/controller:1.2.3@sha256:xyz', /has a digest that is not "sha256:" and 64 lower-case hex digits/],
+    ['registry.example.com/controller:+1', /has a tag that is not/],
+    ['registry.example.com/', /has an empty path component/],
+  ])('throws for the malformed image reference %j, saying what is wrong', (image, problem) => {
+    expect(() => setup({ image })).toThrow(/LocalStaticProvisioner test\/local: image ".*" is not an image reference: it /);
+    expect(() => setup({ image })).toThrow(problem);
+  });
+
+  test.each(['Gt', 'exists', 'In', 'DoesNotExist'])('throws for the toleration operator %j (Kubernetes knows only Exists and Equal)', (operator) => {
+    expect(() => setup({ tolerations: [{ key: 'k', operator: operator as TolerationOperator }] }))
+      .toThrow(`operator "${operator}" is not one Kubernetes knows; use TolerationOperator.EXISTS or TolerationOperator.EQUAL`);
+  });
+
+  test('throws for a toleration effect Kubernetes does not know', () => {
+    expect(() => setup({ tolerations: [{ key: 'k', operator: TolerationOperator.EXISTS, effect: 'NoRun' as TaintEffect }] }))
+      .toThrow(/effect "NoRun" is not a taint effect/);
+  });
+
+  test('throws for a toleration value that is not a label value', () => {
+    expect(() => setup({ tolerations: [{ key: 'k', value: 'a b' }] })).toThrow(/value "a b" is not a valid label value/);
+  });
+
+  test.each([NaN, Infinity, -1, 1.5])('throws for tolerationSeconds %p, naming the value', (tolerationSeconds) => {
+    expect(() => setup({ tolerations: [{ key: 'k', operator: TolerationOperator.EXISTS, effect: TaintEffect.NO_EXECUTE, tolerationSeconds }] }))
+      .toThrow(`tolerationSeconds is ${tolerationSeconds}; use a whole number of seconds >= 0`);
+  });
+
+  test('a hostile nodeSelector key is quoted with control characters escaped and cut', () => {
+    expect(() => setup({ nodeSelector: { [`bad\n${'k'.repeat(200)}`]: 'x' } }))
+      .toThrow(`nodeSelector key "bad\\n${'k'.repeat(96)}..." is not a valid label key`);
   });
 
   test('throws for an invalid nodeSelector key', () => {
@@ -67,6 +101,24 @@ describe('LocalStorageClass validation', () => {
   test('throws for a system directory as hostDir', () => {
     expect(() => addClass({ hostDir: '/var/lib/kubelet' })).toThrow(/hostDir "\/var\/lib\/kubelet" is a system directory/);
     expect(() => addClass({ hostDir: '/' })).toThrow(/hostDir "\/" is a system directory/);
+  });
+
+  test.each([
+    ['/sys/block', '/sys'], ['/proc/1/root', '/proc'], ['/dev/disk/by-id', '/dev'], ['/run/disks', '/run'], ['/var/run/disks', '/var/run'],
+    ['/etc/disks', '/etc'], ['/boot/efi', '/boot'], ['/var/lib/kubelet/pods', '/var/lib/kubelet'], ['/home', '/home'], ['/home/x', '/home'],
+    ['/home/user/disks', '/home'],
+  ])('throws for a hostDir inside a system tree: %s', (hostDir, tree) => {
+    expect(() => addClass({ hostDir }))
+      .toThrow(`LocalStorageClass test/local/cls: hostDir "${hostDir}" is inside the system tree ${tree}, whose mount points the agent would publish and wipe; `
+        + 'use a directory that holds only the volumes, e.g. "/mnt/disks/ssd"');
+  });
+
+  test.each(['/homestead', '/devices/ssd', '/etcetera', '/var/lib/kubelet-disks', '/mnt/home', '/srv/run'])('a hostDir that only shares a prefix with a system tree is fine: %s', (hostDir) => {
+    expect(() => addClass({ hostDir })).not.toThrow();
+  });
+
+  test.each(['/mnt/disks\u0001', '/mnt/\u001b[2Jdisks', '/mnt/disks\u007f', '/mnt/dis\tks'])('throws for a hostDir with a control character: %j', (hostDir) => {
+    expect(() => addClass({ hostDir })).toThrow(/hostDir ".*(\\u00(01|1b|7f)|\\t)[^"]*" contains a control character/);
   });
 
   test('throws for a relative mountDir', () => {
@@ -140,6 +192,11 @@ describe('LocalStorageClass validation', () => {
 
   test.each([0, 11, 2.5, -1])('throws for shred passes %p', (passes) => {
     expect(() => BlockCleaner.shred(passes)).toThrow(`BlockCleaner.shred(passes): passes is ${passes}; use a whole number from 1 to 10`);
+  });
+
+  test.each([NaN, Infinity, -Infinity])('throws for passes %p, naming the value', (passes) => {
+    expect(() => BlockCleaner.shred(passes)).toThrow(`BlockCleaner.shred(passes): passes is ${passes}; use a whole number from 1 to 10`);
+    expect(() => BlockCleaner.zero(passes)).toThrow(`BlockCleaner.zero(passes): passes is ${passes}; use a whole number from 1 to 10`);
   });
 
   test.each([0, 11, 1.5])('throws for zero passes %p', (passes) => {

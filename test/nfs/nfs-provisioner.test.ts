@@ -209,9 +209,10 @@ describe('NfsProvisioner options', () => {
   });
 
   test('image', () => {
-    const { chart, p } = provisioner({ image: 'registry.example.com/storage/controller@sha256:abc' });
-    expect(p.image).toBe('registry.example.com/storage/controller@sha256:abc');
-    expect(container(synthValid(chart)).image).toBe('registry.example.com/storage/controller@sha256:abc');
+    const image = `registry.example.com/storage/controller@sha256:${'ab'.repeat(32)}`;
+    const { chart, p } = provisioner({ image });
+    expect(p.image).toBe(image);
+    expect(container(synthValid(chart)).image).toBe(image);
   });
 
   test('provisionerName', () => {
@@ -318,5 +319,50 @@ describe('NfsProvisioner validation', () => {
 
   test.each(['', 'my image:1', 'a\tb'])('throws for the image %j', (image) => {
     expect(() => provisioner({ image })).toThrow(/image .* is not an image reference/);
+  });
+
+  test.each([
+    ['Ghcr.io/Org/Controller:1', /path component "Org"; path components are lower-case/],
+    ['ghcr.io/org/controller:', /has a tag that is not 1-128 letters/],
+    ['ghcr.io/org/controller:-1', /has a tag that is not 1-128 letters/],
+    ['ghcr.io/org/controller@sha256:abc', /has a digest that is not "sha256:" and 64 lower-case hex digits/],
+    ['ghcr.io//controller', /has an empty path component/],
+    ['ghcr.io/org/controller/', /has an empty path component/],
+    ['my_registry.io:5000/controller', /has the registry "my_registry.io:5000"/],
+    ['ghcr.io:port/controller', /has the registry "ghcr.io:port"/],
+    ['org/-controller', /path component "-controller"/],
+  ])('throws for the malformed image reference %j, saying what is wrong', (image, problem) => {
+    expect(() => provisioner({ image })).toThrow(/NfsProvisioner test\/nfs: image ".*" is not an image reference: it /);
+    expect(() => provisioner({ image })).toThrow(problem);
+  });
+
+  test.each([
+    'controller', 'org/controller:1.2.3', 'ghcr.io/cdk8s-storage/controller:0.1.0-rc.1', 'localhost:5000/controller', 'registry.example.com:443/a/b/c_d__e-f.g',
+    `ghcr.io/org/controller@sha256:${'a'.repeat(64)}`, `ghcr.io/org/controller:1@sha256:${'0'.repeat(64)}`, '[fd00::1]:5000/controller:v1',
+  ])('accepts the image reference %s', (image) => {
+    expect(provisioner({ image }).p.image).toBe(image);
+  });
+
+  test.each(['kubernetes.io/nfs', 'nfs.kubernetes.io/x', 'k8s.io/nfs', 'storage.k8s.io/nfs', 'Kubernetes.IO/nfs'])('throws for the reserved provisioner name %s', (provisionerName) => {
+    expect(() => provisioner({ provisionerName })).toThrow(/provisionerName ".*" (is in the (kubernetes\.io|k8s\.io) domain, which Kubernetes reserves for itself|is not a valid provisioner name)/);
+  });
+
+  test('a kubernetes.io provisioner name says why it cannot work and what to use', () => {
+    expect(() => provisioner({ provisionerName: 'kubernetes.io/nfs' }))
+      .toThrow('NfsProvisioner test/nfs: provisionerName "kubernetes.io/nfs" is in the kubernetes.io domain, which Kubernetes reserves for itself: '
+        + 'Kubernetes takes a \'kubernetes.io/\' name for one of its built-in provisioners and never hands its claims to this controller: '
+        + 'use a domain you own, e.g. \'example.com/nfs\'');
+  });
+
+  test('a domain that merely ends like a reserved one is fine', () => {
+    expect(provisioner({ provisionerName: 'mykubernetes.io/nfs' }).p.provisionerName).toBe('mykubernetes.io/nfs');
+  });
+
+  test.each([NaN, Infinity, -Infinity])('throws for replicas %p, naming the value', (replicas) => {
+    expect(() => provisioner({ replicas })).toThrow(`replicas ${replicas} is out of range: use a whole number from 1 to 10`);
+  });
+
+  test.each([Duration.seconds(NaN), Duration.seconds(Infinity), Duration.minutes(NaN)])('throws for usageInterval %s, naming the prop', (usageInterval) => {
+    expect(() => provisioner({ usageInterval })).toThrow(/NfsProvisioner test\/nfs: usageInterval .* is not a whole number of seconds from 0 to a day/);
   });
 });

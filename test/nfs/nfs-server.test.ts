@@ -18,7 +18,17 @@ describe('NfsServer.external', () => {
     expect(() => NfsServer.external({ host: '', path: '/exports' })).toThrow('NfsServer.external: host "" is empty: give the NFS server\'s host name or IP address');
   });
 
-  test.each(['nfs://nas', 'nas:2049', 'nas/exports', 'nas example', '-nas', 'nas_1.example.com', 'nas..example', '[fd00::5', '10.0.0.5 '])('throws for the host %j', (host) => {
+  test.each([
+    ['10.0.0.5:2049', '"10.0.0.5"', '2049'],
+    ['nas.example.com:2049', '"nas.example.com"', '2049'],
+    ['[fd00::5]:20490', '"[fd00::5]"', '20490'],
+  ])('throws for a host with a port, %s, saying ports are not part of host', (host, bare, port) => {
+    expect(() => NfsServer.external({ host, path: '/exports' }))
+      .toThrow(`NfsServer.external: host "${host}" includes a port: ports are not part of host: give only the server, e.g. ${bare} (NFS v4 uses port 2049; `
+        + `for a server on another port, add the mount option "port=${port}" to the class's mountOptions)`);
+  });
+
+  test.each(['nfs://nas', 'nas/exports', '10.0.0.5:', 'fd00:::5:x', 'nas example', '-nas', 'nas_1.example.com', 'nas..example', '[fd00::5', '10.0.0.5 '])('throws for the host %j', (host) => {
     expect(() => NfsServer.external({ host, path: '/exports' })).toThrow(/host .* is not a host name or IP address: give only the server/);
   });
 
@@ -36,5 +46,18 @@ describe('NfsServer.external', () => {
 
   test('throws for a control character in the path', () => {
     expect(() => NfsServer.external({ host: 'nas', path: '/exports\u0000' })).toThrow(/contains a control character/);
+  });
+
+  test('quotes a hostile host safely: control characters escaped, long values cut', () => {
+    let message = '';
+    try {
+      NfsServer.external({ host: `nas\u001b[31m${'x'.repeat(300)}`, path: '/exports' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('host "nas\\u001b[31m');
+    expect(message).not.toContain('\u001b');
+    expect(message).toContain(`${'x'.repeat(92)}..."`);
+    expect(message).not.toContain('x'.repeat(93));
   });
 });

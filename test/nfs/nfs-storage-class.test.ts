@@ -204,12 +204,30 @@ describe('NfsStorageClass validation', () => {
     expect(() => setup({ pathPattern })).toThrow(/pathPattern is invalid: .*renders at least 4268 bytes even with the shortest values/);
   });
 
+  test('throws for a provisioner whose name is in a domain Kubernetes reserves', () => {
+    expect(() => new NfsStorageClass(Testing.chart(), 'class', { provisioner: { provisionerName: 'kubernetes.io/nfs' } }))
+      .toThrow(/NfsStorageClass test\/class: provisioner.provisionerName "kubernetes.io\/nfs" is in the kubernetes.io domain, which Kubernetes reserves for itself: .*use a provisioner whose name is in a domain you own/);
+  });
+
+  test('the NFS class offers Filesystem volumes only', () => {
+    expect(setup().sc.volumeModes).toEqual([VolumeMode.FILESYSTEM]);
+  });
+
+  test('throws for a NaN or infinite maxVolumeSize, naming it', () => {
+    expect(() => setup({ maxVolumeSize: Size.gibibytes(NaN) })).toThrow(/NfsStorageClass test\/nfs\/class: maxVolumeSize "NaNGi" is not a usable size: .*give a finite size/);
+    expect(() => setup({ maxVolumeSize: Size.gibibytes(Infinity) })).toThrow(/maxVolumeSize "InfinityGi" is not a usable size/);
+  });
+
   test('throws for an unknown onDelete', () => {
     expect(() => setup({ onDelete: 'delete' as OnDelete })).toThrow(/onDelete "delete" is not an OnDelete value: use OnDelete.DELETE/);
   });
 
   test.each(['0888', 'rwxrwxrwx', '0o777', '7777777', '12345', '', ' 777', '0x1ff'])('throws for the directoryMode %j', (mode) => {
     expect(() => setup({ directoryMode: mode })).toThrow(/directoryMode .* is not an octal mode: write it as octal digits/);
+  });
+
+  test.each([NaN, Infinity, 511])('throws for a directoryMode given as the number %p, naming it', (mode) => {
+    expect(() => setup({ directoryMode: mode as unknown as string })).toThrow(`directoryMode ${mode} is not an octal mode: write it as octal digits in a string`);
   });
 
   test('throws for a directoryMode the controller could not work in', () => {
