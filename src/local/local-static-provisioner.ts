@@ -10,6 +10,7 @@ import { LABELS, PREFIX, PROJECT_NAME } from '../shared/keys';
 import { isDnsLabel } from '../shared/names';
 import { LOCAL_AGENT_RULES } from '../shared/rbac';
 import { VolumeMode } from '../storage-class-ref';
+import { agentSecurityContext } from './agent-security';
 import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-class';
 import { addNodeCleanup } from './node-cleanup';
 import { isLabelValue, isQualifiedName, renderToleration } from './scheduling';
@@ -92,6 +93,7 @@ export class LocalStaticProvisioner extends Construct {
   private readonly nodeSelector: { [key: string]: string };
   private readonly tolerations: k8s.Toleration[];
   private readonly configMap: ApiObject;
+  private readonly daemonSet: ApiObject;
 
   public constructor(scope: Construct, id: string, props: LocalStaticProvisionerProps = {}) {
     super(scope, id);
@@ -160,7 +162,7 @@ export class LocalStaticProvisioner extends Construct {
       data: { [PATHS.localConfigFile]: Lazy.any({ produce: () => this.configJson() }) },
     });
 
-    new k8s.KubeDaemonSet(this, 'Resource', {
+    this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
       metadata: namespaced,
       spec: {
         selector: { matchLabels: selector },
@@ -218,7 +220,12 @@ export class LocalStaticProvisioner extends Construct {
   }
 
   private config(): LocalAgentConfig {
-    return { classes: this.classes.map((c) => c._toConfig()) };
+    // Its namespace and DaemonSet name identify this provisioner's agent in the cluster: they
+    // go into the identity on its PVs, which tells them apart from another provisioner's.
+    return {
+      provisioner: `${this.namespace}/${this.daemonSet.name}`,
+      classes: this.classes.map((c) => c._toConfig()),
+    };
   }
 
   private configJson(): string {
@@ -283,16 +290,9 @@ export class LocalStaticProvisioner extends Construct {
             requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
             limits: { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('256Mi') },
           },
-          securityContext: {
-            // Privileged and root: the agent deletes released volumes' files whatever their
-            // owner, and opens host block devices to identify and wipe them, which needs the
-            // device cgroup opened up and CAP_SYS_ADMIN (BLKDISCARD, BLKGETSIZE64 ...).
-            privileged: true,
-            runAsUser: 0,
-            runAsNonRoot: false,
-            // Nothing is written outside the mounted volumes.
-            readOnlyRootFilesystem: true,
-          },
+          // Root with DAC_OVERRIDE and FOWNER when every class is mount points; privileged
+          // when it opens block devices. Either way nothing is written outside the volumes.
+          securityContext: agentSecurityContext(usesDevices),
           volumeMounts: mounts,
         }],
         volumes,

@@ -39,7 +39,9 @@ export interface LocalStorageClassOptions {
   readonly mountDir?: string;
 
   /**
-   * Whether the volumes are mounted filesystems or raw block devices.
+   * Whether the volumes are mounted filesystems or raw block devices. A Block class makes
+   * its provisioner's node agent privileged (it opens the devices to wipe them); with only
+   * Filesystem classes without `fsType` it runs with two capabilities instead.
    *
    * @default VolumeMode.FILESYSTEM
    */
@@ -48,6 +50,7 @@ export interface LocalStorageClassOptions {
   /**
    * For a Filesystem class whose entries are block devices: the filesystem the kubelet
    * creates on the device and mounts. Not valid for Block classes (pods get the raw device).
+   * Like a Block class, it makes the node agent privileged.
    *
    * @default - the kubelet mounts the device with the filesystem it finds on it
    */

@@ -275,9 +275,11 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         },
         // Why root: the controller creates, chmods, archives and removes volume directories
         // on the export. Their contents belong to whatever users the pods ran as, so it must
-        // act as root (uid 0) with DAC_OVERRIDE (read/write/search any directory), FOWNER
-        // (chmod and rename entries it does not own) and CHOWN (hand directories to a group).
-        // Everything else is dropped, it cannot gain privileges, and the image is read-only.
+        // act as root (uid 0) with DAC_OVERRIDE (read, write and search any directory, move a
+        // directory it does not own into the archive) and FOWNER (chmod an existing empty
+        // volume directory it does not own, unlink in sticky directories). It never changes
+        // an owner, so no CHOWN. Everything else is dropped, it cannot gain privileges, and
+        // the image is read-only.
         // On a root-squashing export uid 0 is mapped to nobody by the server, these
         // capabilities do not help there, and the directories must be made writable by
         // nobody instead (hence the default directoryMode '0777').
@@ -288,7 +290,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
           privileged: false,
           allowPrivilegeEscalation: false,
           readOnlyRootFilesystem: true,
-          capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'] },
+          capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE', 'FOWNER'] },
           seccompProfile: { type: 'RuntimeDefault' },
         },
         volumeMounts: [

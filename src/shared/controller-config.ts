@@ -99,5 +99,12 @@ export interface LocalClassConfig {
 
 /** The whole class map. */
 export interface LocalAgentConfig {
+  /**
+   * The LocalStaticProvisioner the agent belongs to, `<namespace>/<DaemonSet name>`. It is
+   * part of the identity on every PV the agent publishes, so the agents of two provisioners
+   * on one node leave each other's volumes alone. Absent in class maps written by earlier
+   * versions: the agent then uses the node-wide identity those versions used.
+   */
+  readonly provisioner?: string;
   readonly classes: LocalClassConfig[];
 }

@@ -105,4 +105,10 @@ export const LOCAL_PV_ANNOTATIONS = {
   deviceId: `${PREFIX}/local-device-id`,
   /** The kernel's disk sequence number of that device (changes when a device is re-attached). */
   deviceSeq: `${PREFIX}/local-device-seq`,
+  /**
+   * Filesystem volumes: the directory of the filesystem that is mounted at the entry (the
+   * mount's root, mountinfo field 4; `/` for a whole filesystem). Bind mounts of one disk
+   * share the device, so only this tells them apart.
+   */
+  mountRoot: `${PREFIX}/local-mount-root`,
 } as const;

@@ -51,16 +51,17 @@ export function nfsLeaderElectionRules(leaseName: string): readonly PolicyRule[]
 }
 
 /**
- * Cluster-wide rules of the local node agent (one pod per node, no leader election).
+ * Cluster-wide rules of the local node agent (one pod per node, no leader election): exactly
+ * the requests behind its port (src/controller/local/port.ts; test/controller/contract.test.ts
+ * holds the two to each other). Classes come from its class map, never from StorageClasses.
  */
 export const LOCAL_AGENT_RULES: readonly PolicyRule[] = freeze([
-  // Publish discovered volumes, find its own, delete released ones after the wipe.
+  // Publish discovered volumes, list and watch its node's (label selector), re-read one
+  // before a wipe, delete released ones after the wipe.
   { apiGroups: [CORE], resources: ['persistentvolumes'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
-  // Reclaim policy and binding mode of each configured class.
-  { apiGroups: [STORAGE], resources: ['storageclasses'], verbs: ['get', 'list', 'watch'] },
-  // Its own Node: the hostname label the PV node affinity must select (it can differ from the name).
-  { apiGroups: [CORE], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
-  // VolumeFailedDelete, wipe failures, ... on the PVs.
+  // Its own Node, read by name: the hostname label the PV node affinity must select (it can differ from the name).
+  { apiGroups: [CORE], resources: ['nodes'], verbs: ['get'] },
+  // VolumeFailedDelete, wipe failures, ... on the PVs; patch aggregates repeats.
   { apiGroups: [CORE], resources: ['events'], verbs: ['create', 'patch'] },
 ]);
 

@@ -1,12 +1,13 @@
 /**
  * The construct and the controller agree: what NfsStorageClass writes, the controller
- * reads as intended, and every API call the nfs command makes is allowed by the RBAC
- * rules the construct grants.
+ * reads as intended, and every API call the nfs command and the local node agent make is
+ * allowed by the RBAC rules the constructs grant, and nothing more.
  */
 import { Size, Testing } from 'cdk8s';
 import { NfsProvisioner, NfsServer, OnDelete } from '../../src';
+import type { LocalKubePort } from '../../src/controller/local/port';
 import { parseClassParameters } from '../../src/controller/nfs/class-params';
-import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, rulesAllow } from '../../src/shared/rbac';
+import { LOCAL_AGENT_RULES, NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule, rulesAllow } from '../../src/shared/rbac';
 
 function classParameters(options: Parameters<NfsProvisioner['addStorageClass']>[1]): Record<string, string> {
   const chart = Testing.chart();
@@ -80,4 +81,31 @@ test('the lease role allows get, create and update of its Lease (election and re
   const rules = nfsLeaderElectionRules('example.com-nfs');
   for (const verb of ['get', 'update']) expect(rulesAllow(rules, 'coordination.k8s.io', 'leases', verb, 'example.com-nfs')).toBe(true);
   expect(rulesAllow(rules, 'coordination.k8s.io', 'leases', 'create')).toBe(true);
+});
+
+type Call = [group: string, resource: string, verb: string];
+
+/**
+ * Every request behind each method of the node agent's port (src/controller/kube/local-port.ts;
+ * events go through kube/events.ts, which creates or patches). The agent reaches the API only
+ * through this port, and the type makes a new port method fail to compile until it is listed.
+ */
+const LOCAL_AGENT_CALLS: Record<keyof LocalKubePort, Call[]> = {
+  getNode: [['', 'nodes', 'get']],
+  listPVs: [['', 'persistentvolumes', 'list']],
+  getPV: [['', 'persistentvolumes', 'get']],
+  createPV: [['', 'persistentvolumes', 'create']],
+  deletePV: [['', 'persistentvolumes', 'delete']],
+  watchPVs: [['', 'persistentvolumes', 'list'], ['', 'persistentvolumes', 'watch']],
+  event: [['', 'events', 'create'], ['', 'events', 'patch']],
+};
+
+/** Every (group, resource, verb) a rule table grants, as `verb group/resource`. */
+function granted(rules: readonly PolicyRule[]): string[] {
+  return rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${g}/${res}`))));
+}
+
+test('the local agent\'s cluster role grants exactly the calls the agent makes, reads included', () => {
+  const calls = Object.values(LOCAL_AGENT_CALLS).flat().map(([g, r, v]) => `${v} ${g}/${r}`);
+  expect([...new Set(granted(LOCAL_AGENT_RULES))].sort()).toEqual([...new Set(calls)].sort());
 });

@@ -33,13 +33,34 @@ describe('LocalStaticProvisioner: the node agent', () => {
     expect(all(objs, 'Role')).toEqual([]);
   });
 
-  test('runs a privileged root container as the pod of its ServiceAccount', () => {
+  test('with mount-point classes only, runs an unprivileged root container with DAC_OVERRIDE and FOWNER as the pod of its ServiceAccount', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
+    provisioner.addStorageClass('slow', { hostDir: '/mnt/disks/slow' });
     const objs = synth(chart);
     expect(podSpec(objs).serviceAccountName).toBe(provisioner.serviceAccountName);
     expect(podSpec(objs).automountServiceAccountToken).toBe(true);
     expect(agentContainer(objs).securityContext).toEqual({
+      privileged: false,
+      runAsUser: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE', 'FOWNER'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    // HostToContainer propagation is allowed without privileges (only Bidirectional needs them).
+    expect(agentContainer(objs).volumeMounts.filter((m: any) => m.mountPropagation).map((m: any) => m.mountPropagation)).toEqual(['HostToContainer', 'HostToContainer']);
+  });
+
+  test.each<[string, Record<string, unknown>]>([
+    ['a Block class', { volumeMode: VolumeMode.BLOCK }],
+    ['a Filesystem class with fsType (its entries are devices)', { fsType: 'xfs' }],
+  ])('runs a privileged root container when it opens devices: %s', (_, options) => {
+    const { chart, provisioner } = setup();
+    provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
+    provisioner.addStorageClass('dev', { hostDir: '/mnt/disks/dev', ...options });
+    expect(agentContainer(synth(chart)).securityContext).toEqual({
       privileged: true, runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: true,
     });
   });
@@ -195,7 +216,9 @@ describe('LocalStaticProvisioner: the class map', () => {
       reclaimPolicy: ReclaimPolicy.RETAIN,
       blockCleaner: BlockCleaner.zero(2),
     });
-    expect(classMap(synth(chart))).toEqual({
+    const objs = synth(chart);
+    expect(classMap(objs)).toEqual({
+      provisioner: `default/${only(objs, 'DaemonSet').metadata.name}`,
       classes: [
         {
           storageClassName: 'local-fast',
@@ -362,6 +385,10 @@ describe('LocalStaticProvisioner: several in one app', () => {
     expect(all(objs, 'DaemonSet')).toHaveLength(2);
     expect(all(objs, 'StorageClass').map((s) => s.metadata.name)).toEqual(['fast', 'scratch']);
     expect(all(objs, 'ConfigMap').map((c) => JSON.parse(c.data['classes.json']).classes.length)).toEqual([1, 1]);
+    // Each agent has its own identity: its namespace and DaemonSet name.
+    expect(all(objs, 'ConfigMap').map((c) => JSON.parse(c.data['classes.json']).provisioner))
+      .toEqual(all(objs, 'DaemonSet').map((d) => `default/${d.metadata.name}`));
+    expect(new Set(all(objs, 'DaemonSet').map((d) => d.metadata.name)).size).toBe(2);
   });
 });
 

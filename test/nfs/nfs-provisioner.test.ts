@@ -138,7 +138,7 @@ describe('NfsProvisioner defaults', () => {
     expect(container(objs).resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } });
   });
 
-  test('security context: root with three capabilities, nothing else', () => {
+  test('security context: root with DAC_OVERRIDE and FOWNER, nothing else (it never chowns)', () => {
     const sc = container(objs).securityContext;
     expect(sc).toEqual({
       runAsUser: 0,
@@ -147,7 +147,7 @@ describe('NfsProvisioner defaults', () => {
       privileged: false,
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'] },
+      capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE', 'FOWNER'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(one(objs, 'Deployment').spec.template.spec.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' } });

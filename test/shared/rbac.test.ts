@@ -87,7 +87,6 @@ describe('NFS leader election', () => {
 describe('local agent', () => {
   test.each([
     ['', 'persistentvolumes', ['get', 'list', 'watch', 'create', 'delete']],
-    ['storage.k8s.io', 'storageclasses', ['get', 'list', 'watch']],
     ['', 'nodes', ['get']],
     ['', 'events', ['create', 'patch']],
   ])('can %s %s: %j', (group, resource, verbs) => {
@@ -98,5 +97,11 @@ describe('local agent', () => {
     expect(rulesAllow(LOCAL_AGENT_RULES, '', 'nodes', 'update')).toBe(false);
     expect(rulesAllow(LOCAL_AGENT_RULES, '', 'nodes', 'patch')).toBe(false);
     expect(rulesAllow(LOCAL_AGENT_RULES, '', 'persistentvolumeclaims', 'get')).toBe(false);
+  });
+
+  test('cannot read StorageClasses (its classes come from the class map) or list and watch nodes (it reads its own by name)', () => {
+    for (const verb of ['get', 'list', 'watch']) expect(rulesAllow(LOCAL_AGENT_RULES, 'storage.k8s.io', 'storageclasses', verb)).toBe(false);
+    expect(rulesAllow(LOCAL_AGENT_RULES, '', 'nodes', 'list')).toBe(false);
+    expect(rulesAllow(LOCAL_AGENT_RULES, '', 'nodes', 'watch')).toBe(false);
   });
 });

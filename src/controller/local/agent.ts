@@ -14,7 +14,7 @@ import { DiscoveryAction, planDiscovery } from './discovery';
 import { EventDeduper } from './events';
 import { MountTable, SELF_MOUNTINFO } from './mountinfo';
 import type { LocalKubePort, LocalLogger, LocalObjectRef, PvChange } from './port';
-import { isOwnedBy, LocalNode, nodeSelector } from './pv';
+import { isOwnedBy, LocalAgentIdentity, LocalNode, nodeSelector } from './pv';
 import { LOCAL_REASONS } from './reasons';
 import { scanDirectory } from './scan';
 import { DiscoveryTrigger } from './watch';
@@ -68,6 +68,7 @@ export interface LocalAgentStatus {
 export class LocalAgent {
   private readonly events: EventDeduper;
   private readonly trigger: DiscoveryTrigger;
+  private readonly identity: LocalAgentIdentity;
   private readonly cleanups = new Map<string, Promise<void>>();
   private readonly failedAt = new Map<string, number>();
   private node?: { value: LocalNode; readAt: number };
@@ -84,6 +85,11 @@ export class LocalAgent {
 
   constructor(private readonly options: LocalAgentOptions) {
     this.events = new EventDeduper(options.port, options.log);
+    this.identity = {
+      nodeName: options.nodeName,
+      ...(options.config.provisioner !== undefined ? { provisioner: options.config.provisioner } : {}),
+      classes: new Set(options.config.classes.map(c => c.storageClassName)),
+    };
     this.trigger = new DiscoveryTrigger({
       dirs: options.config.classes.map(c => c.mountDir),
       mountinfoPath: options.mountinfoPath,
@@ -168,7 +174,8 @@ export class LocalAgent {
       const node = await this.readNode();
       const { table: mounts, text } = await MountTable.readWithText(this.options.mountinfoPath ?? SELF_MOUNTINFO);
       this.trigger.observed(text);
-      const pvs = (await this.options.port.listPVs(nodeSelector(node.name))).filter(pv => isOwnedBy(pv, node.name));
+      // The node's label selects the PVs of every provisioner's agent on it: keep this one's.
+      const pvs = (await this.options.port.listPVs(nodeSelector(node.name))).filter(pv => isOwnedBy(pv, this.identity));
       this.events.beginRound();
       this.startCleanups(planCleanup(pvs, this.options.config), report);
       await this.discover(node, mounts, pvs, report);
@@ -215,7 +222,7 @@ export class LocalAgent {
         continue;
       }
       const creates: Array<Extract<DiscoveryAction, { type: 'create' }>> = [];
-      for (const action of planDiscovery({ cls, node, scan, mounts, existing: pvs, pathsInUse })) {
+      for (const action of planDiscovery({ cls, node, provisioner: config.provisioner, scan, mounts, existing: pvs, pathsInUse })) {
         switch (action.type) {
           case 'create':
             // Being wiped: its old PV may already be gone from a cache; publish after the wipe.
@@ -250,9 +257,9 @@ export class LocalAgent {
         }
         // Ours already, and the PV list was a step behind: nothing to say.
         const existing = await port.getPV(name);
-        if (existing && isOwnedBy(existing, node.name)) return;
+        if (existing && isOwnedBy(existing, this.identity)) return;
         await this.events.emit(nodeRef, 'Warning', LOCAL_REASONS.nameTaken,
-          `cannot publish ${cls.hostDir}/${action.entry}: a PV named ${name} exists but was not published by this node's agent; delete or rename it`,
+          `cannot publish ${cls.hostDir}/${action.entry}: a PV named ${name} exists but was not published by this agent; delete or rename it`,
           { subject: `${cls.storageClassName}/${action.entry}` });
       });
     }

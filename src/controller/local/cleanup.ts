@@ -1,15 +1,16 @@
 /**
  * Cleanup of Released volumes: which PVs to wipe (pure), and the wipe itself with every
  * check before it. Delete never trusts the live class alone: the PV's path must be exactly
- * hostDir/<recorded entry>, and what is found there must be the device recorded at
- * publication. Anything else leaves the PV Released with a message saying what to do.
+ * hostDir/<recorded entry>, and what is found there must be the device (and, for a
+ * filesystem, the directory of it mounted there) recorded at publication. Anything else
+ * leaves the PV Released with a message saying what to do.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { devnoOf, identityMismatch, readDeviceIdentity, SYSFS } from './device';
 import { MountTable } from './mountinfo';
-import { entryOfPv, readRecord, PublishedRecord } from './pv';
+import { entryOfPv, mountRootMismatch, readRecord, PublishedRecord } from './pv';
 import { LOCAL_REASONS } from './reasons';
 import { CommandRunner, describeCleaner, guardBlockDevice, runBlockCleaner, runCommand } from './wipe-block';
 import { wipeFilesystem } from './wipe-fs';
@@ -102,6 +103,15 @@ async function clean({ pv, cls, entry, record }: Extract<CleanupDecision, { type
     if (mismatch !== undefined) {
       return { ok: false, message: `${where} holds a different filesystem than PV ${name} was published for (${mismatch}); not wiped. Mount the original volume there, or wipe it by hand and delete the PV` };
     }
+    const root = mounts.mountAt(p)?.root;
+    const rootMismatch = mountRootMismatch(record, root);
+    if (rootMismatch !== undefined) {
+      return { ok: false, message: `${where} is another directory of its filesystem than PV ${name} was published for (${rootMismatch}); not wiped. Mount the volume's own directory there again, or wipe it by hand and delete the PV` };
+    }
+    const doubt = record.mountRoot === undefined ? unrecordedRootDoubt(p, root, mounts.mountsOf(devnoOf(l.dev))) : undefined;
+    if (doubt !== undefined) {
+      return { ok: false, message: `PV ${name} was published by an earlier agent version that did not record which directory of its filesystem is mounted at ${where}, and ${doubt}, so nothing proves it holds this volume; not wiped. Check that ${where} holds this volume's data, empty it by hand, then delete the PV (kubectl delete pv ${name})` };
+    }
     const result = await wipeFilesystem(p, mounts);
     if (result.keptMounts.length > 0) {
       return { ok: false, message: `${where} has other mounts inside (${result.keptMounts.join(', ')}); they were not entered and the volume is not clean. Unmount them; the agent retries` };
@@ -118,4 +128,17 @@ async function clean({ pv, cls, entry, record }: Extract<CleanupDecision, { type
   ctx.onStart?.(`wiping ${where} with ${describeCleaner(cleaner.kind, cleaner.passes)}; this can take a while`);
   const output = await runBlockCleaner(guard.device, cleaner.kind, cleaner.passes, ctx.run ?? runCommand);
   return { ok: true, message: `wiped ${where} with ${cleaner.kind}${output ? `: ${output.split('\n').slice(-1)[0]}` : ''}` };
+}
+
+/**
+ * For a filesystem PV without a recorded mount root: why the mount at its entry could be
+ * another volume's directory of the same disk, or undefined when it cannot be (a whole
+ * filesystem, mounted nowhere else the agent sees). Those are wiped on the device check
+ * alone, as before; the others wait for an administrator.
+ */
+function unrecordedRootDoubt(p: string, root: string | undefined, mountsOfDevice: readonly string[]): string | undefined {
+  if (root !== '/') return `it is a bind mount of ${root ?? 'an unknown directory'} of its filesystem`;
+  const elsewhere = mountsOfDevice.filter(m => m !== p);
+  if (elsewhere.length > 0) return `its filesystem is also mounted at ${elsewhere.slice(0, 3).join(', ')}${elsewhere.length > 3 ? ' ...' : ''}`;
+  return undefined;
 }

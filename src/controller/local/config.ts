@@ -7,6 +7,7 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { BlockCleanerKind, LocalAgentConfig, LocalClassConfig } from '../../shared/controller-config';
+import { isDnsLabel, isDnsSubdomain } from '../../shared/names';
 
 /** Thrown for a class map the agent cannot work with. */
 export class LocalConfigError extends Error {
@@ -40,9 +41,20 @@ export function parseLocalAgentConfig(text: string, source: string): LocalAgentC
   if (!isObject(raw) || !Array.isArray(raw.classes)) {
     throw new LocalConfigError(`${source}: expected an object {"classes": [...]}, got ${preview(raw)}`);
   }
+  const provisioner = parseProvisioner(raw.provisioner, source);
   const classes = raw.classes.map((c, i) => parseClass(c, `${source}: classes[${i}]`));
   checkNoOverlap(classes, source);
-  return { classes };
+  return { ...(provisioner !== undefined ? { provisioner } : {}), classes };
+}
+
+/** `<namespace>/<name>`: a namespace (DNS label) and an object name (DNS subdomain). */
+function parseProvisioner(raw: unknown, source: string): string | undefined {
+  if (raw === undefined) return undefined;
+  const [namespace, name, ...rest] = typeof raw === 'string' ? raw.split('/') : [];
+  if (namespace === undefined || name === undefined || rest.length > 0 || !isDnsLabel(namespace) || !isDnsSubdomain(name)) {
+    throw new LocalConfigError(`${source}: provisioner is ${preview(raw)}; expected "<namespace>/<name>" of the LocalStaticProvisioner's DaemonSet, e.g. "storage/local-disks"`);
+  }
+  return `${namespace}/${name}`;
 }
 
 function parseClass(raw: unknown, where: string): LocalClassConfig {

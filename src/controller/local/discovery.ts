@@ -6,7 +6,7 @@
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { identityMismatch } from './device';
 import { matchesGlob } from './glob';
-import { buildLocalPv, entryOfPv, isSafeEntryName, LocalNode, readRecord } from './pv';
+import { buildLocalPv, entryOfPv, isSafeEntryName, LocalNode, mountRootMismatch, PublishedRecord, readRecord } from './pv';
 import { LOCAL_REASONS } from './reasons';
 import type { Scan, ScannedEntry } from './scan';
 import type { LocalClassConfig } from '../../shared/controller-config';
@@ -14,6 +14,8 @@ import type { LocalClassConfig } from '../../shared/controller-config';
 export interface DiscoveryInput {
   readonly cls: LocalClassConfig;
   readonly node: LocalNode;
+  /** The agent's LocalStaticProvisioner (`<namespace>/<name>`), written into new PVs' identity. */
+  readonly provisioner?: string;
   readonly scan: Scan;
   readonly mounts: { isMountPoint(p: string): boolean };
   /** PVs this node's agent published (any class; the others are ignored here). */
@@ -59,7 +61,7 @@ export function planDiscovery(input: DiscoveryInput): DiscoveryAction[] {
       actions.push({ type: 'skip', entry: name, reason: verdict.reason, message: verdict.message });
       continue;
     }
-    const pv = buildLocalPv(cls, input.node, verdict.entry);
+    const pv = buildLocalPv(cls, input.node, verdict.entry, input.provisioner);
     const holder = input.pathsInUse?.get(pv.spec!.local!.path);
     if (holder !== undefined && holder !== pv.metadata!.name) {
       actions.push({
@@ -137,19 +139,30 @@ function reconcileExisting(pv: V1PersistentVolume, verdicts: ReadonlyMap<string,
     };
   }
 
-  const current = verdict.entry;
-  const kindNow = current.kind === 'block' ? 'block' : 'filesystem';
-  const mismatch = kindNow !== record.kind
-    ? `published as a ${record.kind} volume, now a ${kindNow}`
-    : identityMismatch(record.identity, current.identity!);
-  if (mismatch === undefined) return undefined;
+  const mismatch = identityChange(record, verdict.entry);
+  if (mismatch === undefined) {
+    // Published before mount roots were recorded: two bind mounts of one disk could be
+    // swapped unnoticed. An unused PV is republished with its root; one in use keeps its
+    // record, and its wipe is decided by cleanup.ts.
+    if (record.kind === 'filesystem' && record.mountRoot === undefined && isAvailable(pv)) {
+      return { type: 'withdraw', pv, reason: LOCAL_REASONS.withdrawn, message: `PV ${name} of ${where} was published without its mount root (an earlier agent version); withdrew the unused PV, it is republished with it` };
+    }
+    return undefined;
+  }
   if (isAvailable(pv)) {
-    return { type: 'withdraw', pv, reason: LOCAL_REASONS.identityChanged, message: `${where} is a different device than PV ${name} was published for (${mismatch}); withdrew it, it is republished for the new device` };
+    return { type: 'withdraw', pv, reason: LOCAL_REASONS.identityChanged, message: `${where} is a different volume than PV ${name} was published for (${mismatch}); withdrew it, it is republished for the new volume` };
   }
   return {
     type: 'report',
     pv,
     reason: LOCAL_REASONS.identityChanged,
-    message: `${where} is a different device than PV ${name} was published for (${mismatch}); the PV is ${pv.status?.phase ?? 'in use'} and kept. Put the original device back, or release the claim`,
+    message: `${where} is a different volume than PV ${name} was published for (${mismatch}); the PV is ${pv.status?.phase ?? 'in use'} and kept. Put the original device (or bind mount) back, or release the claim`,
   };
+}
+
+/** How the entry found now differs from the one `record` was published for, if it does. */
+function identityChange(record: PublishedRecord, current: ScannedEntry): string | undefined {
+  const kindNow = current.kind === 'block' ? 'block' : 'filesystem';
+  if (kindNow !== record.kind) return `published as a ${record.kind} volume, now a ${kindNow}`;
+  return identityMismatch(record.identity, current.identity!) ?? mountRootMismatch(record, current.mountRoot);
 }

@@ -78,6 +78,15 @@ export class MountTable {
     return this.points.has(path.resolve(p));
   }
 
+  /**
+   * The mount visible at exactly `p`, if any. Mounts stacked on one point are all listed;
+   * the visible one is the one no other mount at that point was mounted on top of.
+   */
+  public mountAt(p: string): MountEntry | undefined {
+    const at = this.entries.filter(e => e.mountPoint === path.resolve(p));
+    return at.filter(e => !at.some(other => other.parentId === e.mountId)).pop() ?? at.pop();
+  }
+
   /** Where the device `major:minor` is mounted (empty if nowhere in this namespace). */
   public mountsOf(devno: string): string[] {
     return this.devnos.get(devno) ?? [];

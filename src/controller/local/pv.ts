@@ -29,13 +29,21 @@ export function localPvName(nodeName: string, storageClassName: string, entryNam
   return `local-${shortHash(nodeName, storageClassName, entryName)}`;
 }
 
+const AGENT_IDENTITY_PREFIX = `${PREFIX}/local-agent.`;
+
 /**
- * The `pv.kubernetes.io/provisioned-by` value of one node's agent. It must not start with
- * `kubernetes.io/`: the PV controller then leaves Released PVs to this external deleter.
- * It holds the node name, not the node UID, so a node that re-registers keeps its volumes.
+ * The `pv.kubernetes.io/provisioned-by` value of one agent: its LocalStaticProvisioner
+ * (`<namespace>/<name>`, from the class map) and its node. Two provisioners whose agents run
+ * on one node thus never take each other's volumes for their own. Without a provisioner (a
+ * class map written before it was recorded) it is the node-wide identity of those versions.
+ * It must not start with `kubernetes.io/`: the PV controller then leaves Released PVs to
+ * this external deleter. It holds the node name, not the node UID, so a node that
+ * re-registers keeps its volumes.
  */
-export function localProvisionerIdentity(nodeName: string): string {
-  return `${PREFIX}/local-agent.${nodeName}`;
+export function localProvisionerIdentity(nodeName: string, provisioner?: string): string {
+  return provisioner === undefined
+    ? `${AGENT_IDENTITY_PREFIX}${nodeName}`
+    : `${AGENT_IDENTITY_PREFIX}${provisioner.replace('/', '.')}.${nodeName}`;
 }
 
 /** A label value for any string: itself when valid, else a readable prefix plus a hash. */
@@ -50,8 +58,11 @@ export function nodeSelector(nodeName: string): string {
   return `${LABELS.localNode}=${labelValue(nodeName)}`;
 }
 
-/** Builds the PV for a discovered entry (which must have an identity and a capacity). */
-export function buildLocalPv(cls: LocalClassConfig, node: LocalNode, entry: ScannedEntry): V1PersistentVolume {
+/**
+ * Builds the PV for a discovered entry (which must have an identity and a capacity), as the
+ * agent of `provisioner` publishes it.
+ */
+export function buildLocalPv(cls: LocalClassConfig, node: LocalNode, entry: ScannedEntry, provisioner?: string): V1PersistentVolume {
   const block = entry.kind === 'block';
   const identity = entry.identity!;
   const volumeMode = block ? cls.volumeMode : 'Filesystem';
@@ -65,13 +76,14 @@ export function buildLocalPv(cls: LocalClassConfig, node: LocalNode, entry: Scan
         [LABELS.localClass]: labelValue(cls.storageClassName),
       },
       annotations: {
-        [K8S.provisionedBy]: localProvisionerIdentity(node.name),
+        [K8S.provisionedBy]: localProvisionerIdentity(node.name, provisioner),
         [LOCAL_PV_ANNOTATIONS.node]: node.name,
         [LOCAL_PV_ANNOTATIONS.entry]: entry.name,
         [LOCAL_PV_ANNOTATIONS.kind]: block ? 'block' : 'filesystem',
         [LOCAL_PV_ANNOTATIONS.device]: identity.devno,
         ...(identity.stableId !== undefined ? { [LOCAL_PV_ANNOTATIONS.deviceId]: identity.stableId } : {}),
         ...(identity.diskseq !== undefined ? { [LOCAL_PV_ANNOTATIONS.deviceSeq]: identity.diskseq } : {}),
+        ...(!block && entry.mountRoot !== undefined ? { [LOCAL_PV_ANNOTATIONS.mountRoot]: entry.mountRoot } : {}),
       },
     },
     spec: {
@@ -106,6 +118,11 @@ export interface PublishedRecord {
   readonly entry: string;
   readonly kind: 'filesystem' | 'block';
   readonly identity: DeviceIdentity;
+  /**
+   * Filesystem volumes: the directory of the filesystem mounted at the entry. Absent on PVs
+   * published before it was recorded (see cleanup.ts for how those are wiped).
+   */
+  readonly mountRoot?: string;
 }
 
 /** Reads the publication record back; undefined if any part is missing (not one of ours, or edited). */
@@ -118,24 +135,57 @@ export function readRecord(pv: V1PersistentVolume): PublishedRecord | undefined 
   if (!nodeName || !entry || !devno || (kind !== 'filesystem' && kind !== 'block')) return undefined;
   const stableId = a[LOCAL_PV_ANNOTATIONS.deviceId];
   const diskseq = a[LOCAL_PV_ANNOTATIONS.deviceSeq];
+  const mountRoot = a[LOCAL_PV_ANNOTATIONS.mountRoot];
   return {
     nodeName,
     entry,
     kind,
     identity: { devno, ...(stableId ? { stableId } : {}), ...(diskseq ? { diskseq } : {}) },
+    ...(kind === 'filesystem' && mountRoot ? { mountRoot } : {}),
   };
 }
 
-/** True if `pv` was published by the agent of `nodeName` (annotation, not label: labels are editable by more people). */
-export function isOwnedBy(pv: V1PersistentVolume, nodeName: string): boolean {
-  return pv.metadata?.annotations?.[K8S.provisionedBy] === localProvisionerIdentity(nodeName)
-    && pv.metadata?.annotations?.[LOCAL_PV_ANNOTATIONS.node] === nodeName;
+/**
+ * Why the mount at a filesystem volume's entry is not the directory recorded at publication
+ * (bind mounts of one disk swapped, say), or undefined if it is or none was recorded.
+ */
+export function mountRootMismatch(record: PublishedRecord, currentRoot: string | undefined): string | undefined {
+  if (record.kind !== 'filesystem' || record.mountRoot === undefined || record.mountRoot === currentRoot) return undefined;
+  return `mount root recorded ${record.mountRoot}; found ${currentRoot ?? 'none'}`;
 }
 
-/** True if `pv` was published by some node's local agent. */
+/** One agent, as ownership of PVs needs it. */
+export interface LocalAgentIdentity {
+  readonly nodeName: string;
+  /** Its LocalStaticProvisioner, `<namespace>/<name>` (absent in class maps of earlier versions). */
+  readonly provisioner?: string;
+  /** The storage classes it serves. */
+  readonly classes: ReadonlySet<string>;
+}
+
+/**
+ * True if `pv` is this agent's to publish, withdraw and wipe (by annotations, not labels:
+ * labels are editable by more people). A PV with the node-wide identity of earlier versions
+ * is adopted only for a class this agent serves: class names are cluster-wide, so exactly
+ * one provisioner's agent takes it, and the other leaves it alone instead of calling it a
+ * volume of a class that is not configured.
+ */
+export function isOwnedBy(pv: V1PersistentVolume, agent: LocalAgentIdentity): boolean {
+  const a = pv.metadata?.annotations ?? {};
+  if (a[LOCAL_PV_ANNOTATIONS.node] !== agent.nodeName) return false;
+  const by = a[K8S.provisionedBy];
+  if (by === localProvisionerIdentity(agent.nodeName, agent.provisioner)) return true;
+  return agent.provisioner !== undefined
+    && by === localProvisionerIdentity(agent.nodeName)
+    && agent.classes.has(pv.spec?.storageClassName ?? '');
+}
+
+/** True if `pv` was published by some node's local agent (of any provisioner). */
 export function isLocalAgentPv(pv: V1PersistentVolume): boolean {
-  const nodeName = pv.metadata?.annotations?.[LOCAL_PV_ANNOTATIONS.node];
-  return nodeName !== undefined && isOwnedBy(pv, nodeName);
+  const a = pv.metadata?.annotations ?? {};
+  const nodeName = a[LOCAL_PV_ANNOTATIONS.node];
+  const by = a[K8S.provisionedBy];
+  return !!nodeName && by !== undefined && by.startsWith(AGENT_IDENTITY_PREFIX) && by.endsWith(`.${nodeName}`);
 }
 
 /**

@@ -21,6 +21,11 @@ export interface ScannedEntry {
   readonly identity?: DeviceIdentity;
   /** Block: device size; dir: statfs total size of the mounted filesystem (mount points only). */
   readonly capacityBytes?: bigint;
+  /**
+   * Dir (mount points only): the directory of the filesystem mounted there (mountinfo's
+   * root; `/` for a whole filesystem), which tells apart bind mounts of one disk.
+   */
+  readonly mountRoot?: string;
 }
 
 /** The listing of one discovery directory. */
@@ -58,9 +63,10 @@ async function scanEntry(
   try {
     const l = await fs.lstat(p, { bigint: true });
     if (l.isDirectory()) {
-      if (!mounts.isMountPoint(p)) return { name, kind: 'dir', path: p };
+      const mount = mounts.mountAt(p);
+      if (!mount) return { name, kind: 'dir', path: p };
       const sfs = await fs.statfs(p, { bigint: true });
-      return { name, kind: 'dir', path: p, identity: await identityOf(devnoOf(l.dev)), capacityBytes: sfs.blocks * sfs.bsize };
+      return { name, kind: 'dir', path: p, identity: await identityOf(devnoOf(l.dev)), capacityBytes: sfs.blocks * sfs.bsize, mountRoot: mount.root };
     }
     const s = l.isSymbolicLink() ? await followLink(p) : l;
     if (s === undefined) return { name, kind: 'other', path: p, detail: 'a dangling symlink' };

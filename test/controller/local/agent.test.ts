@@ -244,6 +244,35 @@ describe('two nodes', () => {
   });
 });
 
+describe('two provisioners on one node', () => {
+  test('each agent publishes and wipes only its own volumes, and says nothing about the other\'s', async () => {
+    const cluster = new FakeCluster();
+    cluster.addNode('node-p', 'host-p');
+    const [dir1, dir2] = [path.join(lab.root, 'p1'), path.join(lab.root, 'p2')];
+    lab.mountFs(path.join(dir1, 'vol-1'));
+    lab.mountFs(path.join(dir2, 'vol-2'));
+    const one = agentFor(cluster, 'node-p', { provisioner: 'storage/one', classes: [fsClass('class-one', dir1)] });
+    const two = agentFor(cluster, 'node-p', { provisioner: 'storage/two', classes: [fsClass('class-two', dir2)] });
+    expect((await one.pass()).created).toEqual([localPvName('node-p', 'class-one', 'vol-1')]);
+    expect((await two.pass()).created).toEqual([localPvName('node-p', 'class-two', 'vol-2')]);
+    const name = localPvName('node-p', 'class-two', 'vol-2');
+    expect(cluster.pvs.get(name)?.metadata?.annotations?.['pv.kubernetes.io/provisioned-by']).toBe('cdk8s-storage.dev/local-agent.storage.two.node-p');
+
+    cluster.setPhase(name, 'Bound');
+    fs.writeFileSync(path.join(dir2, 'vol-2', 'data'), 'tenant of two');
+    cluster.setPhase(name, 'Released');
+    expect(await one.pass()).toEqual({ created: [], withdrawn: [], cleanupsStarted: [], errors: [] });
+    await one.settle();
+    expect(cluster.events).toEqual([]);
+    expect(fs.readFileSync(path.join(dir2, 'vol-2', 'data'), 'utf8')).toBe('tenant of two');
+
+    expect((await two.pass()).cleanupsStarted).toEqual([name]);
+    await two.settle();
+    expect(fs.readdirSync(path.join(dir2, 'vol-2'))).toEqual([]);
+    expect(cluster.events.map(e => `${e.ref.name} ${e.reason}`)).toEqual([`${name} VolumeCleaned`]);
+  });
+});
+
 describe('logging of failing passes', () => {
   test('a pass that fails is logged once with its reason, and the recovery too', async () => {
     const cluster = new FakeCluster();

@@ -86,6 +86,15 @@ describe('local agent config', () => {
       .toThrow(/storage class local-fs appears twice/);
   });
 
+  test('keeps the provisioner the agent belongs to; a map without one (earlier versions) is accepted', () => {
+    expect(parse({ provisioner: 'storage/local-disks-c8a1b2c3', classes: [fsClass] })).toEqual({ provisioner: 'storage/local-disks-c8a1b2c3', classes: [fsClass] });
+    expect(parse({ classes: [fsClass] })).toEqual({ classes: [fsClass] });
+  });
+
+  test.each<[unknown]>([[''], ['local-disks'], ['storage/'], ['Storage/disks'], ['a/b/c'], ['storage/disks\n'], [42]])('rejects the provisioner %j, naming the expected form', (provisioner) => {
+    expect(() => parse({ provisioner, classes: [fsClass] })).toThrow(/classes.json: provisioner is .*; expected "<namespace>\/<name>" of the LocalStaticProvisioner's DaemonSet/);
+  });
+
   test('loads from a file, and names an unreadable file', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-config-'));
     try {

@@ -2,7 +2,7 @@ import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { planCleanup } from '../../../src/controller/local/cleanup';
 import { DiscoveryAction, DiscoveryInput, planDiscovery } from '../../../src/controller/local/discovery';
 import { planNodeCleanup } from '../../../src/controller/local/node-cleanup';
-import { buildLocalPv, localPvName } from '../../../src/controller/local/pv';
+import { buildLocalPv, isOwnedBy, LocalAgentIdentity, localProvisionerIdentity, localPvName } from '../../../src/controller/local/pv';
 import type { ScannedEntry } from '../../../src/controller/local/scan';
 import type { LocalClassConfig } from '../../../src/shared/controller-config';
 
@@ -25,8 +25,19 @@ const blockClass: LocalClassConfig = {
 };
 const node = { name: 'node-a', hostname: 'host-a' };
 
-function dir(name: string, devno = '7:1', capacityBytes = 1000n): ScannedEntry {
-  return { name, kind: 'dir', path: `/discovery/${name}`, identity: { devno, stableId: `loop:/${name}.img` }, capacityBytes };
+function dir(name: string, devno = '7:1', capacityBytes = 1000n, mountRoot = '/'): ScannedEntry {
+  return { name, kind: 'dir', path: `/discovery/${name}`, identity: { devno, stableId: `loop:/${name}.img` }, capacityBytes, mountRoot };
+}
+
+/** A bind mount of directory `root` of one shared disk. */
+function bindMount(name: string, root: string): ScannedEntry {
+  return { ...dir(name), identity: { devno: '7:7', stableId: 'loop:/shared.img' }, mountRoot: root };
+}
+
+/** The PV as published before mount roots were recorded. */
+function withoutMountRoot(pv: V1PersistentVolume): V1PersistentVolume {
+  const { 'cdk8s-storage.dev/local-mount-root': _root, ...annotations } = pv.metadata?.annotations ?? {};
+  return { ...pv, metadata: { ...pv.metadata, annotations } };
 }
 
 function input(entries: ScannedEntry[], existing: V1PersistentVolume[] = [], mounted = entries.map(e => e.name), cls = fsClass): DiscoveryInput {
@@ -93,6 +104,34 @@ describe('planDiscovery', () => {
     expect(summary(planDiscovery(input([now], [published(old, 'Available')])))).toEqual([`withdraw:${localPvName('node-a', 'local-fs', 'vol1')}:VolumeIdentityChanged`]);
     const bound = planDiscovery(input([now], [published(old, 'Bound', { claimRef: { name: 'c', namespace: 'n' } })]));
     expect(summary(bound)).toEqual([`report:${localPvName('node-a', 'local-fs', 'vol1')}:VolumeIdentityChanged`]);
+  });
+
+  test('bind mounts of one disk swapped (same device, another directory): Available withdrawn, bound reported', () => {
+    const a = published(bindMount('vol-a', '/vols/a'), 'Available');
+    const b = published(bindMount('vol-b', '/vols/b'), 'Bound', { claimRef: { name: 'c', namespace: 'n' } });
+    expect(a.metadata?.annotations?.['cdk8s-storage.dev/local-mount-root']).toBe('/vols/a');
+    expect(planDiscovery(input([bindMount('vol-a', '/vols/a'), bindMount('vol-b', '/vols/b')], [a, b]))).toEqual([]);
+
+    const swapped = planDiscovery(input([bindMount('vol-a', '/vols/b'), bindMount('vol-b', '/vols/a')], [a, b]));
+    expect(summary(swapped)).toEqual([`withdraw:${a.metadata?.name}:VolumeIdentityChanged`, `report:${b.metadata?.name}:VolumeIdentityChanged`]);
+    expect(swapped[0].type === 'withdraw' && swapped[0].message).toMatch(/vol-a is a different volume than PV local-\w+ was published for \(mount root recorded \/vols\/a; found \/vols\/b\)/);
+    expect(swapped[1].type === 'report' && swapped[1].message).toMatch(/the PV is Bound and kept\. Put the original device \(or bind mount\) back/);
+  });
+
+  test('a PV published without its mount root: Available withdrawn (republished with it), in use kept; Block PVs have none', () => {
+    const available = withoutMountRoot(published(bindMount('vol-a', '/vols/a'), 'Available'));
+    const inUse = withoutMountRoot(published(bindMount('vol-b', '/vols/b'), 'Bound', { claimRef: { name: 'c', namespace: 'n' } }));
+    const actions = planDiscovery(input([bindMount('vol-a', '/vols/a'), bindMount('vol-b', '/vols/b')], [available, inUse]));
+    expect(summary(actions)).toEqual([`withdraw:${available.metadata?.name}:VolumeWithdrawn`]);
+    expect(actions[0].type === 'withdraw' && actions[0].message).toMatch(/published without its mount root .*it is republished with it/);
+    // The next pass publishes it again, this time with its root.
+    const [republish] = planDiscovery(input([bindMount('vol-a', '/vols/a')]));
+    expect(republish.type === 'create' && republish.pv.metadata?.annotations?.['cdk8s-storage.dev/local-mount-root']).toBe('/vols/a');
+
+    const disk: ScannedEntry = { name: 'disk1', kind: 'block', path: '/discovery-blocks/disk1', identity: { devno: '7:4' }, capacityBytes: 4096n };
+    const blockPv = published(disk, 'Available', {}, blockClass);
+    expect(blockPv.metadata?.annotations?.['cdk8s-storage.dev/local-mount-root']).toBeUndefined();
+    expect(planDiscovery(input([disk], [blockPv], [], blockClass))).toEqual([]);
   });
 
   test('a PV whose path does not match its class is reported, never withdrawn', () => {
@@ -175,5 +214,53 @@ describe('planNodeCleanup', () => {
     expect(gone[1].type === 'report' && gone[1].message).toMatch(/node node-a .*Bound, app\/data\) was deleted/);
     expect(gone[2].type === 'report' && gone[2].message).toMatch(/If the node comes back, its agent wipes and republishes it/);
     expect(planNodeCleanup([available, bound], new Set(['node-a']))).toEqual([]);
+  });
+});
+
+describe('two LocalStaticProvisioners on one node', () => {
+  const fast: LocalAgentIdentity = { nodeName: 'node-a', provisioner: 'storage/fast-disks', classes: new Set(['local-fs']) };
+  const raw: LocalAgentIdentity = { nodeName: 'node-a', provisioner: 'storage/raw-disks', classes: new Set(['local-block']) };
+  const disk: ScannedEntry = { name: 'disk1', kind: 'block', path: '/discovery-blocks/disk1', identity: { devno: '7:4' }, capacityBytes: 4096n };
+  const asReleased = (pv: V1PersistentVolume): V1PersistentVolume => ({ ...pv, spec: { ...pv.spec, claimRef: { name: 'c', namespace: 'n' } }, status: { phase: 'Released' } });
+  const fastPv = asReleased(buildLocalPv(fsClass, node, dir('vol1'), fast.provisioner));
+  const rawPv = asReleased(buildLocalPv(blockClass, node, disk, raw.provisioner));
+
+  test('each agent has its own identity, derived from its provisioner\'s namespace and name, and owns only its PVs', () => {
+    expect(fastPv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by']).toBe('cdk8s-storage.dev/local-agent.storage.fast-disks.node-a');
+    expect(localProvisionerIdentity('node-a', 'storage/raw-disks')).toBe('cdk8s-storage.dev/local-agent.storage.raw-disks.node-a');
+    expect([isOwnedBy(fastPv, fast), isOwnedBy(fastPv, raw), isOwnedBy(rawPv, fast), isOwnedBy(rawPv, raw)]).toEqual([true, false, false, true]);
+    // The same provisioner's agent on another node does not own them either.
+    expect(isOwnedBy(fastPv, { ...fast, nodeName: 'node-b' })).toBe(false);
+  });
+
+  test('neither agent calls the other\'s released volume unconfigured or advises wiping it by hand', () => {
+    const all = [fastPv, rawPv];
+    const fastDecisions = planCleanup(all.filter(pv => isOwnedBy(pv, fast)), { provisioner: fast.provisioner, classes: [fsClass] });
+    const rawDecisions = planCleanup(all.filter(pv => isOwnedBy(pv, raw)), { provisioner: raw.provisioner, classes: [blockClass] });
+    expect(fastDecisions.map(d => `${d.type}:${d.pv.metadata?.name}`)).toEqual([`clean:${fastPv.metadata?.name}`]);
+    expect(rawDecisions.map(d => `${d.type}:${d.pv.metadata?.name}`)).toEqual([`clean:${rawPv.metadata?.name}`]);
+    // What one shared identity made of it: the other provisioner's volume, with advice to wipe it by hand.
+    const [, advice] = planCleanup(all, { classes: [fsClass] });
+    expect(advice).toMatchObject({ type: 'report', pv: rawPv, reason: 'StorageClassNotConfigured', message: expect.stringMatching(/wipe the volume by hand/) });
+  });
+
+  test('PVs of the node-wide identity of earlier versions: adopted by the agent serving their class, by no other', () => {
+    const legacyFast = asReleased(buildLocalPv(fsClass, node, dir('vol2')));
+    const legacyGone = asReleased(buildLocalPv({ ...fsClass, storageClassName: 'removed' }, node, dir('vol3')));
+    expect(legacyFast.metadata?.annotations?.['pv.kubernetes.io/provisioned-by']).toBe('cdk8s-storage.dev/local-agent.node-a');
+    expect([isOwnedBy(legacyFast, fast), isOwnedBy(legacyFast, raw)]).toEqual([true, false]);
+    // A class no provisioner serves any more: neither can tell it was its own, so neither acts or advises.
+    expect([isOwnedBy(legacyGone, fast), isOwnedBy(legacyGone, raw)]).toEqual([false, false]);
+    // An agent whose class map predates provisioners keeps its old identity and everything it published.
+    const old: LocalAgentIdentity = { nodeName: 'node-a', classes: new Set(['local-fs']) };
+    expect([isOwnedBy(legacyFast, old), isOwnedBy(legacyGone, old), isOwnedBy(fastPv, old)]).toEqual([true, true, false]);
+  });
+
+  test('the node-deletion role still recognizes every agent\'s PVs, and no one else\'s', () => {
+    const available = (pv: V1PersistentVolume): V1PersistentVolume => ({ ...pv, spec: { ...pv.spec, claimRef: undefined }, status: { phase: 'Available' } });
+    const legacy = available(buildLocalPv(fsClass, node, dir('vol2')));
+    const spoofed = available({ ...fastPv, metadata: { ...fastPv.metadata, name: 'spoofed', annotations: { ...fastPv.metadata?.annotations, 'pv.kubernetes.io/provisioned-by': 'example.com/other' } } });
+    const actions = planNodeCleanup([available(fastPv), available(rawPv), legacy, spoofed], new Set());
+    expect(actions.map(a => `${a.type}:${a.pv.metadata?.name}`)).toEqual([fastPv, rawPv, legacy].map(pv => `delete:${pv.metadata?.name}`));
   });
 });

@@ -39,6 +39,20 @@ describe('mountinfo', () => {
     expect(table.mountsBelow('/mnt/disk')).toEqual([]);
   });
 
+  test('mountAt: the mount visible at a point, with its root; the top one when mounts are stacked', () => {
+    const table = new MountTable(parseMountInfo(SAMPLE));
+    expect(table.mountAt('/mnt/disks/bound')).toMatchObject({ mountId: 37, devno: '7:0', root: '/data/sub' });
+    expect(table.mountAt('/mnt/disks/vol 1/')?.root).toBe('/');
+    expect(table.mountAt('/mnt/disks')).toBeUndefined();
+    // 41 was mounted onto 40, which was mounted onto 37: 41 is what a lookup there finds, whatever the line order.
+    const stacked = new MountTable(parseMountInfo([
+      '41 40 7:2 /c /mnt/disks/bound rw - ext4 /dev/loop2 rw',
+      SAMPLE,
+      '40 37 7:1 /b /mnt/disks/bound rw - ext4 /dev/loop1 rw',
+    ].join('\n')));
+    expect(stacked.mountAt('/mnt/disks/bound')).toMatchObject({ mountId: 41, root: '/c' });
+  });
+
   test('reads this process\'s table, which always has the root mount', async () => {
     const table = await MountTable.read();
     expect(table.isMountPoint('/')).toBe(true);

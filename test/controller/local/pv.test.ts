@@ -36,9 +36,10 @@ describe('PV names and labels', () => {
     fc.assert(fc.property(fc.string({ maxLength: 300 }), s => /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(labelValue(s))));
   });
 
-  test('the provisioner identity is per node and never kubernetes.io/ (which the PV controller would try to delete itself)', () => {
+  test('the provisioner identity is per provisioner and node (node-wide without a provisioner) and never kubernetes.io/ (which the PV controller would try to delete itself)', () => {
+    expect(localProvisionerIdentity('node-a', 'storage/local-disks')).toBe('cdk8s-storage.dev/local-agent.storage.local-disks.node-a');
     expect(localProvisionerIdentity('node-a')).toBe('cdk8s-storage.dev/local-agent.node-a');
-    expect(localProvisionerIdentity('node-a').startsWith('kubernetes.io/')).toBe(false);
+    expect(localProvisionerIdentity('node-a', 'kubernetes.io/x').startsWith('kubernetes.io/')).toBe(false);
   });
 });
 
@@ -52,7 +53,8 @@ describe('buildLocalPv', () => {
       path: '/discovery/vol1',
       capacityBytes: 8_123_456n,
       identity: { devno: '7:3', stableId: 'loop:/img', diskseq: '42' },
-    });
+      mountRoot: '/vols/vol1',
+    }, 'storage/local-disks');
     expect(pv).toEqual({
       apiVersion: 'v1',
       kind: 'PersistentVolume',
@@ -60,13 +62,14 @@ describe('buildLocalPv', () => {
         name: localPvName('node-a', 'local-fs', 'vol1'),
         labels: { 'cdk8s-storage.dev/node': 'node-a', 'cdk8s-storage.dev/local-class': 'local-fs' },
         annotations: {
-          'pv.kubernetes.io/provisioned-by': 'cdk8s-storage.dev/local-agent.node-a',
+          'pv.kubernetes.io/provisioned-by': 'cdk8s-storage.dev/local-agent.storage.local-disks.node-a',
           'cdk8s-storage.dev/local-node-name': 'node-a',
           'cdk8s-storage.dev/local-entry': 'vol1',
           'cdk8s-storage.dev/local-kind': 'filesystem',
           'cdk8s-storage.dev/local-device': '7:3',
           'cdk8s-storage.dev/local-device-id': 'loop:/img',
           'cdk8s-storage.dev/local-device-seq': '42',
+          'cdk8s-storage.dev/local-mount-root': '/vols/vol1',
         },
       },
       spec: {
@@ -80,7 +83,7 @@ describe('buildLocalPv', () => {
         nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['host-a.internal'] }] }] } },
       },
     });
-    expect(readRecord(pv)).toEqual({ nodeName: 'node-a', entry: 'vol1', kind: 'filesystem', identity: { devno: '7:3', stableId: 'loop:/img', diskseq: '42' } });
+    expect(readRecord(pv)).toEqual({ nodeName: 'node-a', entry: 'vol1', kind: 'filesystem', identity: { devno: '7:3', stableId: 'loop:/img', diskseq: '42' }, mountRoot: '/vols/vol1' });
   });
 
   test('a block entry in a Block class: Block mode, fsType recorded, no mount options', () => {
@@ -90,6 +93,7 @@ describe('buildLocalPv', () => {
     expect(pv.spec?.local).toEqual({ path: '/mnt/disks/disk1', fsType: 'xfs' });
     expect(pv.metadata?.annotations?.['cdk8s-storage.dev/local-kind']).toBe('block');
     expect(pv.metadata?.annotations?.['cdk8s-storage.dev/local-device-seq']).toBeUndefined();
+    expect(pv.metadata?.annotations?.['cdk8s-storage.dev/local-mount-root']).toBeUndefined();
   });
 
   test('entryOfPv trusts only hostDir/<recorded entry>', () => {
