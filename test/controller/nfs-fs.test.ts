@@ -1,7 +1,8 @@
-import { spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { makeByteNamedTree, makeDeepTree } from './fs/tenant-trees';
 import { archiveNames, FsError, NfsRootFs, UNFINISHED_DIR } from '../../src/controller/nfs/fs';
 
 let base: string;
@@ -195,6 +196,35 @@ describe('removeDirectory', () => {
     await vfs.removeDirectory('vol');
     expect(fs.existsSync(path.join(root, 'vol'))).toBe(false);
     outsideUntouched();
+  });
+
+  test('removes names that are not UTF-8 (they no longer leave the directory non-empty for good)', async () => {
+    fs.mkdirSync(path.join(root, 'vol'));
+    makeByteNamedTree(path.join(root, 'vol'));
+    await expect(vfs.removeDirectory('vol')).resolves.toBe('removed');
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('removes a tree deeper than PATH_MAX', async () => {
+    fs.mkdirSync(path.join(root, 'vol'));
+    expect(makeDeepTree(path.join(root, 'vol'), 120, 'd'.repeat(40)).pathBytes).toBeGreaterThan(4096);
+    await expect(vfs.removeDirectory('vol')).resolves.toBe('removed');
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('a mount inside the volume is neither entered nor removed; the message names it by the volume path, never /proc/self/fd', async () => {
+    const bound = path.join(root, 'vol', 'a', 'bound');
+    fs.mkdirSync(bound, { recursive: true });
+    execFileSync('mount', ['--bind', outside, bound]);
+    try {
+      const error = await vfs.removeDirectory('vol').catch((e) => e);
+      expect(error).toBeInstanceOf(FsError);
+      expect(error.message).toBe(`${bound} inside ${path.join(root, 'vol')} is another mount; it was not entered and the volume is not removed: unmount it on the server`);
+      outsideUntouched();
+    } finally {
+      execFileSync('umount', [bound]);
+    }
+    await expect(vfs.removeDirectory('vol')).resolves.toBe('removed');
   });
 
   test('refuses a path outside the root', async () => {

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { at, BYTE_NAMES, makeByteNamedTree } from './fs/tenant-trees';
 import { Limiter, MAX_DEPTH, UsageMeter, walkVolume } from '../../src/controller/nfs/usage';
 
 let root: string;
@@ -83,6 +84,19 @@ test('a file with several hard links counts once; the same inode in two volumes 
   expect(result.bytes).toBe(blocks(original, path.join(root, 'vol'), path.join(root, 'vol', 'sub')));
   const other = await walkVolume(root, 'other', unlimited());
   expect(other.bytes).toBe(blocks(original, path.join(root, 'other')));
+});
+
+test('names that are not UTF-8 are counted: 22 MB under the name 0xff is reported, not skipped', async () => {
+  const vol = path.join(root, 'vol');
+  fs.mkdirSync(vol);
+  const made = makeByteNamedTree(vol, 22_000_000);
+  const [file, sub, inner] = BYTE_NAMES;
+  const entries = [at(vol, file), at(vol, sub), at(at(vol, sub), inner), at(at(vol, sub), file)];
+  expect(entries).toHaveLength(made);
+  const result = await walkVolume(root, 'vol', unlimited());
+  const allocated = [vol, ...entries].reduce((sum, p) => sum + BigInt(fs.lstatSync(p).blocks) * 512n, 0n);
+  expect(result).toEqual({ complete: true, entries: 1 + made, bytes: allocated });
+  expect(result.bytes).toBeGreaterThanOrEqual(22_000_000n);
 });
 
 test('relative paths that could leave the root are refused', async () => {
@@ -164,6 +178,26 @@ describe('UsageMeter', () => {
     const result = await meter.pass([{ name: 'pv', relativePath: 'v' }]);
     expect(result.partial).toEqual(['pv']);
     expect(meter.get('pv')).toBe(complete);
+  });
+
+  test('the limiter hands a finished call\'s slot to the waiting call, so a newcomer cannot run beside it', async () => {
+    const limiter = new Limiter(1);
+    let running = 0;
+    let peak = 0;
+    const task = async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setImmediate(resolve));
+      running--;
+    };
+    let releaseFirst!: () => void;
+    const first = limiter.run(() => new Promise<void>((resolve) => (releaseFirst = resolve)));
+    const waiting = limiter.run(task);
+    releaseFirst();
+    // Runs right after the first call has finished, before the waiting call has resumed.
+    const newcomer = Promise.resolve().then(() => limiter.run(task));
+    await Promise.all([first, waiting, newcomer]);
+    expect(peak).toBe(1);
   });
 
   test('file system calls stay within the concurrency bound', async () => {

@@ -1,14 +1,17 @@
 /**
  * Empties a filesystem volume: removes every child of its mount point, keeping the mount
- * point itself. Two rules make it safe against hostile volume content:
- *  - a symlink is unlinked as a link (lstat, never stat), so its target is never touched;
- *  - a directory that is another mount (a different st_dev, or listed in the mount table,
- *    which catches bind mounts of the same filesystem) is not entered and not removed.
- * The volume is Released, so no pod is writing to it while this runs.
+ * point itself. A Released PV does not prove that no pod still writes to the volume (a
+ * claim's owner can drop the pvc-protection finalizer while a pod runs), so the walk is
+ * the descriptor-relative one of ../fs/empty-tree.ts: no symlink is followed, a directory
+ * swapped for a link mid-walk is never entered, and nothing on another device or another
+ * mount is touched. The mount table is asked too, so a bind mount of the same filesystem
+ * (a file over a file included) is kept even where the descriptor checks cannot see it.
  */
-import { promises as fs } from 'fs';
 import * as path from 'path';
 import { MountTable } from './mountinfo';
+import { emptyTree } from '../fs/empty-tree';
+import { PinnedDir } from '../fs/pinned-dir';
+import { errorAt } from '../fs/show-path';
 
 export interface FsWipeResult {
   /** Entries removed (files, links, directories). */
@@ -17,34 +20,20 @@ export interface FsWipeResult {
   readonly keptMounts: string[];
 }
 
-export async function wipeFilesystem(root: string, mounts: MountTable): Promise<FsWipeResult> {
-  const rootStat = await fs.lstat(root, { bigint: true });
-  if (!rootStat.isDirectory()) throw new Error(`${root} is not a directory`);
-  const state = { removed: 0, keptMounts: [] as string[] };
-
-  const remove = async (p: string): Promise<void> => {
-    const st = await fs.lstat(p, { bigint: true });
-    // Checked for files too: a file can be bind-mounted over another file.
-    if (st.dev !== rootStat.dev || mounts.isMountPoint(p)) {
-      state.keptMounts.push(p);
-      return;
-    }
-    if (!st.isDirectory()) {
-      await fs.unlink(p);
-      state.removed++;
-      return;
-    }
-    for (const child of await fs.readdir(p)) await remove(path.join(p, child));
-    try {
-      await fs.rmdir(p);
-      state.removed++;
-    } catch (err) {
-      // Non-empty only because a kept mount lives below; anything else is a real failure.
-      const below = state.keptMounts.some(m => m.startsWith(p + '/'));
-      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || !below) throw err;
-    }
-  };
-
-  for (const child of await fs.readdir(root)) await remove(path.join(root, child));
-  return state;
+export async function wipeFilesystem(mountPoint: string, mounts: MountTable): Promise<FsWipeResult> {
+  // Normalised, so the paths built below it compare equal to the mount table's.
+  const root = path.resolve(mountPoint);
+  const top = await PinnedDir.open(root).catch((error) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') throw new Error(`${root} is not a directory`);
+    throw errorAt(error, root);
+  });
+  try {
+    // The mount table is consulted only when it lists something inside the volume.
+    const inside = new Set(mounts.mountsBelow(root));
+    const result = await emptyTree(top, inside.size > 0 ? { isMountPoint: (p) => inside.has(p) } : {});
+    return { removed: result.removed, keptMounts: result.kept };
+  } finally {
+    await top.close();
+  }
 }

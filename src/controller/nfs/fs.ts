@@ -9,10 +9,15 @@
  * (Node has no mkdirat/unlinkat; this gives the same guarantee). A symlink anywhere on
  * the way is refused; inside a volume being deleted, a symlink is removed, never followed.
  */
-import { randomBytes } from 'crypto';
 import { constants, promises as fsp } from 'fs';
 import * as path from 'path';
-import { MAX_SEGMENT_BYTES, resolveUnderRoot } from '../../shared/path-template';
+import { ARCHIVE_PREFIX, CONTROLLER_DIR_PREFIX, MAX_SEGMENT_BYTES, resolveUnderRoot } from '../../shared/path-template';
+
+export { ARCHIVE_PREFIX };
+import { emptyTree } from '../fs/empty-tree';
+import { PinnedDir } from '../fs/pinned-dir';
+import { hasEntries } from '../fs/read-entries';
+import { showPath } from '../fs/show-path';
 
 /** What went wrong, for metrics and for choosing the event text. */
 export type FsErrorKind = 'invalid-path' | 'symlink' | 'not-a-directory' | 'name-too-long' | 'permission' | 'no-space' | 'io';
@@ -37,8 +42,13 @@ export interface VolumeFs {
   ensureDirectory(relativePath: string, mode: number): Promise<EnsureResult>;
   /** Removes a volume directory and everything in it without following symlinks. */
   removeDirectory(relativePath: string): Promise<'removed' | 'missing'>;
-  /** Moves a volume directory to a new `archived-...` name directly under the root. */
-  archiveDirectory(relativePath: string, uniqueSuffix: string): Promise<ArchiveResult>;
+  /** Whether anything is at `relativePath` (no symlink on the way is followed). */
+  exists(relativePath: string): Promise<boolean>;
+  /**
+   * Moves a volume directory to a new `archived-...` name directly under the root. A name
+   * for which `isTaken` says true (the directory of a live volume) is never used.
+   */
+  archiveDirectory(relativePath: string, uniqueSuffix: string, isTaken?: (name: string) => boolean): Promise<ArchiveResult>;
   /** Removes the now-empty parent directories of `relativePath` (a pattern's `ns/` level). */
   removeEmptyParents(relativePath: string): Promise<void>;
   /** Removes the directory only if it is empty (a claim deleted before its PV was made). */
@@ -54,6 +64,25 @@ export interface VolumeFs {
   clearUnfinished(pvName: string): Promise<void>;
   /** Every note left, e.g. by a controller that was killed. */
   listUnfinished(): Promise<UnfinishedVolume[]>;
+  /**
+   * Notes on the export which namespace and claim a directory kept by onDelete RETAIN was
+   * made for (its PV, which said so, is deleted next), so that only a claim of that
+   * namespace is ever handed it again. Replaces any older note about the same directory.
+   */
+  recordRetained(record: RetainedDirectory): Promise<void>;
+  /** Every directory kept by RETAIN that has not been handed to a claim again. */
+  listRetained(): Promise<RetainedDirectory[]>;
+  /** Forgets the note of a kept directory (it was handed to a claim of its namespace). */
+  clearRetained(pvName: string): Promise<void>;
+}
+
+/** A directory kept by onDelete RETAIN, and whom it was made for (see {@link VolumeFs.recordRetained}). */
+export interface RetainedDirectory {
+  /** The deleted PV the directory belonged to. */
+  readonly pvName: string;
+  readonly relativePath: string;
+  readonly namespace: string;
+  readonly claim: string;
 }
 
 /** A volume whose directory may exist while its PV does not (see {@link VolumeFs.recordUnfinished}). */
@@ -68,18 +97,18 @@ export interface UnfinishedVolume {
 
 /** Mode of the intermediate directories a nested pattern creates. */
 export const PARENT_MODE = 0o755;
-/** Prefix of archived volume directories. */
-export const ARCHIVE_PREFIX = 'archived-';
 /**
  * Directory under the root holding one note per volume being provisioned (file name = PV
  * name, content = its directory). It exists only while notes do; no volume may use the name.
  */
-export const UNFINISHED_DIR = '.cdk8s-storage-unfinished';
-/** Directories deeper than this inside a volume are moved up before deletion, bounding open descriptors. */
-const MAX_PINNED_DEPTH = 32;
+export const UNFINISHED_DIR = `${CONTROLLER_DIR_PREFIX}unfinished`;
+/**
+ * Directory under the root holding one note per directory kept by RETAIN (file name = the
+ * deleted PV's name, content = JSON: directory, namespace, claim). It exists only while
+ * notes do; no volume may use the name.
+ */
+export const RETAINED_DIR = `${CONTROLLER_DIR_PREFIX}retained`;
 
-// eslint-disable-next-line no-bitwise
-const DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 // eslint-disable-next-line no-bitwise
 const DIR_FOLLOW = constants.O_RDONLY | constants.O_DIRECTORY;
 // eslint-disable-next-line no-bitwise
@@ -88,19 +117,6 @@ const NOTE_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | 
 const NOTE_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 /** PV names are `pvc-<uid>`: anything else in the notes directory is not ours to read. */
 const NOTE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
-/** A directory held open; `at(name)` addresses an entry inside exactly that directory. */
-class PinnedDir {
-  constructor(readonly handle: fsp.FileHandle, readonly display: string) {}
-
-  at(name: string): string {
-    return `/proc/self/fd/${this.handle.fd}/${name}`;
-  }
-
-  async close(): Promise<void> {
-    await this.handle.close();
-  }
-}
 
 export class NfsRootFs implements VolumeFs {
   /** Fails when `/proc/self/fd` is not there (the controller only runs on Linux). */
@@ -121,8 +137,13 @@ export class NfsRootFs implements VolumeFs {
 
   async ensureDirectory(relativePath: string, mode: number): Promise<EnsureResult> {
     const segments = this.segments(relativePath);
-    if (segments[0] === UNFINISHED_DIR) {
-      throw new FsError('invalid-path', `${this.show(segments[0])} is reserved for the controller's own notes: use another name or pathPattern`);
+    if (segments[0].startsWith(CONTROLLER_DIR_PREFIX)) {
+      throw new FsError('invalid-path', `${this.show(segments[0])} is reserved for the controller's own notes (prefix "${CONTROLLER_DIR_PREFIX}"): use another name or pathPattern`);
+    }
+    if (segments[0].startsWith(ARCHIVE_PREFIX)) {
+      // Archives hold deleted claims' data, and a volume under such a name could be taken for
+      // one (or an archive renamed onto it): never hand out, never make one for a claim.
+      throw new FsError('invalid-path', `${this.show(segments[0])} has the prefix of archives ("${ARCHIVE_PREFIX}"); a volume never gets such a name: use another name or pathPattern`);
     }
     const held: PinnedDir[] = [];
     try {
@@ -132,17 +153,13 @@ export class NfsRootFs implements VolumeFs {
       for (let i = 0; i < segments.length; i++) {
         const leaf = i === segments.length - 1;
         created = await this.mkdir(dir, segments[i], leaf ? mode : PARENT_MODE);
-        if (i === 0 && !created && segments[0].startsWith(ARCHIVE_PREFIX)) {
-          // An existing archived-* directory holds a deleted claim's data: never hand it out again.
-          throw new FsError('invalid-path', `${this.show(segments[0])} already exists and is an archive (prefix "${ARCHIVE_PREFIX}"); archived data is never reused: use another name or pathPattern`);
-        }
         dir = await this.openChild(dir, segments[i]);
         held.push(dir);
         // mkdir's mode is cut by the umask; set it exactly. Parents we did not create and
         // volumes that already hold data keep their mode (a database may have chmod-ed its directory).
         if (created && !leaf) await dir.handle.chmod(PARENT_MODE);
       }
-      if (created || (await fsp.readdir(dir.at('.'))).length === 0) {
+      if (created || !(await hasEntries(dir))) {
         await dir.handle.chmod(mode);
       }
       return { created };
@@ -175,7 +192,20 @@ export class NfsRootFs implements VolumeFs {
     }
   }
 
-  async archiveDirectory(relativePath: string, uniqueSuffix: string): Promise<ArchiveResult> {
+  async exists(relativePath: string): Promise<boolean> {
+    const segments = this.segments(relativePath);
+    const held: PinnedDir[] = [];
+    try {
+      const parent = await this.openParent(segments, held);
+      return parent !== undefined && await entryKind(parent, segments[segments.length - 1]) !== 'missing';
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async archiveDirectory(relativePath: string, uniqueSuffix: string, isTaken: (name: string) => boolean = () => false): Promise<ArchiveResult> {
     const segments = this.segments(relativePath);
     const held: PinnedDir[] = [];
     try {
@@ -190,6 +220,9 @@ export class NfsRootFs implements VolumeFs {
       }
       const root = held[0];
       for (const candidate of archiveNames(relativePath, uniqueSuffix)) {
+        // A live volume's directory (from before claims were kept away from the prefix) is
+        // never the target, even when it is empty: its claim would receive this data.
+        if (isTaken(candidate)) continue;
         // Claim the name by creating it: mkdir is atomic, so an earlier archive is never
         // replaced. rename() may replace an *empty* directory, which is the one we just made
         // (or one left by a crash between these two steps).
@@ -332,6 +365,92 @@ export class NfsRootFs implements VolumeFs {
     }
   }
 
+  async recordRetained(record: RetainedDirectory): Promise<void> {
+    this.checkNoteName(record.pvName);
+    this.segments(record.relativePath);
+    const content = JSON.stringify({ directory: record.relativePath, namespace: record.namespace, claim: record.claim });
+    // Another worker may remove the emptied notes directory between our mkdir and open: retry.
+    for (let attempt = 1; ; attempt++) {
+      const held: PinnedDir[] = [];
+      try {
+        const root = await this.openRoot();
+        held.push(root);
+        await this.mkdir(root, RETAINED_DIR, 0o700);
+        const notes = await this.openChild(root, RETAINED_DIR);
+        held.push(notes);
+        // The newest owner of a directory is the only one: an older note about it goes.
+        for (const older of await this.readRetained(notes)) {
+          if (older.relativePath === record.relativePath && older.pvName !== record.pvName) await unlinkIfThere(notes, older.pvName);
+        }
+        // Written aside and renamed into place, so a crash never leaves half a note.
+        const file = await fsp.open(notes.at(writingName(record.pvName)), NOTE_WRITE, 0o600);
+        try {
+          await file.writeFile(content, 'utf8');
+        } finally {
+          await file.close();
+        }
+        await fsp.rename(notes.at(writingName(record.pvName)), notes.at(record.pvName));
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw this.wrap(error, RETAINED_DIR);
+      } finally {
+        await closeAll(held);
+      }
+    }
+  }
+
+  async listRetained(): Promise<RetainedDirectory[]> {
+    const held: PinnedDir[] = [];
+    try {
+      const root = await this.openRoot();
+      held.push(root);
+      if (await entryKind(root, RETAINED_DIR) === 'missing') return [];
+      const notes = await this.openChild(root, RETAINED_DIR);
+      held.push(notes);
+      return await this.readRetained(notes);
+    } catch (error) {
+      throw this.wrap(error, RETAINED_DIR);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async clearRetained(pvName: string): Promise<void> {
+    this.checkNoteName(pvName);
+    const held: PinnedDir[] = [];
+    try {
+      const root = await this.openRoot();
+      held.push(root);
+      if (await entryKind(root, RETAINED_DIR) === 'missing') return;
+      const notes = await this.openChild(root, RETAINED_DIR);
+      held.push(notes);
+      await unlinkIfThere(notes, pvName);
+      await unlinkIfThere(notes, writingName(pvName));
+      await fsp.rmdir(root.at(RETAINED_DIR)).catch(() => undefined);
+    } catch (error) {
+      throw this.wrap(error, RETAINED_DIR);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  /** The whole, well-formed notes in the kept-directories folder; anything else is skipped, never followed. */
+  private async readRetained(notes: PinnedDir): Promise<RetainedDirectory[]> {
+    const found: RetainedDirectory[] = [];
+    for (const name of (await fsp.readdir(notes.at('.'))).sort()) {
+      if (!NOTE_NAME.test(name)) continue;
+      const record = parseRetained(name, await readNote(notes, name));
+      if (!record) continue;
+      try {
+        this.segments(record.relativePath);
+      } catch {
+        continue;
+      }
+      found.push(record);
+    }
+    return found;
+  }
+
   private checkNoteName(pvName: string): void {
     if (!NOTE_NAME.test(pvName)) throw new FsError('invalid-path', `${JSON.stringify(pvName)} is not a PersistentVolume name`);
   }
@@ -356,7 +475,7 @@ export class NfsRootFs implements VolumeFs {
   }
 
   private async openRoot(): Promise<PinnedDir> {
-    return new PinnedDir(await fsp.open(this.root, DIR_FOLLOW), this.root);
+    return PinnedDir.open(this.root, true);
   }
 
   /** Opens every directory above the last segment; undefined when one is missing. */
@@ -373,9 +492,9 @@ export class NfsRootFs implements VolumeFs {
   }
 
   private async openChild(parent: PinnedDir, name: string): Promise<PinnedDir> {
-    const display = path.posix.join(parent.display, name);
+    const display = showPath(parent.pathOf(name));
     try {
-      return new PinnedDir(await fsp.open(parent.at(name), DIR_NOFOLLOW), display);
+      return await parent.openChild(name);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR' || code === 'ELOOP') {
@@ -401,48 +520,15 @@ export class NfsRootFs implements VolumeFs {
   }
 
   /**
-   * Deletes `name` inside `parent` and everything below it. Directories are pinned as we
-   * descend; entries that are not directories (files, symlinks, sockets) are unlinked,
-   * which removes a link itself, never its target. Past {@link MAX_PINNED_DEPTH} levels,
-   * deep subdirectories are moved up to the volume's top so open descriptors stay bounded.
+   * Deletes `name` inside `parent` and everything below it, without following a symlink
+   * or entering another mount (../fs/empty-tree.ts).
    */
   private async removeTree(parent: PinnedDir, name: string): Promise<void> {
     const top = await this.openChild(parent, name);
     try {
-      let moved = 0;
-      const emptyInto = async (dir: PinnedDir, depth: number): Promise<void> => {
-        for (const entry of await fsp.readdir(dir.at('.'))) {
-          const kind = await entryKind(dir, entry);
-          if (kind === 'missing') continue;
-          if (kind !== 'directory') {
-            await fsp.unlink(dir.at(entry));
-          } else if (depth >= MAX_PINNED_DEPTH) {
-            moved++;
-            await fsp.rename(dir.at(entry), top.at(`.cdk8s-storage-deep-${randomBytes(8).toString('hex')}`));
-          } else {
-            const child = await this.openChild(dir, entry).catch(async (error) => {
-              // Swapped for a link or file after we looked: remove the entry itself.
-              if (error instanceof FsError) {
-                await fsp.unlink(dir.at(entry));
-                return undefined;
-              }
-              throw error;
-            });
-            if (!child) continue;
-            try {
-              await emptyInto(child, depth + 1);
-            } finally {
-              await child.close();
-            }
-            await fsp.rmdir(dir.at(entry));
-          }
-        }
-      };
-      // Moved-up subtrees land in `top`, so repeat until a pass finds it empty.
-      for (;;) {
-        const before = moved;
-        await emptyInto(top, 1);
-        if (moved === before) break;
+      const { kept } = await emptyTree(top);
+      if (kept.length > 0) {
+        throw new FsError('io', `${kept.join(', ')} inside ${showPath(top.path)} is another mount; it was not entered and the volume is not removed: unmount it on the server`);
       }
     } finally {
       await top.close();
@@ -451,7 +537,7 @@ export class NfsRootFs implements VolumeFs {
   }
 
   private show(relativePath: string): string {
-    return path.posix.join(this.root, relativePath);
+    return showPath(path.posix.join(this.root, relativePath));
   }
 
   private wrap(error: unknown, relativePath: string): FsError {
@@ -472,9 +558,16 @@ export class NfsRootFs implements VolumeFs {
       case 'EILSEQ':
         return new FsError('invalid-path', `the file system cannot hold the name ${where} (${e.code}): use plain names`, e.code);
       default:
-        return new FsError('io', `${where}: ${e.message ?? String(error)}`, e.code);
+        return new FsError('io', `${where}: ${describe(error)}`, e.code);
     }
   }
+}
+
+/** An error's text without the /proc/self/fd path Node names, which means nothing to a reader. */
+function describe(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  const message = e?.message ?? String(error);
+  return message.includes('/proc/self/fd/') ? `${e.syscall ?? 'access'} failed (${e.code ?? 'unknown error'})` : message;
 }
 
 /** Candidate archive names, first the plain one, then numbered ones. */
@@ -527,9 +620,34 @@ async function readNote(dir: PinnedDir, name: string): Promise<string | undefine
   }
 }
 
+/** A kept directory's note, or undefined when the content is not one we could have written. */
+function parseRetained(pvName: string, content: string | undefined): RetainedDirectory | undefined {
+  if (content === undefined) return undefined;
+  try {
+    const { directory, namespace, claim } = JSON.parse(content);
+    if (typeof directory !== 'string' || typeof namespace !== 'string' || typeof claim !== 'string') return undefined;
+    if (namespace === '' || claim === '') return undefined;
+    return { pvName, relativePath: directory, namespace, claim };
+  } catch {
+    return undefined;
+  }
+}
+
+async function unlinkIfThere(dir: PinnedDir, name: string): Promise<void> {
+  await fsp.unlink(dir.at(name)).catch((error) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  });
+}
+
 async function isEmptyDir(dir: PinnedDir, name: string): Promise<boolean> {
   if (await entryKind(dir, name) !== 'directory') return false;
-  return (await fsp.readdir(dir.at(name))).length === 0;
+  const child = await dir.openChild(name).catch(() => undefined);
+  if (!child) return false;
+  try {
+    return !(await hasEntries(child));
+  } finally {
+    await child.close();
+  }
 }
 
 async function closeAll(held: PinnedDir[]): Promise<void> {

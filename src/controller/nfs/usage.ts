@@ -6,6 +6,9 @@
  * - No symbolic link is followed: entries are `lstat`ed, and every directory is opened with
  *   O_NOFOLLOW | O_DIRECTORY and read through `/proc/self/fd/<fd>`, so a directory swapped
  *   for a link mid-walk cannot send the walk elsewhere. A link counts its own size.
+ * - Names are bytes and listings are streamed (../fs/): a name that is not UTF-8 is
+ *   counted like any other, and a directory of a million entries is never held in memory.
+ *   Another file system mounted inside a volume is not counted.
  * - A file with several hard links inside one volume counts once.
  * - Bounded: at most `concurrency` file system calls run at once over all volumes, and a
  *   pass stops walking when its time budget is spent. A walk cut short (or deeper than
@@ -13,8 +16,11 @@
  * - Cached between passes: a volume the pass did not reach keeps its last measurement, and
  *   each pass starts with the volumes measured longest ago, so every volume gets its turn.
  */
-import { constants, promises as fsp } from 'fs';
+import { BigIntStats, promises as fsp } from 'fs';
 import * as path from 'path';
+import { PinnedDir } from '../fs/pinned-dir';
+import { readEntries } from '../fs/read-entries';
+import { showPath } from '../fs/show-path';
 
 export interface Measurement {
   /** Used bytes; a lower bound when `complete` is false. */
@@ -61,11 +67,6 @@ export const MAX_DEPTH = 64;
 /** Entries `lstat`ed at a time per directory (a huge directory does not create a million promises). */
 const BATCH = 512;
 
-// eslint-disable-next-line no-bitwise
-const DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-// eslint-disable-next-line no-bitwise
-const DIR_FOLLOW = constants.O_RDONLY | constants.O_DIRECTORY;
-
 /** Runs at most `size` async calls at once. */
 export class Limiter {
   private active = 0;
@@ -81,13 +82,16 @@ export class Limiter {
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
+    // A finished call hands its slot straight to the next waiter: were the slot freed
+    // instead, a newcomer could take it before the woken waiter runs, and both would run.
     if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
+    else this.active++;
     try {
       return await fn();
     } finally {
-      this.active--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 }
@@ -167,21 +171,20 @@ export async function walkVolume(root: string, relativePath: string, ctx: WalkCo
   if (segments.some((s) => s === '' || s === '.' || s === '..')) throw new Error(`${JSON.stringify(relativePath)} is not a plain relative path`);
 
   // The root is our own mount point; everything below it is opened without following links.
-  let dir = await fsp.open(root, DIR_FOLLOW);
+  let dir = await PinnedDir.open(root, true);
   try {
     for (const segment of segments) {
-      const child = await fsp.open(at(dir, segment), DIR_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
+      const child = await dir.openChild(segment).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ELOOP' || error.code === 'ENOTDIR') {
-          throw new Error(`${path.posix.join(root, relativePath)} is not a directory (or is reached through a symbolic link); not measured`);
+          throw new Error(`${showPath(path.posix.join(root, relativePath))} is not a directory (or is reached through a symbolic link); not measured`);
         }
         throw error;
       });
       await dir.close();
       dir = child;
     }
-    const self = await dir.stat({ bigint: true });
-    const state = { bytes: self.blocks * 512n, entries: 1, complete: true, links: new Set<string>() };
-    await walkDirectory(dir, 1, state, ctx);
+    const state = { bytes: dir.stat.blocks * 512n, entries: 1, complete: true, links: new Set<string>() };
+    await walkDirectory(dir, dir, 1, state, ctx);
     return { bytes: state.bytes, complete: state.complete, entries: state.entries };
   } finally {
     await dir.close().catch(() => undefined);
@@ -196,67 +199,75 @@ interface WalkState {
   readonly links: Set<string>;
 }
 
-async function walkDirectory(dir: fsp.FileHandle, depth: number, state: WalkState, ctx: WalkContext): Promise<void> {
+/** Counts the entries of `dir` a batch at a time (the listing is streamed), descending as it goes. */
+async function walkDirectory(top: PinnedDir, dir: PinnedDir, depth: number, state: WalkState, ctx: WalkContext): Promise<void> {
   if (ctx.now() >= ctx.deadline) {
     state.complete = false;
     return;
   }
-  const names = await ctx.limiter.run(() => fsp.readdir(at(dir, '.')));
-  const subdirectories: string[] = [];
-  for (let i = 0; i < names.length; i += BATCH) {
-    if (ctx.now() >= ctx.deadline) {
-      state.complete = false;
-      return;
-    }
-    const batch = names.slice(i, i + BATCH);
-    const stats = await Promise.all(batch.map((name) => ctx.limiter.run(() => lstatIfPresent(at(dir, name)))));
-    stats.forEach((st, j) => {
-      if (!st) return;
-      if (st.isDirectory()) {
-        subdirectories.push(batch[j]);
-      } else if (st.nlink > 1n) {
-        const id = `${st.dev}:${st.ino}`;
-        if (state.links.has(id)) return;
-        state.links.add(id);
-      }
-      state.entries++;
-      state.bytes += st.blocks * 512n;
-    });
+  let batch: Buffer[] = [];
+  for await (const entry of readEntries(dir, (call) => ctx.limiter.run(call))) {
+    batch.push(entry.name);
+    if (batch.length < BATCH) continue;
+    if (!(await walkBatch(top, dir, batch, depth, state, ctx))) return;
+    batch = [];
   }
-  for (const name of subdirectories) {
+  await walkBatch(top, dir, batch, depth, state, ctx);
+}
+
+/** Counts one batch of names of `dir` and walks its subdirectories; false when the time is up. */
+async function walkBatch(top: PinnedDir, dir: PinnedDir, names: Buffer[], depth: number, state: WalkState, ctx: WalkContext): Promise<boolean> {
+  if (ctx.now() >= ctx.deadline) {
+    state.complete = false;
+    return false;
+  }
+  const stats = await Promise.all(names.map((name) => ctx.limiter.run(() => lstatIfPresent(dir.at(name)))));
+  const subdirectories: Array<{ name: Buffer; seen: BigIntStats }> = [];
+  stats.forEach((st, j) => {
+    if (!st) return;
+    if (st.isDirectory()) {
+      subdirectories.push({ name: names[j], seen: st });
+    } else if (st.nlink > 1n) {
+      const id = `${st.dev}:${st.ino}`;
+      if (state.links.has(id)) return;
+      state.links.add(id);
+    }
+    state.entries++;
+    state.bytes += st.blocks * 512n;
+  });
+  for (const { name, seen } of subdirectories) {
     if (ctx.now() >= ctx.deadline) {
       state.complete = false;
-      return;
+      return false;
     }
     if (depth >= MAX_DEPTH) {
       state.complete = false;
       continue;
     }
-    const child = await ctx.limiter.run(() => fsp.open(at(dir, name), DIR_NOFOLLOW)).catch((error: NodeJS.ErrnoException) => {
+    // Another file system mounted inside the volume is not the volume's usage.
+    if (seen.dev !== top.stat.dev) continue;
+    const child = await ctx.limiter.run(() => dir.openChild(name)).catch((error: NodeJS.ErrnoException) => {
       // Gone, or swapped for a link or a file since the lstat: never followed; skip it.
       if (error.code === 'ENOENT' || error.code === 'ELOOP' || error.code === 'ENOTDIR') return undefined;
       throw error;
     });
     if (!child) continue;
     try {
-      await walkDirectory(child, depth + 1, state, ctx);
+      // Another directory swapped in since the lstat is skipped too: it was not what we counted.
+      if (child.is(seen)) await walkDirectory(top, child, depth + 1, state, ctx);
     } finally {
       await child.close();
     }
   }
+  return true;
 }
 
 /** lstat, or undefined for an entry deleted while we looked (it no longer uses space). */
-async function lstatIfPresent(file: string) {
+async function lstatIfPresent(file: Buffer): Promise<BigIntStats | undefined> {
   try {
     return await fsp.lstat(file, { bigint: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-}
-
-/** An entry inside exactly the directory held open by `dir`. */
-function at(dir: fsp.FileHandle, name: string): string {
-  return `/proc/self/fd/${dir.fd}/${name}`;
 }

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { contains, LoopLab, readDevice, sh, writeMarker } from './loop-lab';
+import { MAX_SHOWN_CHARS } from '../../../src/controller/fs/show-path';
 import { cleanVolume } from '../../../src/controller/local/cleanup';
 import { devnoOf, readDeviceIdentity } from '../../../src/controller/local/device';
 import { MountTable } from '../../../src/controller/local/mountinfo';
@@ -13,6 +14,7 @@ import { scanDirectory } from '../../../src/controller/local/scan';
 import { guardBlockDevice, runBlockCleaner } from '../../../src/controller/local/wipe-block';
 import { wipeFilesystem } from '../../../src/controller/local/wipe-fs';
 import type { BlockCleanerKind, LocalClassConfig } from '../../../src/shared/controller-config';
+import { makeByteNamedTree, makeDeepTree, makeImmutable } from '../fs/tenant-trees';
 
 const lab = new LoopLab('local-wipe');
 afterAll(() => lab.cleanup());
@@ -79,6 +81,32 @@ describe('filesystem wipe', () => {
     const second = await wipeFilesystem(vol, await MountTable.read());
     expect(second.keptMounts).toEqual([]);
     expect(fs.readdirSync(vol)).toEqual([]);
+  });
+
+  test('removes names that are not UTF-8 (a tenant can no longer block the wipe with one)', async () => {
+    const made = makeByteNamedTree(vol);
+    const result = await wipeFilesystem(vol, await MountTable.read());
+    expect(result).toEqual({ removed: made, keptMounts: [] });
+    expect(fs.readdirSync(vol)).toEqual([]);
+  });
+
+  test('removes a tree deeper than PATH_MAX', async () => {
+    const tree = makeDeepTree(vol, 50, 'd'.repeat(100));
+    expect(tree.pathBytes).toBeGreaterThan(4096);
+    const result = await wipeFilesystem(vol, await MountTable.read());
+    expect(result).toEqual({ removed: tree.levels + 1, keptMounts: [] });
+    expect(fs.readdirSync(vol)).toEqual([]);
+  });
+
+  test('a failure deep in a tree deeper than PATH_MAX names a short path, never /proc/self/fd (it goes into the event)', async () => {
+    const stuck = path.join(lab.root, 'stuck');
+    lab.mountFs(stuck);
+    makeDeepTree(stuck, 50, 'd'.repeat(100), (bottom) => makeImmutable(`${bottom}/leaf`));
+    const error: Error = await wipeFilesystem(stuck, await MountTable.read()).then(() => new Error('wiped'), (e: Error) => e);
+    // The start names the volume, the end the entry; the middle is cut.
+    expect(error.message).toMatch(new RegExp(`^unlink ${stuck}/.*\\.\\.\\..*/leaf: EPERM$`));
+    expect(error.message.length).toBeLessThanOrEqual(MAX_SHOWN_CHARS + 'unlink : EPERM'.length);
+    expect(error.message).not.toContain('/proc/self/fd');
   });
 
   describe('cleanVolume (filesystem)', () => {
