@@ -43,7 +43,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // CI must fail on a changed snapshot instead of rewriting it.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
-      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/', '/test/image/'],
       testTimeout: 30_000,
     },
   },
@@ -68,10 +68,24 @@ project.bundler.addBundle('src/controller/main.ts', {
   sourcemap: true,
   tsconfigPath: 'src/controller/tsconfig.json',
   banner: '#!/usr/bin/env node',
-  esbuildArgs: { '--legal-comments': 'eof' },
+  esbuildArgs: { '--legal-comments': 'eof', '--metafile': 'assets/controller/main/index.meta.json' },
 });
+// Legal comments carry only comments: the notices file carries every bundled package's license.
+project.tasks.tryFind('bundle:controller/main')!.exec(
+  'ts-node --project projenrc/tsconfig.json projenrc/third-party-notices.ts '
+  + 'assets/controller/main/index.meta.json assets/controller/main/THIRD_PARTY_NOTICES',
+);
+project.addPackageIgnore('*.meta.json');
 project.addBins({ 'cdk8s-storage-controller': controllerBundle });
-project.npmignore?.include('/Dockerfile');
+project.npmignore?.include('/Dockerfile', '/.dockerignore');
+
+// The controller image, from the Dockerfile, with podman or docker; works offline (docs/image.md).
+// The script ships in the package as a second bin, so users build and push from the installed package.
+project.addBins({ 'cdk8s-storage-image': 'scripts/build-image.sh' });
+project.addTask('image', {
+  description: 'Build the controller image cdk8s-storage-controller:<version> (options: --tag <ref>, --push, --debian-base)',
+  steps: [{ spawn: 'bundle' }, { exec: 'bash scripts/build-image.sh', receiveArgs: true }],
+});
 
 // A nested tsconfig for the controller: ESM-only client-node needs `nodenext`, which jsii's CJS compile rejects.
 new TextFile(project, 'src/controller/tsconfig.json', {
@@ -101,10 +115,15 @@ project.addTask('synth:examples', {
 });
 
 // The real-control-plane suite (etcd, kube-apiserver, controller-manager, scheduler, nfs-ganesha).
+// The image test builds the image (seconds with a warm base cache) and runs it; it needs no
+// control plane, so it has its own jest config, and runs ahead of the suite that will use the image.
+const imageTest = project.addTask('test:image', {
+  description: 'Build the controller image and run it (no control plane needed)',
+  steps: [{ spawn: 'bundle' }, { exec: 'jest --config test/image/jest.config.js --runInBand', receiveArgs: true }],
+});
 project.addTask('e2e', {
-  description: 'Run the end-to-end suite against a real control plane and NFS server',
-  exec: 'jest --config test/e2e/jest.config.js --runInBand',
-  receiveArgs: true,
+  description: 'Run the image test, then the end-to-end suite against a real control plane and NFS server',
+  steps: [{ spawn: imageTest.name }, { exec: 'jest --config test/e2e/jest.config.js --runInBand', receiveArgs: true }],
 });
 project.addTask('e2e:up', {
   description: 'Start the test control plane and NFS server in the background; prints KUBECONFIG=<path> last',

@@ -1,13 +1,17 @@
 # The cdk8s-storage controller image, built from this package's own bundle.
 #
 # The bundle (assets/controller/main/index.js) is one self-contained file made by
-# `npx projen bundle` (part of `npx projen build`) and shipped in the npm package, so this
-# builds from a checkout after a build or from the unpacked package alike:
+# `npx projen bundle` (part of `npx projen build`) and shipped in the npm package with its
+# THIRD_PARTY_NOTICES, so this builds from a checkout after a build or from the installed
+# package alike. `npx projen image` (or `npx cdk8s-storage-image` from the installed package)
+# runs the build; by hand:
 #
-#   docker build --build-arg VERSION=<package version> -t ghcr.io/cdk8s-storage/controller:<package version> .
+#   podman build --build-arg VERSION=<package version> -t cdk8s-storage-controller:<package version> .
 #
-# The base image is a build argument so an air-gapped build can point it at a mirror.
-ARG NODE_IMAGE=node:22-bookworm-slim
+# The base image is a build argument: where the default cannot be pulled, the build script
+# passes a base it made from Debian packages and Node.js (docs/image.md); a mirror works too.
+# Whatever the base, it must put `node` (>= 20) on PATH.
+ARG NODE_IMAGE=docker.io/library/node:22-bookworm-slim
 FROM ${NODE_IMAGE}
 
 ARG VERSION=0.0.0
@@ -19,8 +23,9 @@ LABEL org.opencontainers.image.title="cdk8s-storage-controller" \
 
 ENV NODE_ENV=production
 WORKDIR /app
-# The bundle carries its third-party license notices at the end of the file.
+# The licenses of everything bundled are in THIRD_PARTY_NOTICES (the base carries its own).
 COPY LICENSE /app/LICENSE
+COPY assets/controller/main/THIRD_PARTY_NOTICES /app/THIRD_PARTY_NOTICES
 COPY assets/controller/main/index.js /app/index.js
 
 # Non-root unless the pod says otherwise (numeric, so runAsNonRoot can verify it). The
