@@ -136,6 +136,8 @@ describe('UsageMeter', () => {
     const result = await meter.pass([{ name: 'pv-a', relativePath: 'a' }, { name: 'pv-gone', relativePath: 'gone' }]);
     expect(result.complete).toEqual(['pv-a']);
     expect(result.failed).toEqual([{ name: 'pv-gone', error: expect.stringContaining('ENOENT') }]);
+    // Named by its path on the export, not by the /proc/self/fd path the walk used.
+    expect(result.failed[0].error).toBe(`open ${path.join(root, 'gone')}: ENOENT`);
   });
 
   test('the time budget: a pass stops when it is spent, keeps partial values as lower bounds, and starts with the stalest next time', async () => {

@@ -19,18 +19,24 @@ export function showPath(p: string | Buffer): string {
   return text.slice(0, head) + ELLIPSIS + text.slice(text.length - tail);
 }
 
+/** A file system error that names its path as {@link showPath} shows it; `code` is the errno name. */
+export class PathError extends Error implements NodeJS.ErrnoException {
+  constructor(readonly code: string, readonly syscall: string | undefined, p: string | Buffer) {
+    super(`${syscall ?? 'access'} ${showPath(p)}: ${code}`);
+    this.name = 'PathError';
+  }
+}
+
 /**
  * A file system error about `p`, with the path shown safely and the errno `code` kept (so
  * callers can still tell ENOSPC from EACCES). Node's own message would name the
- * `/proc/self/fd/<n>/...` path the walkers use, which means nothing to a person.
+ * `/proc/self/fd/<n>/...` path the walkers use, which means nothing to a person. An error
+ * that names its path already, or has no errno code, is returned as it is.
  */
 export function errorAt(error: unknown, p: string | Buffer): Error {
   const e = error as NodeJS.ErrnoException;
-  if (typeof e?.code !== 'string') return error instanceof Error ? error : new Error(String(error));
-  const wrapped: NodeJS.ErrnoException = new Error(`${e.syscall ?? 'access'} ${showPath(p)}: ${e.code}`);
-  wrapped.code = e.code;
-  wrapped.syscall = e.syscall;
-  return wrapped;
+  if (error instanceof PathError || typeof e?.code !== 'string') return error instanceof Error ? error : new Error(String(error));
+  return new PathError(e.code, e.syscall, p);
 }
 
 function escapeText(text: string): string {

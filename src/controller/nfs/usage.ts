@@ -20,7 +20,7 @@ import { BigIntStats, promises as fsp } from 'fs';
 import * as path from 'path';
 import { PinnedDir } from '../fs/pinned-dir';
 import { readEntries } from '../fs/read-entries';
-import { showPath } from '../fs/show-path';
+import { errorAt, showPath } from '../fs/show-path';
 
 export interface Measurement {
   /** Used bytes; a lower bound when `complete` is false. */
@@ -178,7 +178,7 @@ export async function walkVolume(root: string, relativePath: string, ctx: WalkCo
         if (error.code === 'ELOOP' || error.code === 'ENOTDIR') {
           throw new Error(`${showPath(path.posix.join(root, relativePath))} is not a directory (or is reached through a symbolic link); not measured`);
         }
-        throw error;
+        throw errorAt(error, dir.pathOf(segment));
       });
       await dir.close();
       dir = child;
@@ -206,11 +206,15 @@ async function walkDirectory(top: PinnedDir, dir: PinnedDir, depth: number, stat
     return;
   }
   let batch: Buffer[] = [];
-  for await (const entry of readEntries(dir, (call) => ctx.limiter.run(call))) {
-    batch.push(entry.name);
-    if (batch.length < BATCH) continue;
-    if (!(await walkBatch(top, dir, batch, depth, state, ctx))) return;
-    batch = [];
+  try {
+    for await (const entry of readEntries(dir, (call) => ctx.limiter.run(call))) {
+      batch.push(entry.name);
+      if (batch.length < BATCH) continue;
+      if (!(await walkBatch(top, dir, batch, depth, state, ctx))) return;
+      batch = [];
+    }
+  } catch (error) {
+    throw errorAt(error, dir.path); // a failed listing; errors below name their own path
   }
   await walkBatch(top, dir, batch, depth, state, ctx);
 }
@@ -221,7 +225,7 @@ async function walkBatch(top: PinnedDir, dir: PinnedDir, names: Buffer[], depth:
     state.complete = false;
     return false;
   }
-  const stats = await Promise.all(names.map((name) => ctx.limiter.run(() => lstatIfPresent(dir.at(name)))));
+  const stats = await Promise.all(names.map((name) => ctx.limiter.run(() => lstatIfPresent(dir, name))));
   const subdirectories: Array<{ name: Buffer; seen: BigIntStats }> = [];
   stats.forEach((st, j) => {
     if (!st) return;
@@ -249,7 +253,7 @@ async function walkBatch(top: PinnedDir, dir: PinnedDir, names: Buffer[], depth:
     const child = await ctx.limiter.run(() => dir.openChild(name)).catch((error: NodeJS.ErrnoException) => {
       // Gone, or swapped for a link or a file since the lstat: never followed; skip it.
       if (error.code === 'ENOENT' || error.code === 'ELOOP' || error.code === 'ENOTDIR') return undefined;
-      throw error;
+      throw errorAt(error, dir.pathOf(name));
     });
     if (!child) continue;
     try {
@@ -263,11 +267,11 @@ async function walkBatch(top: PinnedDir, dir: PinnedDir, names: Buffer[], depth:
 }
 
 /** lstat, or undefined for an entry deleted while we looked (it no longer uses space). */
-async function lstatIfPresent(file: Buffer): Promise<BigIntStats | undefined> {
+async function lstatIfPresent(dir: PinnedDir, name: Buffer): Promise<BigIntStats | undefined> {
   try {
-    return await fsp.lstat(file, { bigint: true });
+    return await fsp.lstat(dir.at(name), { bigint: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    throw errorAt(error, dir.pathOf(name));
   }
 }

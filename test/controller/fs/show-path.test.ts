@@ -32,8 +32,10 @@ describe('errorAt', () => {
     expect(error).toMatchObject({ code: 'EPERM', syscall: 'unlink' });
   });
 
-  test('an error without an errno code is passed through', () => {
+  test('an error without an errno code, or naming its path already, is passed through', () => {
     const cause = new Error('something else');
     expect(errorAt(cause, '/x')).toBe(cause);
+    const named = errorAt(Object.assign(new Error('x'), { code: 'EIO', syscall: 'read' }), '/deep/entry');
+    expect(errorAt(named, '/deep')).toBe(named);
   });
 });
