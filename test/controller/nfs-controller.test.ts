@@ -152,6 +152,8 @@ describe('provisioning', () => {
   });
 
   test('crash after mkdir, before the PV: the directory is reused, not duplicated', async () => {
+    // What a killed run leaves: its note, then the directory.
+    await new NfsRootFs(root).recordUnfinished('pvc-u2', 'ns-db-pvc-u2');
     fs.mkdirSync(path.join(root, 'ns-db-pvc-u2'));
     await sync(claim({ uid: 'u2', namespace: 'ns', name: 'db' }));
     expect(fs.readdirSync(root)).toEqual(['ns-db-pvc-u2']);
@@ -243,6 +245,118 @@ describe('provisioning', () => {
   });
 });
 
+describe('a class whose pattern breaks the namespace rule', () => {
+  test('is reported on the claim naming the rule, and nothing is created', async () => {
+    classes.put(storageClass({ parameters: { pathPattern: '${.PVC.namespace}-${.PVC.name}' } }));
+    await expect(sync(claim({ uid: 'r1', namespace: 'payments-prod', name: 'db' }))).rejects.toBeInstanceOf(ReportedError);
+    expect(events).toEqual([expect.objectContaining({
+      type: 'Warning',
+      reason: 'ProvisioningFailed',
+      message: expect.stringMatching(/^StorageClass "nfs": pathPattern ".*" lets claims of two namespaces render one directory.*or add \$\{\.PV\.name\}, which is unique per claim$/),
+    })]);
+    expect(created).toEqual([]);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('a claim whose values render a name with the archive prefix is refused, and nothing is created', async () => {
+    classes.put(storageClass({ parameters: { pathPattern: '${.PVC.annotations.dir}-${.PV.name}' } }));
+    fs.mkdirSync(path.join(root, 'archived-ns-db-pvc-x'));
+    await expect(sync(claim({ uid: 'x', namespace: 'ns', name: 'db', annotations: { dir: 'archived-ns-db' } }))).rejects.toBeInstanceOf(ReportedError);
+    expect(events[0].message).toMatch(/renders the directory name "archived-ns-db-pvc-x", which starts with "archived-"/);
+    expect(created).toEqual([]);
+    expect(fs.readdirSync(root)).toEqual(['archived-ns-db-pvc-x']);
+  });
+});
+
+describe('an existing directory goes only to a claim of the namespace it was made for', () => {
+  // Two classes whose patterns render one path for claims of two namespaces:
+  // payments/prod is claim "prod" of namespace payments in one, namespace prod of team payments in the other.
+  beforeEach(() => {
+    classes.put(storageClass({ name: 'by-namespace', parameters: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: 'RETAIN' } }));
+    classes.put(storageClass({ name: 'by-team', parameters: { pathPattern: '${.PVC.labels.team}/${.PVC.namespace}' } }));
+  });
+
+  /** Provisions, writes data, then releases the volume with RETAIN. */
+  async function keep(c: V1PersistentVolumeClaim): Promise<string> {
+    await sync(c);
+    const pv = created[created.length - 1];
+    const dir = pv.metadata!.annotations![PV_ANNOTATIONS.directory];
+    fs.writeFileSync(path.join(root, dir, 'ledger'), 'private');
+    observe({ ...pv, metadata: { ...pv.metadata, uid: `uid-${pv.metadata!.name}` }, status: { phase: 'Released' } });
+    await controller.handle(volumeKey(pv.metadata!.name!));
+    volumes.delete(pv);
+    controller.volumeRemoved(pv);
+    events.length = 0;
+    return dir;
+  }
+
+  test('RETAIN notes whom the directory was kept for', async () => {
+    expect(await keep(claim({ uid: 'k1', namespace: 'payments', name: 'prod', className: 'by-namespace' }))).toBe('payments/prod');
+    expect(await new NfsRootFs(root).listRetained()).toEqual([{ pvName: 'pvc-k1', relativePath: 'payments/prod', namespace: 'payments', claim: 'prod' }]);
+  });
+
+  test('a claim of another namespace rendering a kept directory is refused with an event, and gets nothing', async () => {
+    await keep(claim({ uid: 'k1', namespace: 'payments', name: 'prod', className: 'by-namespace' }));
+    const intruder = claim({ uid: 'k2', namespace: 'prod', name: 'x', className: 'by-team', labels: { team: 'payments' } });
+    await expect(sync(intruder)).rejects.toBeInstanceOf(ReportedError);
+    expect(events.map((e) => [e.type, e.reason])).toEqual([['Normal', 'Provisioning'], ['Warning', 'ProvisioningFailed']]);
+    expect(events[1].message).toBe(`directory ${root}/payments/prod already exists and was kept by onDelete RETAIN for claim payments/prod, of another namespace; `
+      + 'an existing directory is handed only to a claim of the namespace it was made for: move or remove it on the server, or give its data to this claim with a PersistentVolume made by hand');
+    expect(created.map((pv) => pv.metadata?.name)).toEqual(['pvc-k1']);
+    expect(fs.readFileSync(path.join(root, 'payments/prod/ledger'), 'utf8')).toBe('private');
+    // Nothing noted for the refused claim, and its path is free in the index.
+    expect(await new NfsRootFs(root).listUnfinished()).toEqual([]);
+    expect(controller.index.get('pvc-k2')).toBeUndefined();
+  });
+
+  test('a claim of the same namespace gets its kept directory back, and the note goes', async () => {
+    await keep(claim({ uid: 'k1', namespace: 'payments', name: 'prod', className: 'by-namespace' }));
+    await sync(claim({ uid: 'k3', namespace: 'payments', name: 'prod', className: 'by-namespace' }));
+    expect(created.map((pv) => pv.metadata?.name)).toEqual(['pvc-k1', 'pvc-k3']);
+    expect(events[events.length - 1].message).toBe('Successfully provisioned volume pvc-k3 (reusing the directory kept by onDelete RETAIN for claim payments/prod)');
+    expect(fs.readFileSync(path.join(root, 'payments/prod/ledger'), 'utf8')).toBe('private');
+    expect(fs.readdirSync(root)).toEqual(['payments']);
+  });
+
+  test('a directory nothing records (made by hand, kept before owners were recorded) is not handed out', async () => {
+    fs.mkdirSync(path.join(root, 'payments/prod'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'payments/prod/ledger'), 'private');
+    await expect(sync(claim({ uid: 'k4', namespace: 'payments', name: 'prod', className: 'by-namespace' }))).rejects.toBeInstanceOf(ReportedError);
+    expect(events[events.length - 1].message).toMatch(/already exists and nothing records which namespace it was made for .*: move or remove it on the server/);
+    expect(created).toEqual([]);
+  });
+
+  test('a directory another claim is being provisioned into (a note an earlier run left) is not handed out', async () => {
+    await new NfsRootFs(root).recordUnfinished('pvc-other', 'payments/prod');
+    fs.mkdirSync(path.join(root, 'payments/prod'), { recursive: true });
+    await expect(sync(claim({ uid: 'k5', namespace: 'prod', name: 'x', className: 'by-team', labels: { team: 'payments' } }))).rejects.toBeInstanceOf(ReportedError);
+    expect(events[events.length - 1].message).toMatch(/already exists and is being provisioned for PersistentVolume pvc-other;/);
+    expect(created).toEqual([]);
+    expect(await new NfsRootFs(root).listUnfinished()).toEqual([{ pvName: 'pvc-other', relativePath: 'payments/prod' }]);
+  });
+
+  test('a note of a directory kept for two namespaces in turn: only the last one\'s claims get it', async () => {
+    await keep(claim({ uid: 'k1', namespace: 'payments', name: 'prod', className: 'by-namespace' }));
+    // The kept directory is removed by hand; namespace prod's claim then gets a fresh one there and keeps it too.
+    fs.rmSync(path.join(root, 'payments/prod'), { recursive: true });
+    classes.put(storageClass({ name: 'by-team', parameters: { pathPattern: '${.PVC.labels.team}/${.PVC.namespace}', onDelete: 'RETAIN' } }));
+    await keep(claim({ uid: 'k6', namespace: 'prod', name: 'x', className: 'by-team', labels: { team: 'payments' } }));
+    await expect(sync(claim({ uid: 'k7', namespace: 'payments', name: 'prod', className: 'by-namespace' }))).rejects.toThrow(/kept by onDelete RETAIN for claim prod\/x/);
+    await sync(claim({ uid: 'k8', namespace: 'prod', name: 'y', className: 'by-team', labels: { team: 'payments' } }));
+    expect(created.map((pv) => pv.metadata?.name)).toEqual(['pvc-k1', 'pvc-k6', 'pvc-k8']);
+  });
+
+  test('a claim whose first attempt was killed between its note and the check still gets only what it may', async () => {
+    // The retry of an attempt that noted the path and then found someone else's directory there
+    // is refused too: a note is only written after the check passed.
+    fs.mkdirSync(path.join(root, 'payments/prod'), { recursive: true });
+    await expect(sync(claim({ uid: 'k9', namespace: 'payments', name: 'prod', className: 'by-namespace' }))).rejects.toBeInstanceOf(ReportedError);
+    await expect(sync(claim({ uid: 'k9', namespace: 'payments', name: 'prod', className: 'by-namespace' }))).rejects.toBeInstanceOf(ReportedError);
+    expect(await new NfsRootFs(root).listUnfinished()).toEqual([]);
+    expect(created).toEqual([]);
+  });
+});
+
 describe('deleting', () => {
   function released(name: string, dir: string, onDelete: string) {
     fs.mkdirSync(path.join(root, dir), { recursive: true });
@@ -262,6 +376,18 @@ describe('deleting', () => {
     expect(events[0].ref).toMatchObject({ kind: 'PersistentVolume', name: 'pvc-1' });
     expect(controller.index.get('pvc-1')).toBeUndefined();
     expect(await operations('delete', 'succeeded')).toBe(1);
+  });
+
+  test('ARCHIVE never lands on a live volume\'s directory, so no claim is handed the archive', async () => {
+    // A claim provisioned before archive names were refused got archived-ns-db-pvc-2, the name
+    // pvc-2's archive would take; it is empty and live.
+    fs.mkdirSync(path.join(root, 'archived-ns-db-pvc-2'));
+    observe(volume('pvc-squatter', 'archived-ns-db-pvc-2', 'DELETE', 'Bound'));
+    released('pvc-2', 'ns/db', 'ARCHIVE');
+    await controller.handle(volumeKey('pvc-2'));
+    expect(fs.readdirSync(path.join(root, 'archived-ns-db-pvc-2'))).toEqual([]);
+    expect(fs.readFileSync(path.join(root, 'archived-ns-db-pvc-2-2/data'), 'utf8')).toBe('x');
+    expect(events[0].message).toBe(`archived ${root}/ns/db as ${root}/archived-ns-db-pvc-2-2`);
   });
 
   test('ARCHIVE moves the tree to a unique name under the root', async () => {

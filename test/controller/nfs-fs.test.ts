@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { makeByteNamedTree, makeDeepTree } from './fs/tenant-trees';
-import { archiveNames, FsError, NfsRootFs, UNFINISHED_DIR } from '../../src/controller/nfs/fs';
+import { archiveNames, FsError, NfsRootFs, RETAINED_DIR, UNFINISHED_DIR } from '../../src/controller/nfs/fs';
 
 let base: string;
 let root: string;
@@ -138,13 +138,36 @@ describe('ensureDirectory', () => {
     await expect(vfs.ensureDirectory('x'.repeat(255), 0o777)).resolves.toEqual({ created: true });
   });
 
-  test('never hands out an existing archive, but may create a fresh name with the prefix', async () => {
+  test('never hands out an existing archive, nor makes a volume with the archive prefix at the top (deeper it is a plain name)', async () => {
     fs.mkdirSync(path.join(root, 'archived-old-pvc-1'));
     fs.writeFileSync(path.join(root, 'archived-old-pvc-1', 'data'), 'old');
-    await expect(vfs.ensureDirectory('archived-old-pvc-1', 0o777)).rejects.toThrow(/archive/);
-    await expect(vfs.ensureDirectory('archived-old-pvc-1/sub', 0o777)).rejects.toThrow(/archive/);
+    await expect(vfs.ensureDirectory('archived-old-pvc-1', 0o777)).rejects.toThrow(/has the prefix of archives \("archived-"\)/);
+    await expect(vfs.ensureDirectory('archived-old-pvc-1/sub', 0o777)).rejects.toMatchObject({ kind: 'invalid-path' });
     expect(fs.readdirSync(path.join(root, 'archived-old-pvc-1'))).toEqual(['data']);
-    await expect(vfs.ensureDirectory('archived-ns-pvc-2', 0o777)).resolves.toEqual({ created: true });
+    await expect(vfs.ensureDirectory('archived-ns-pvc-2', 0o777)).rejects.toMatchObject({ kind: 'invalid-path' });
+    expect(fs.readdirSync(root)).toEqual(['archived-old-pvc-1']);
+    await expect(vfs.ensureDirectory('ns/archived-x', 0o777)).resolves.toEqual({ created: true });
+  });
+
+  test('no volume gets a top-level name with the prefix of the controller\'s own directories', async () => {
+    for (const name of ['.cdk8s-storage-unfinished', '.cdk8s-storage-retained', '.cdk8s-storage-anything/x']) {
+      await expect(vfs.ensureDirectory(name, 0o777)).rejects.toThrow(/is reserved for the controller's own notes/);
+    }
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+});
+
+describe('exists', () => {
+  test('tells whether anything is at a path, without following a link on the way', async () => {
+    fs.mkdirSync(path.join(root, 'ns/vol'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'file'), '');
+    fs.symlinkSync(outside, path.join(root, 'link'));
+    await expect(vfs.exists('ns/vol')).resolves.toBe(true);
+    await expect(vfs.exists('file')).resolves.toBe(true);
+    await expect(vfs.exists('link')).resolves.toBe(true);
+    await expect(vfs.exists('ns/other')).resolves.toBe(false);
+    await expect(vfs.exists('missing/vol')).resolves.toBe(false);
+    await expect(vfs.exists('link/secret')).rejects.toMatchObject({ kind: 'symlink' });
   });
 });
 
@@ -276,6 +299,18 @@ describe('archiveDirectory', () => {
     expect(fs.readdirSync(root)).toEqual(['archived-vol-pvc-1']);
   });
 
+  test('never renames onto a name a live volume uses, even an empty one, so no claim receives an archive', async () => {
+    // A volume provisioned (before the prefix was refused) as archived-ns-db-pvc-2: empty, live.
+    fs.mkdirSync(path.join(root, 'archived-ns-db-pvc-2'));
+    fs.mkdirSync(path.join(root, 'ns/db'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'ns/db/secret'), 'victim');
+    const live = new Set(['archived-ns-db-pvc-2']);
+    const result = await vfs.archiveDirectory('ns/db', 'pvc-2', (name) => live.has(name));
+    expect(result).toEqual({ outcome: 'archived', archivedAs: 'archived-ns-db-pvc-2-2' });
+    expect(fs.readdirSync(path.join(root, 'archived-ns-db-pvc-2'))).toEqual([]);
+    expect(fs.readFileSync(path.join(root, 'archived-ns-db-pvc-2-2/secret'), 'utf8')).toBe('victim');
+  });
+
   test('reports a directory that is already gone', async () => {
     await expect(vfs.archiveDirectory('vol', 'pvc-1')).resolves.toEqual({ outcome: 'missing' });
   });
@@ -392,6 +427,48 @@ describe('provisioning notes', () => {
     fs.symlinkSync(outside, path.join(root, UNFINISHED_DIR));
     await expect(vfs.recordUnfinished('pvc-1', 'ns/a')).rejects.toBeInstanceOf(FsError);
     await expect(vfs.listUnfinished()).rejects.toBeInstanceOf(FsError);
+    outsideUntouched();
+  });
+});
+
+describe('notes of directories kept by RETAIN', () => {
+  const kept = (pvName: string, relativePath: string, namespace: string, claim = 'db') => ({ pvName, relativePath, namespace, claim });
+
+  test('record, list and clear; the folder is private and goes with its last note', async () => {
+    await vfs.recordRetained(kept('pvc-1', 'ns/db', 'ns'));
+    await vfs.recordRetained(kept('pvc-2', 'other/web', 'other', 'web'));
+    expect(await vfs.listRetained()).toEqual([kept('pvc-1', 'ns/db', 'ns'), kept('pvc-2', 'other/web', 'other', 'web')]);
+    expect(mode(path.join(root, RETAINED_DIR))).toBe(0o700);
+    expect(JSON.parse(fs.readFileSync(path.join(root, RETAINED_DIR, 'pvc-1'), 'utf8'))).toEqual({ directory: 'ns/db', namespace: 'ns', claim: 'db' });
+    await vfs.clearRetained('pvc-1');
+    await vfs.clearRetained('pvc-1');
+    expect(await vfs.listRetained()).toEqual([kept('pvc-2', 'other/web', 'other', 'web')]);
+    await vfs.clearRetained('pvc-2');
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('the newest owner of a directory replaces an older note about it', async () => {
+    await vfs.recordRetained(kept('pvc-old', 'shared/db', 'a'));
+    await vfs.recordRetained(kept('pvc-new', 'shared/db', 'b'));
+    expect(await vfs.listRetained()).toEqual([kept('pvc-new', 'shared/db', 'b')]);
+  });
+
+  test('listing skips what the controller did not write: links, odd names, bad JSON, paths out of the root', async () => {
+    await vfs.recordRetained(kept('pvc-ok', 'ns/ok', 'ns'));
+    const notes = path.join(root, RETAINED_DIR);
+    fs.symlinkSync(path.join(outside, 'secret'), path.join(notes, 'pvc-link'));
+    fs.writeFileSync(path.join(notes, 'Not A PV'), JSON.stringify({ directory: 'ns/x', namespace: 'ns', claim: 'x' }));
+    fs.writeFileSync(path.join(notes, 'pvc-escape'), JSON.stringify({ directory: '../outside', namespace: 'ns', claim: 'x' }));
+    fs.writeFileSync(path.join(notes, 'pvc-text'), 'ns/x');
+    fs.writeFileSync(path.join(notes, 'pvc-empty-ns'), JSON.stringify({ directory: 'ns/x', namespace: '', claim: 'x' }));
+    expect(await vfs.listRetained()).toEqual([kept('pvc-ok', 'ns/ok', 'ns')]);
+    outsideUntouched();
+  });
+
+  test('a notes folder swapped for a link is not written through', async () => {
+    fs.symlinkSync(outside, path.join(root, RETAINED_DIR));
+    await expect(vfs.recordRetained(kept('pvc-1', 'ns/a', 'ns'))).rejects.toBeInstanceOf(FsError);
+    await expect(vfs.listRetained()).rejects.toBeInstanceOf(FsError);
     outsideUntouched();
   });
 });

@@ -12,7 +12,7 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { decideDelete, isOurVolume, recordedDirectory } from './delete';
 import { DirectoryIndex } from './directory-index';
-import { FsError, UnfinishedVolume, VolumeFs } from './fs';
+import { FsError, RetainedDirectory, UnfinishedVolume, VolumeFs } from './fs';
 import { buildVolume, claimClassName, decideProvision, ProvisionerIdentity, ProvisionPlan, requestedProvisioner, volumeNameFor } from './provision';
 import { decideUnfinished } from './unfinished';
 import { errorMessage } from '../kube/errors';
@@ -66,6 +66,9 @@ export class ReportedError extends Error {
     this.name = 'ReportedError';
   }
 }
+
+/** Why an existing directory may be handed to a claim (see {@link NfsController.reuseOf}). */
+type Reuse = { readonly kind: 'earlier' } | { readonly kind: 'kept'; readonly records: readonly RetainedDirectory[] };
 
 const CLAIM = 'claim/';
 const VOLUME = 'volume/';
@@ -200,12 +203,13 @@ export class NfsController {
     try {
       const missing = { reason: REASONS.directoryMissing, type: 'Warning' as const, message: `directory ${where} was already gone; deleting the PersistentVolume anyway` };
       if (onDelete === 'RETAIN') {
+        await this.noteKept(pv, relativePath);
         outcome = { reason: REASONS.directoryRetained, type: 'Normal', message: `onDelete is RETAIN: kept ${where}` };
       } else if (onDelete === 'DELETE') {
         const result = await this.deps.fs.removeDirectory(relativePath);
         outcome = result === 'missing' ? missing : { reason: REASONS.directoryDeleted, type: 'Normal', message: `deleted ${where}` };
       } else {
-        const result = await this.deps.fs.archiveDirectory(relativePath, name);
+        const result = await this.deps.fs.archiveDirectory(relativePath, name, (candidate) => this.index.conflict(candidate, name) !== undefined);
         outcome = result.outcome === 'missing' ? missing
           : { reason: REASONS.directoryArchived, type: 'Normal', message: `archived ${where} as ${this.deps.root}/${result.archivedAs}` };
       }
@@ -244,6 +248,8 @@ export class NfsController {
     const key = claimKey(ref.namespace!, ref.name);
     this.deps.events.emit(ref, 'Normal', REASONS.provisioning, `External provisioner is provisioning volume for claim "${ref.namespace}/${ref.name}"`);
 
+    // Before the note: a note on the export then always means the directory may be this claim's.
+    const reuse = await this.reuseOf(claim, plan, started);
     let reused = false;
     try {
       // Noted on the export first, so a crash before the PV exists does not orphan the directory.
@@ -259,6 +265,15 @@ export class NfsController {
       this.deps.metrics.error('filesystem');
       this.fail('provision', started, ref, REASONS.provisioningFailed, `cannot create the volume directory: ${errorMessage(error)}`, error);
     }
+    if (reused && !reuse) {
+      // Not there when checked, yet not made now: someone else made it in between.
+      if (this.unfinished.get(key)?.pvName !== plan.pvName) {
+        this.index.remove(plan.pvName);
+        await this.forgetUnfinished(plan.pvName);
+      }
+      this.fail('provision', started, ref, REASONS.provisioningFailed,
+        `directory ${this.deps.root}/${plan.relativePath} appeared while it was being made for this claim; it is not handed out: move or remove it on the server`);
+    }
     // Remembered until the PV exists, so a claim deleted meanwhile does not leave an empty directory.
     this.unfinished.set(key, { relativePath: plan.relativePath, pvName: plan.pvName });
 
@@ -272,9 +287,71 @@ export class NfsController {
     this.unfinished.delete(key);
     this.created.add(plan.pvName);
     await this.forgetUnfinished(plan.pvName);
-    this.deps.events.emit(ref, 'Normal', REASONS.provisioningSucceeded,
-      `Successfully provisioned volume ${plan.pvName}${reused ? ' (reusing the directory an earlier attempt created)' : ''}`);
+    if (reuse?.kind === 'kept') await this.forgetKept(reuse.records);
+    const how = !reused ? '' : reuse?.kind === 'kept'
+      ? ` (reusing the directory kept by onDelete RETAIN for claim ${ref.namespace}/${reuse.records[0].claim})`
+      : ' (reusing the directory an earlier attempt created)';
+    this.deps.events.emit(ref, 'Normal', REASONS.provisioningSucceeded, `Successfully provisioned volume ${plan.pvName}${how}`);
     this.succeed('provision', started, { claim: `${ref.namespace}/${ref.name}`, volume: plan.pvName, directory: plan.relativePath, reused });
+  }
+
+  /**
+   * Whether the directory a plan names may be handed to its claim if it exists already. A
+   * directory holds someone's data, so it goes only to a claim of the namespace it was made
+   * for: the same claim (an earlier attempt made it: remembered by this run, or noted on the
+   * export by an earlier one), or a claim of the namespace that kept it with onDelete RETAIN.
+   * Anything else (another namespace's kept data, another claim's provisioning, a directory
+   * nothing records, made by hand or kept before such records existed) is refused with an
+   * event and nothing is written. Undefined: nothing is there.
+   */
+  private async reuseOf(claim: V1PersistentVolumeClaim, plan: ProvisionPlan, started: number): Promise<Reuse | undefined> {
+    const ref = claimRef(claim);
+    const namespace = ref.namespace!;
+    const where = `${this.deps.root}/${plan.relativePath}`;
+    let refusal: string;
+    try {
+      // A failure to look (a link on the way) is reported by ensureDirectory, which refuses the same way.
+      if (!(await this.deps.fs.exists(plan.relativePath).catch(() => false))) return undefined;
+      if (this.unfinished.get(claimKey(namespace, ref.name))?.pvName === plan.pvName) return { kind: 'earlier' };
+      const notes = await this.deps.fs.listUnfinished();
+      if (notes.some((n) => n.pvName === plan.pvName && n.relativePath === plan.relativePath)) return { kind: 'earlier' };
+      const kept = (await this.deps.fs.listRetained()).filter((r) => r.relativePath === plan.relativePath);
+      if (kept.length > 0 && kept.every((r) => r.namespace === namespace)) return { kind: 'kept', records: kept };
+
+      const keptForOther = kept.find((r) => r.namespace !== namespace);
+      const provisioning = notes.find((n) => n.relativePath === plan.relativePath);
+      refusal = keptForOther ? `was kept by onDelete RETAIN for claim ${keptForOther.namespace}/${keptForOther.claim}, of another namespace`
+        : provisioning ? `is being provisioned for PersistentVolume ${provisioning.pvName}`
+          : 'nothing records which namespace it was made for (made by hand, kept before this controller recorded owners, or its PersistentVolume was deleted by hand)';
+    } catch (error) {
+      this.index.remove(plan.pvName);
+      this.deps.metrics.error('filesystem');
+      this.fail('provision', started, ref, REASONS.provisioningFailed, `cannot check who ${where} belongs to: ${errorMessage(error)}`, error);
+    }
+    this.index.remove(plan.pvName);
+    this.fail('provision', started, ref, REASONS.provisioningFailed,
+      `directory ${where} already exists and ${refusal}; an existing directory is handed only to a claim of the namespace it was made for: `
+      + 'move or remove it on the server, or give its data to this claim with a PersistentVolume made by hand');
+  }
+
+  /** Notes whom a directory kept by RETAIN belongs to (its PV, which says so, is deleted next). */
+  private async noteKept(pv: V1PersistentVolume, relativePath: string): Promise<void> {
+    const owner = pv.spec?.claimRef;
+    // Without a claim on record no namespace can prove the directory is its: it is never handed out.
+    if (!owner?.namespace || !owner.name) return;
+    await this.deps.fs.recordRetained({ pvName: pv.metadata!.name!, relativePath, namespace: owner.namespace, claim: owner.name });
+  }
+
+  /** Drops the notes of a kept directory now handed to a claim; a failure leaves notes naming the same namespace. */
+  private async forgetKept(records: readonly RetainedDirectory[]): Promise<void> {
+    for (const record of records) {
+      try {
+        await this.deps.fs.clearRetained(record.pvName);
+      } catch (error) {
+        this.deps.metrics.error('filesystem');
+        this.deps.log.warn('could not clear the note of a kept directory', { volume: record.pvName, error: errorMessage(error) });
+      }
+    }
   }
 
   /**
