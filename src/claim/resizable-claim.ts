@@ -67,7 +67,8 @@ export interface ResizableClaimProps {
   readonly accessModes?: AccessMode[];
 
   /**
-   * Filesystem or raw block volume.
+   * Filesystem or raw block volume. It must be one the class offers: NFS classes offer
+   * Filesystem only.
    *
    * @default - the class's default (Filesystem for NFS; the class's mode for local volumes)
    */

@@ -35,9 +35,14 @@ export interface NfsStorageClassOptions {
   /**
    * Directory of each volume under the export. Variables: `${.PVC.namespace}`,
    * `${.PVC.name}`, `${.PVC.labels.<key>}`, `${.PVC.annotations.<key>}`, `${.PV.name}`;
-   * `/` makes nested directories. It must contain `${.PVC.namespace}` or `${.PV.name}`, so
-   * claims of different namespaces never share a directory. A claim whose labels or
-   * annotations are missing, empty or contain `/` fails to provision with an event.
+   * `/` makes nested directories. Claims of two namespaces must never render one directory,
+   * so `${.PVC.namespace}` must be a directory level of its own (`${.PVC.namespace}/...`)
+   * or `${.PV.name}` (unique per claim) must appear: `${.PVC.namespace}-${.PVC.name}` is
+   * refused, since `payments-prod/db` and `payments/prod-db` would both get
+   * `payments-prod-db`. The first level may not start with `archived-` (archives) or
+   * `.cdk8s-storage-` (the controller's notes), and some claim must fit (255 bytes per
+   * level). A claim whose labels or annotations are missing, empty or contain `/`, or
+   * whose values render a reserved first level, fails to provision with an event.
    *
    * @default '${.PVC.namespace}-${.PVC.name}-${.PV.name}'
    */
