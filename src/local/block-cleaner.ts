@@ -1,4 +1,5 @@
 import { BlockCleanerKind } from '../shared/controller-config';
+import { quote } from '../shared/errors';
 
 /** The wiping methods of a {@link BlockCleaner}. */
 export enum BlockCleanerMethod {
@@ -66,7 +67,7 @@ export class BlockCleaner {
 
 function checkPasses(method: string, passes: number): number {
   if (!Number.isInteger(passes) || passes < MIN_PASSES || passes > MAX_PASSES) {
-    throw new Error(`BlockCleaner.${method}(passes): passes is ${passes}; use a whole number from ${MIN_PASSES} to ${MAX_PASSES}`);
+    throw new Error(`BlockCleaner.${method}(passes): passes is ${quote(passes)}; use a whole number from ${MIN_PASSES} to ${MAX_PASSES}`);
   }
   return passes;
 }

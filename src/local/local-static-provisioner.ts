@@ -201,19 +201,19 @@ export class LocalStaticProvisioner extends Construct {
   public _register(cls: LocalStorageClass): void {
     for (const other of allLocalClasses(this)) {
       if (other.name === cls.name) {
-        throw new Error(`${cls._where}: name "${cls.name}" is already used by ${other._where}; StorageClass names are cluster-wide, give each class its own name`);
+        throw new Error(`${cls._where}: name ${quote(cls.name)} is already used by ${other._where}; StorageClass names are cluster-wide, give each class its own name`);
       }
       if (isSameOrInside(cls.hostDir, other.hostDir) || isSameOrInside(other.hostDir, cls.hostDir)) {
         const how = cls.hostDir === other.hostDir ? 'is also the hostDir of' : 'overlaps the hostDir of';
-        throw new Error(`${cls._where}: hostDir "${cls.hostDir}" ${how} ${other._where} ("${other.hostDir}"); every class needs its own discovery directory, not nested in another one (the outer class would publish the inner directory itself as a volume)`);
+        throw new Error(`${cls._where}: hostDir ${quote(cls.hostDir)} ${how} ${other._where} (${quote(other.hostDir)}); every class needs its own discovery directory, not nested in another one (the outer class would publish the inner directory itself as a volume)`);
       }
       if (other.provisioner === this && (isSameOrInside(cls.mountDir, other.mountDir) || isSameOrInside(other.mountDir, cls.mountDir))) {
-        throw new Error(`${cls._where}: mountDir "${cls.mountDir}" overlaps the mountDir of ${other._where} ("${other.mountDir}") in the same agent container; give each class its own mountDir`);
+        throw new Error(`${cls._where}: mountDir ${quote(cls.mountDir)} overlaps the mountDir of ${other._where} (${quote(other.mountDir)}) in the same agent container; give each class its own mountDir`);
       }
     }
     for (const obj of allApiObjects(this)) {
       if (obj.kind === 'StorageClass' && obj.name === cls.name && obj.node.scope !== cls) {
-        throw new Error(`${cls._where}: name "${cls.name}" is already used by the StorageClass at ${obj.node.path}; give each class its own name`);
+        throw new Error(`${cls._where}: name ${quote(cls.name)} is already used by the StorageClass at ${obj.node.path}; give each class its own name`);
       }
     }
     this.classes.push(cls);

@@ -158,6 +158,12 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
     this.reclaimPolicy = props.reclaimPolicy ?? ReclaimPolicy.DELETE;
     this.namePattern = props.namePattern ?? '*';
     const block = this.volumeMode === VolumeMode.BLOCK;
+    if (!Object.values(VolumeMode).includes(this.volumeMode)) {
+      throw new Error(`${where}: volumeMode ${quote(this.volumeMode)} is not a VolumeMode value; use VolumeMode.FILESYSTEM or VolumeMode.BLOCK`);
+    }
+    if (!Object.values(ReclaimPolicy).includes(this.reclaimPolicy)) {
+      throw new Error(`${where}: reclaimPolicy ${quote(this.reclaimPolicy)} is not a ReclaimPolicy value; use ReclaimPolicy.DELETE or ReclaimPolicy.RETAIN`);
+    }
 
     if (props.name !== undefined && !isDnsSubdomain(props.name)) {
       throw new Error(`${where}: name ${quote(props.name)} is not a valid StorageClass name; use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253 characters)`);
@@ -172,7 +178,7 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
 
     const bindingMode = props.volumeBindingMode ?? VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER;
     if (bindingMode !== VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER) {
-      throw new Error(`${where}: volumeBindingMode ${bindingMode} is not possible for local volumes: with Immediate binding a claim is bound to a volume on some node before its pod is scheduled, and the pod can then only run on that node (or never, if it does not fit there); remove volumeBindingMode or set VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER`);
+      throw new Error(`${where}: volumeBindingMode ${quote(bindingMode)} is not possible for local volumes: with Immediate binding a claim is bound to a volume on some node before its pod is scheduled, and the pod can then only run on that node (or never, if it does not fit there); remove volumeBindingMode or set VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER`);
     }
     if (props.blockCleaner && !block) {
       throw new Error(`${where}: blockCleaner is set on a ${this.volumeMode} class; block cleaners wipe raw devices of Block classes only (a Filesystem volume's contents are deleted instead); remove blockCleaner or set volumeMode: VolumeMode.BLOCK`);

@@ -16,6 +16,7 @@
  * A value that is not a whole number of bytes (`100m`, `0.1`) is rounded up, away from
  * zero, as Kubernetes does when it reads a quantity as an integer.
  */
+import { quote } from './errors';
 
 /** Thrown for text that is not a quantity, or one this module refuses (negative, too large). */
 export class QuantityError extends Error {
@@ -50,7 +51,7 @@ export function parseQuantity(text: string): bigint {
   }
   const m = QUANTITY_RE.exec(text);
   if (!m) {
-    throw new QuantityError(`"${printable(text)}" is not a Kubernetes quantity: ${GRAMMAR_HINT}`);
+    throw new QuantityError(`${quote(text)} is not a Kubernetes quantity: ${GRAMMAR_HINT}`);
   }
   const [, sign, intPart, fracPart, dotOnlyFrac, binary, decimal, exponent] = m;
   const whole = intPart ?? '';
@@ -94,7 +95,7 @@ export function parseQuantity(text: string): bigint {
  */
 export function sizeStringToBytes(text: string): bigint {
   const m = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?(Ki|Mi|Gi|Ti|Pi|Ei)$/.exec(text);
-  if (!m) throw new QuantityError(`"${printable(text)}" is not a size such as 1.5Gi`);
+  if (!m) throw new QuantityError(`${quote(text)} is not a size such as 1.5Gi`);
   const [, whole, frac = '', exponent = '0', suffix] = m;
   const mantissa = BigInt(whole + frac);
   if (mantissa === 0n) return 0n;
@@ -164,15 +165,10 @@ function scale(mantissa: bigint, exp10: number, exp1024: bigint): bigint {
 }
 
 function tooLarge(text: string): QuantityError {
-  return new QuantityError(`"${printable(text)}" is larger than the largest quantity Kubernetes accepts (2^63 - 1 bytes, about 8Ei)`);
+  return new QuantityError(`${quote(text)} is larger than the largest quantity Kubernetes accepts (2^63 - 1 bytes, about 8Ei)`);
 }
 
 function negative(text: string): never {
-  throw new QuantityError(`"${printable(text)}" is negative; a size must be zero or more`);
+  throw new QuantityError(`${quote(text)} is negative; a size must be zero or more`);
 }
 
-/** Error messages quote user input: keep control characters and huge strings out of logs. */
-function printable(text: string): string {
-  const short = text.length > 64 ? `${text.slice(0, 64)}...` : text;
-  return short.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}

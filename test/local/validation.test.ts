@@ -217,7 +217,11 @@ describe('LocalStorageClass validation', () => {
 
   test('throws for Immediate binding, explaining why local volumes wait for the first consumer', () => {
     expect(() => addClass({ volumeBindingMode: VolumeBindingMode.IMMEDIATE }))
-      .toThrow(/volumeBindingMode Immediate is not possible for local volumes: .*bound to a volume on some node before its pod is scheduled.*set VolumeBindingMode\.WAIT_FOR_FIRST_CONSUMER/);
+      .toThrow(/volumeBindingMode "Immediate" is not possible for local volumes: .*bound to a volume on some node before its pod is scheduled.*set VolumeBindingMode\.WAIT_FOR_FIRST_CONSUMER/);
+  });
+
+  test.each([['volumeMode', 'Raw'], ['reclaimPolicy', 'Recycle']])('throws for the %s %j, which local classes do not have', (prop, value) => {
+    expect(() => addClass({ [prop]: value })).toThrow(new RegExp(`LocalStorageClass test/local/cls: ${prop} "${value}" is not a`));
   });
 
   test('throws for fsType on a Block class', () => {

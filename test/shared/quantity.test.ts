@@ -77,7 +77,7 @@ describe('parseQuantity', () => {
       parseQuantity('1\u0000G');
       throw new Error('not thrown');
     } catch (e) {
-      expect((e as Error).message).toContain('1\\x00G');
+      expect((e as Error).message).toContain('"1\\u0000G"');
     }
   });
 
