@@ -29,6 +29,8 @@ export const MOVED_UP_PREFIX = '.cdk8s-storage-deep-';
  * someone is writing as fast as we delete. The caller fails and retries later.
  */
 const MAX_BUSY_PASSES = 100;
+/** Unlinks in flight at once in one directory. */
+const CONCURRENT_UNLINKS = 16;
 
 export interface EmptyTreeOptions {
   /**
@@ -55,38 +57,76 @@ export async function emptyTree(top: PinnedDir, options: EmptyTreeOptions = {}):
 /** What happened to one entry. `changed`: it was not what we looked at; the next pass sees it again. */
 type Outcome = 'removed' | 'gone' | 'kept' | 'moved' | 'changed';
 
+/** What one pass over a directory did. */
+class Pass {
+  keptInside = false;
+  changed = false;
+  moved = false;
+
+  note(outcome: Outcome): void {
+    this.keptInside ||= outcome === 'kept';
+    this.moved ||= outcome === 'moved';
+    this.changed ||= outcome === 'removed' || outcome === 'changed';
+  }
+}
+
 class TreeEmptier {
   removed = 0;
   readonly kept = new Set<string>();
 
   constructor(private readonly top: PinnedDir, private readonly options: EmptyTreeOptions) {}
 
-  /** Empties `dir` (at `depth` below the top); true when something must stay inside it. */
+  /**
+   * Empties `dir` (at `depth` below the top); true when something must stay inside it.
+   * Entries the listing calls non-directories are unlinked {@link CONCURRENT_UNLINKS} at a
+   * time (deleting is mostly waiting for the kernel); directories one at a time, so open
+   * descriptors stay bounded. Every call on `dir` has ended when this returns or throws:
+   * the caller then closes its descriptor, and a late call on a reused number would land
+   * in whatever directory was opened next.
+   */
   async empty(dir: PinnedDir, depth: number): Promise<boolean> {
     for (let busy = 0; ;) {
-      let keptInside = false;
-      let changed = false;
-      let moved = false;
-      for await (const entry of readEntries(dir)) {
-        const outcome = await this.removeEntry(dir, entry.name, entry.directory, depth);
-        keptInside ||= outcome === 'kept';
-        moved ||= outcome === 'moved';
-        changed ||= outcome === 'removed' || outcome === 'changed';
+      const pass = new Pass();
+      const unlinking: Array<Promise<void>> = [];
+      const directories: Buffer[] = [];
+      const settle = async () => {
+        const failed = (await Promise.allSettled(unlinking.splice(0))).find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        for (const name of directories.splice(0)) pass.note(await this.removeEntry(dir, name, depth));
+      };
+      try {
+        for await (const entry of readEntries(dir)) {
+          if (entry.directory) {
+            directories.push(entry.name);
+            await settle();
+            continue;
+          }
+          // A directory after all (the listing was stale, or does not say): handled at the next settle.
+          unlinking.push(this.unlinkListed(dir, entry.name).then((o) => (o === 'directory' ? void directories.push(entry.name) : pass.note(o))));
+          if (unlinking.length >= CONCURRENT_UNLINKS) await settle();
+        }
+        await settle();
+      } catch (error) {
+        await Promise.allSettled(unlinking);
+        throw errorAt(error, dir.path); // a failed listing; errors below name their own path
       }
-      if (!changed && !moved) return keptInside;
+      if (!pass.changed && !pass.moved) return pass.keptInside;
       // Deep directories moved into the top are work we made ourselves, not a busy writer.
-      if (!moved && ++busy > MAX_BUSY_PASSES) {
+      if (!pass.moved && ++busy > MAX_BUSY_PASSES) {
         throw new Error(`${showPath(dir.path)} still had new or changed entries after ${MAX_BUSY_PASSES} passes: something is writing to it`);
       }
     }
   }
 
-  private async removeEntry(dir: PinnedDir, name: Buffer, listedAsDirectory: boolean, depth: number): Promise<Outcome> {
-    if (this.options.isMountPoint?.(dir.pathOf(name).toString('utf8'))) return this.keep(dir.pathOf(name));
-    if (!listedAsDirectory) {
-      const unlinked = await this.unlink(dir, name);
-      if (unlinked !== 'directory') return unlinked;
-    }
+  /** An entry the listing calls a non-directory: unlinked without a look first. */
+  private async unlinkListed(dir: PinnedDir, name: Buffer): Promise<Outcome | 'directory'> {
+    if (this.isMountPoint(dir, name)) return this.keep(dir.pathOf(name));
+    return this.unlink(dir, name);
+  }
+
+  /** Any entry, looked at first: removed if it is a file, emptied and removed if it is a directory. */
+  private async removeEntry(dir: PinnedDir, name: Buffer, depth: number): Promise<Outcome> {
+    if (this.isMountPoint(dir, name)) return this.keep(dir.pathOf(name));
     const seen = await fsp.lstat(dir.at(name), { bigint: true }).catch((error) => ignore(error, 'ENOENT', dir.pathOf(name)));
     if (!seen) return 'gone';
     if (seen.dev !== this.top.stat.dev) return this.keep(dir.pathOf(name));
@@ -96,6 +136,10 @@ class TreeEmptier {
     }
     if (depth + 1 > MAX_PINNED_DEPTH) return this.moveUp(dir, name);
     return this.removeDirectory(dir, name, seen, depth + 1);
+  }
+
+  private isMountPoint(dir: PinnedDir, name: Buffer): boolean {
+    return this.options.isMountPoint?.(dir.pathOf(name).toString('utf8')) ?? false;
   }
 
   private async removeDirectory(parent: PinnedDir, name: Buffer, seen: BigIntStats, depth: number): Promise<Outcome> {
