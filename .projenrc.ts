@@ -133,6 +133,12 @@ project.addTask('e2e:down', {
   description: 'Stop what e2e:up started',
   exec: 'ts-node --transpile-only --project test/tsconfig.json test/e2e/harness/cli.ts down',
 });
+// The crash scenarios in a loop, counting orphans and duplicates (npm run soak -- --rounds 20).
+project.addTask('soak', {
+  description: 'Run the crash-window and crash-burst scenarios round after round; print orphans and duplicates (must be 0)',
+  exec: 'ts-node --transpile-only --project test/tsconfig.json test/e2e/soak.ts',
+  receiveArgs: true,
+});
 
 project.gitignore.exclude('/test-reports/', '/coverage/', '/.e2e/');
 
