@@ -155,7 +155,7 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
   /** NFS volumes are filesystems. */
   public readonly defaultVolumeMode: VolumeMode = VolumeMode.FILESYSTEM;
   /** NFS volumes are filesystems only: a claim may not ask for a raw block device. */
-  public readonly volumeModes: VolumeMode[] = [VolumeMode.FILESYSTEM];
+  public readonly volumeModes?: VolumeMode[] = [VolumeMode.FILESYSTEM];
 
   private readonly _mountOptions: string[];
 

@@ -102,7 +102,11 @@ class TreeEmptier {
             continue;
           }
           // A directory after all (the listing was stale, or does not say): handled at the next settle.
-          unlinking.push(this.unlinkListed(dir, entry.name).then((o) => (o === 'directory' ? void directories.push(entry.name) : pass.note(o))));
+          const unlinked = this.unlinkListed(dir, entry.name).then((o) => (o === 'directory' ? void directories.push(entry.name) : pass.note(o)));
+          // Its failure is read at the next settle; until then it must not count as unhandled
+          // (Node ends the process on an unhandled rejection while we await the listing).
+          unlinked.catch(() => undefined);
+          unlinking.push(unlinked);
           if (unlinking.length >= CONCURRENT_UNLINKS) await settle();
         }
         await settle();
