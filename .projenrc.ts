@@ -37,7 +37,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   ],
 
   // The controller is not a construct: jsii never sees it; esbuild bundles it.
-  excludeTypescript: ['src/controller/**'],
+  excludeTypescript: ['src/runtime/**'],
 
   jestOptions: {
     // CI must fail on a changed snapshot instead of rewriting it.
@@ -61,19 +61,19 @@ project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('*.map');
 
 // The runtime controller: one self-contained file, shipped in the package as its `bin`.
-const controllerBundle = 'assets/controller/main/index.js';
-project.bundler.addBundle('src/controller/main.ts', {
+const controllerBundle = 'assets/runtime/main/index.js';
+project.bundler.addBundle('src/runtime/main.ts', {
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  tsconfigPath: 'src/controller/tsconfig.json',
+  tsconfigPath: 'src/runtime/tsconfig.json',
   banner: '#!/usr/bin/env node',
-  esbuildArgs: { '--legal-comments': 'eof', '--metafile': 'assets/controller/main/index.meta.json' },
+  esbuildArgs: { '--legal-comments': 'eof', '--metafile': 'assets/runtime/main/index.meta.json' },
 });
 // Legal comments carry only comments: the notices file carries every bundled package's license.
-project.tasks.tryFind('bundle:controller/main')!.exec(
+project.tasks.tryFind('bundle:runtime/main')!.exec(
   'ts-node --project projenrc/tsconfig.json projenrc/third-party-notices.ts '
-  + 'assets/controller/main/index.meta.json assets/controller/main/THIRD_PARTY_NOTICES',
+  + 'assets/runtime/main/index.meta.json assets/runtime/main/THIRD_PARTY_NOTICES',
 );
 project.addPackageIgnore('*.meta.json');
 project.addBins({ 'cdk8s-storage-controller': controllerBundle });
@@ -88,23 +88,23 @@ project.addTask('image', {
 });
 
 // A nested tsconfig for the controller: ESM-only client-node needs `nodenext`, which jsii's CJS compile rejects.
-new TextFile(project, 'src/controller/tsconfig.json', {
+new TextFile(project, 'src/runtime/tsconfig.json', {
   lines: JSON.stringify({
     extends: '../../tsconfig.json',
     compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', rootDir: '../..', noEmit: true },
-    include: ['**/*.ts', '../shared/**/*.ts'],
+    include: ['**/*.ts', '../contract/**/*.ts'],
     exclude: [],
   }, null, 2).split('\n'),
 });
-const typecheckController = project.addTask('typecheck:controller', {
-  description: 'Type-check the controller (excluded from jsii).',
-  exec: 'tsc -p src/controller/tsconfig.json',
+const typecheckController = project.addTask('typecheck:runtime', {
+  description: 'Type-check the runtime (excluded from jsii).',
+  exec: 'tsc -p src/runtime/tsconfig.json',
 });
 project.preCompileTask.spawn(typecheckController);
 
 project.eslint?.addOverride({
   // The controller imports its bundled devDependencies on purpose.
-  files: ['src/controller/**/*.ts'],
+  files: ['src/runtime/**/*.ts'],
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, peerDependencies: true }] },
 });
 

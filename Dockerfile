@@ -1,6 +1,6 @@
 # The cdk8s-storage controller image, built from this package's own bundle.
 #
-# The bundle (assets/controller/main/index.js) is one self-contained file made by
+# The bundle (assets/runtime/main/index.js) is one self-contained file made by
 # `npx projen bundle` (part of `npx projen build`) and shipped in the npm package with its
 # THIRD_PARTY_NOTICES, so this builds from a checkout after a build or from the installed
 # package alike. `npx projen image` (or `npx cdk8s-storage-image` from the installed package)
@@ -25,8 +25,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 # The licenses of everything bundled are in THIRD_PARTY_NOTICES (the base carries its own).
 COPY LICENSE /app/LICENSE
-COPY assets/controller/main/THIRD_PARTY_NOTICES /app/THIRD_PARTY_NOTICES
-COPY assets/controller/main/index.js /app/index.js
+COPY assets/runtime/main/THIRD_PARTY_NOTICES /app/THIRD_PARTY_NOTICES
+COPY assets/runtime/main/index.js /app/index.js
 
 # Non-root unless the pod says otherwise (numeric, so runAsNonRoot can verify it). The
 # manifests the constructs write choose the user on purpose: the NFS controller runs as

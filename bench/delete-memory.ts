@@ -2,7 +2,7 @@
  * Benchmark: wall time and peak memory of deleting a tree of 1,000,000 entries (one
  * directory of 300,000 empty files, the rest in directories of 100,000), on a tmpfs.
  * Measured for
- *  - the cdk8s-storage walker (src/controller/fs/empty-tree.ts), which the local wipe and
+ *  - the cdk8s-storage walker (src/runtime/fs/empty-tree.ts), which the local wipe and
  *    the NFS delete use: listings streamed 128 entries at a time;
  *  - a named baseline, "whole-directory readdir" (bench/readdir-baseline.ts): the NFS
  *    delete before the walker, each directory read whole, every entry lstat-ed.
@@ -18,8 +18,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { removeTreeWithReaddir } from './readdir-baseline';
-import { emptyTree } from '../src/controller/fs/empty-tree';
-import { PinnedDir } from '../src/controller/fs/pinned-dir';
+import { emptyTree } from '../src/runtime/fs/empty-tree';
+import { PinnedDir } from '../src/runtime/fs/pinned-dir';
 
 const SUBJECTS = {
   'walker': 'cdk8s-storage walker (streamed listings)',

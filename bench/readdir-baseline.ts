@@ -1,6 +1,6 @@
 /**
  * Baseline for bench/delete-memory.ts: "whole-directory readdir", the NFS delete's tree
- * removal before the shared walker (src/controller/nfs/fs.ts `removeTree` as of commit
+ * removal before the shared walker (src/runtime/nfs/fs.ts `removeTree` as of commit
  * effd601), reproduced here. Directories are pinned by descriptor as there, but each one is
  * read whole with `readdir` (one array of every name), and every entry is `lstat`ed before
  * it is unlinked. The depth handling (moving deep directories up) is left out: the

@@ -51,7 +51,7 @@ fi
 # The bin symlink in node_modules/.bin resolves to this file inside the package.
 SCRIPTS="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 ROOT="$(dirname "$SCRIPTS")"
-for f in Dockerfile LICENSE assets/controller/main/index.js assets/controller/main/THIRD_PARTY_NOTICES; do
+for f in Dockerfile LICENSE assets/runtime/main/index.js assets/runtime/main/THIRD_PARTY_NOTICES; do
   [ -f "$ROOT/$f" ] || die "$ROOT/$f is missing (in a checkout, run: npx projen bundle)"
 done
 VERSION="$(node -p 'require(process.argv[1]).version' "$ROOT/package.json")"

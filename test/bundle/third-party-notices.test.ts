@@ -5,7 +5,7 @@ import * as path from 'path';
 import { writeNotices } from '../../projenrc/third-party-notices';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const BUNDLE_TASK = 'bundle:controller/main';
+const BUNDLE_TASK = 'bundle:runtime/main';
 
 let tmp: string;
 beforeEach(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-storage-notices-')); });

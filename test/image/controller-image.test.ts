@@ -10,7 +10,7 @@ import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
-const NOTICES = path.join(ROOT, 'assets', 'controller', 'main', 'THIRD_PARTY_NOTICES');
+const NOTICES = path.join(ROOT, 'assets', 'runtime', 'main', 'THIRD_PARTY_NOTICES');
 
 // podman's default ulimits raise nofile and nproc above this sandbox's hard limits, which
 // runc may not do without CAP_SYS_RESOURCE; the host's limits are inherited instead. runc

@@ -11,8 +11,8 @@ import {
   applyLocal, cleanupCluster, createClaim, createNode, createPod, EVENT_NAMESPACE, expectedPvName, HOSTNAME_LABEL,
   release, startAgent, synthLocal, waitForAvailable, waitForScheduled,
 } from './fixture';
-import { BlockCleaner } from '../../../src/local';
-import { VolumeMode } from '../../../src/storage-class-ref';
+import { VolumeMode } from '../../../src/constructs/common/storage-class-ref';
+import { BlockCleaner } from '../../../src/constructs/local';
 import { connect, ControlPlane, sleep } from '../harness';
 import {
   Kube, Manifests, paths, uniqueName, useControllers, waitForClaimBound, waitForEvent, waitForObject,

@@ -7,7 +7,7 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { NodeDisks } from './disks';
-import { LocalStaticProvisioner, LocalStaticProvisionerProps } from '../../../src/local';
+import { LocalStaticProvisioner, LocalStaticProvisionerProps } from '../../../src/constructs/local';
 import { ControlPlane } from '../harness';
 import {
   applyManifests, ControllerProcess, Controllers, deleteManifests, eventually, Kube, KubeObject, Manifests, paths, synth, waitForObject,

@@ -4,7 +4,7 @@
  * while the API is down; afterwards every claim is Bound (none missed), once.
  */
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
-import { OnDelete } from '../../../src/nfs';
+import { OnDelete } from '../../../src/constructs/nfs';
 import { eventually, KubeError, paths, scaled, sleep, useControllers, waitForClaimsBound } from '../support';
 
 const CLAIMS = 60;

@@ -10,7 +10,7 @@
  */
 import * as path from 'path';
 import { deployNfs, NfsDeployment, NfsTestEnv, subdirectories } from './fixture';
-import { OnDelete } from '../../../src/nfs';
+import { OnDelete } from '../../../src/constructs/nfs';
 import {
   ControllerProcess, Controllers, eventually, KubeError, KubeObject, LogEntry, paths, scaled, sleep,
   waitForClaimBound, waitForEvent, waitForGone,

@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
-import { NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions } from '../../../src/nfs';
-import { PATHS } from '../../../src/shared/controller-config';
+import { NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions } from '../../../src/constructs/nfs';
+import { PATHS } from '../../../src/contract/controller-config';
 import { connect, ControlPlane, NfsServer as HarnessNfs } from '../harness';
 import {
   applyManifests,

@@ -10,8 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv } from './fixture';
-import { UNFINISHED_DIR } from '../../../src/controller/nfs/fs';
-import { OnDelete } from '../../../src/nfs';
+import { OnDelete } from '../../../src/constructs/nfs';
+import { UNFINISHED_DIR } from '../../../src/runtime/nfs/fs';
 import { diffTrees, KubeObject, paths, snapshotTree, useControllers, waitForClaimBound, waitForEvent } from '../support';
 
 const controllers = useControllers();

@@ -5,7 +5,7 @@
  * no claim is provisioned twice.
  */
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
-import { OnDelete } from '../../../src/nfs';
+import { OnDelete } from '../../../src/constructs/nfs';
 import {
   ControllerProcess, eventually, KubeObject, paths, scaled, useControllers, waitForClaimsBound,
 } from '../support';

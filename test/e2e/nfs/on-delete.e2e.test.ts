@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, subdirectories } from './fixture';
-import { OnDelete } from '../../../src/nfs';
+import { OnDelete } from '../../../src/constructs/nfs';
 import { KubeObject, paths, useControllers, waitForClaimBound, waitForEvent, waitForGone } from '../support';
 
 const controllers = useControllers();

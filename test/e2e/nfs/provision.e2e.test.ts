@@ -7,10 +7,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Size } from 'cdk8s';
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
-import { ResizableClaim } from '../../../src/claim';
-import { OnDelete } from '../../../src/nfs';
-import { PV_ANNOTATIONS, K8S } from '../../../src/shared/keys';
-import { AccessMode, ReclaimPolicy } from '../../../src/storage-class-ref';
+import { ResizableClaim } from '../../../src/constructs/claim';
+import { AccessMode, ReclaimPolicy } from '../../../src/constructs/common/storage-class-ref';
+import { OnDelete } from '../../../src/constructs/nfs';
+import { PV_ANNOTATIONS, K8S } from '../../../src/contract/keys';
 import { ControllerProcess, paths, useControllers, waitForClaimBound, waitForEvent } from '../support';
 
 const controllers = useControllers();

@@ -4,8 +4,8 @@
  * object this test creates; no kubelet runs it).
  */
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForDefaultServiceAccount } from './fixture';
-import { K8S } from '../../../src/shared/keys';
-import { VolumeBindingMode } from '../../../src/storage-class-ref';
+import { VolumeBindingMode } from '../../../src/constructs/common/storage-class-ref';
+import { K8S } from '../../../src/contract/keys';
 import { paths, sleep, useControllers, waitForClaimBound, waitForEvent, waitForObject } from '../support';
 
 const controllers = useControllers();

@@ -6,7 +6,7 @@
  */
 import { Size } from 'cdk8s';
 import { capacityOf, deployResizeApp, ResizeApp, resizeEnv, ResizeEnv, waitBound } from './fixture';
-import { PVC_ANNOTATIONS } from '../../../src/shared/keys';
+import { PVC_ANNOTATIONS } from '../../../src/contract/keys';
 import { applyManifests, ControllerProcess, eventually, KubeObject, paths, sleep, useControllers, waitForObject } from '../support';
 
 const controllers = useControllers();

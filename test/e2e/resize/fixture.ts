@@ -8,9 +8,9 @@
 import * as fs from 'fs';
 import { Duration, Size } from 'cdk8s';
 import { Construct } from 'constructs';
-import { AutoGrowPolicy, ResizableClaim } from '../../../src/claim';
-import { NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions } from '../../../src/nfs';
-import { PATHS } from '../../../src/shared/controller-config';
+import { AutoGrowPolicy, ResizableClaim } from '../../../src/constructs/claim';
+import { NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions } from '../../../src/constructs/nfs';
+import { PATHS } from '../../../src/contract/controller-config';
 import { nfsTestEnv, NfsTestEnv } from '../nfs/fixture';
 import {
   applyManifests,

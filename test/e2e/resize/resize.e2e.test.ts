@@ -9,7 +9,7 @@
  */
 import { Size } from 'cdk8s';
 import { capacityOf, deployResizeApp, ResizeApp, resizeConditions, resizeEnv, ResizeEnv, waitBound } from './fixture';
-import { K8S, PV_ANNOTATIONS } from '../../../src/shared/keys';
+import { K8S, PV_ANNOTATIONS } from '../../../src/contract/keys';
 import { toYaml } from '../harness';
 import { applyManifests, ControllerProcess, eventually, KubeObject, paths, scaled, sleep, useControllers, waitForObject } from '../support';
 

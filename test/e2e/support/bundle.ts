@@ -8,9 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-export const CONTROLLER_BUNDLE = path.join(REPO_ROOT, 'assets', 'controller', 'main', 'index.js');
+export const CONTROLLER_BUNDLE = path.join(REPO_ROOT, 'assets', 'runtime', 'main', 'index.js');
 /** Source trees the bundle is built from. */
-const SOURCES = [path.join(REPO_ROOT, 'src', 'controller'), path.join(REPO_ROOT, 'src', 'shared')];
+const SOURCES = [path.join(REPO_ROOT, 'src', 'runtime'), path.join(REPO_ROOT, 'src', 'contract')];
 
 let checked = false;
 

@@ -1,6 +1,6 @@
 /**
  * Runs a controller the way its synthesized workload would, as a local process:
- * the built bundle (`node assets/controller/main/index.js`) with the container's
+ * the built bundle (`node assets/runtime/main/index.js`) with the container's
  * args and env from the Deployment/DaemonSet in the manifests, under a token of
  * the workload's ServiceAccount (so the synthesized RBAC is what it gets).
  *

@@ -1,0 +1,317 @@
+import { createHash } from 'crypto';
+import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct, IConstruct } from 'constructs';
+import { agentSecurityContext } from './agent-security';
+import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-class';
+import { addNodeCleanup } from './node-cleanup';
+import { isLabelValue, isQualifiedName, renderToleration } from './scheduling';
+import { Toleration } from './toleration';
+import { isSameOrInside } from './validation';
+import { COMMANDS, DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS, LocalAgentConfig, PATHS } from '../../contract/controller-config';
+import { LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
+import { isDnsLabel } from '../../contract/names';
+import { LOCAL_AGENT_RULES } from '../../contract/rbac';
+import { clusterScoped } from '../common/cluster-scoped';
+import { quote } from '../common/errors';
+import { defaultControllerImage, imageReferenceProblem } from '../common/image';
+import { VolumeMode } from '../common/storage-class-ref';
+
+/** Props of a {@link LocalStaticProvisioner}. */
+export interface LocalStaticProvisionerProps {
+  /**
+   * Namespace of the node agent (ServiceAccount, ConfigMap, DaemonSet).
+   *
+   * @default - the chart's namespace, or "default" when the chart has none
+   */
+  readonly namespace?: string;
+
+  /**
+   * Also create the Namespace object. Leave it off when the namespace exists or another
+   * construct creates it.
+   *
+   * @default false
+   */
+  readonly createNamespace?: boolean;
+
+  /**
+   * The controller image the node agent runs.
+   *
+   * @default - ghcr.io/cdk8s-storage/controller:<version of this package>
+   */
+  readonly image?: string;
+
+  /**
+   * Run the node agent only on nodes with these labels (the nodes that have the disks).
+   *
+   * @default - every node the tolerations allow
+   */
+  readonly nodeSelector?: { [key: string]: string };
+
+  /**
+   * Taints the node agent tolerates, e.g. those of dedicated storage nodes.
+   *
+   * @default - none beyond those Kubernetes gives every DaemonSet pod
+   */
+  readonly tolerations?: Toleration[];
+
+  /**
+   * Also run the node-deletion role: a one-replica Deployment that removes the Available
+   * PVs of nodes whose Node object was deleted (their agent is gone, so nobody else would)
+   * and reports the bound and released ones with a `ReferencedNodeDeleted` event. It gets
+   * its own ServiceAccount, allowed to list and delete PVs and list nodes.
+   *
+   * @default false
+   */
+  readonly nodeCleanup?: boolean;
+}
+
+/** Pod-template annotation holding a hash of the class map: a changed map rolls the agents. */
+const CONFIG_HASH_ANNOTATION = `${PREFIX}/config-hash`;
+const COMPONENT = 'local-agent';
+const HTTP_PORT_NAME = 'http';
+
+/**
+ * Local persistent volumes from disks that are already attached and mounted on the nodes.
+ *
+ * A node agent (DaemonSet) publishes one PersistentVolume per mount point or block device
+ * it finds in each class's discovery directory, with node affinity to its node, and wipes
+ * and republishes a volume once its claim is released. Add classes with
+ * {@link addStorageClass}.
+ */
+export class LocalStaticProvisioner extends Construct {
+  /** The namespace the node agent runs in. */
+  public readonly namespace: string;
+  /** The node agent's image. */
+  public readonly image: string;
+  /** The ServiceAccount name of the node agent. */
+  public readonly serviceAccountName: string;
+  /** Whether the node-deletion role runs. */
+  public readonly nodeCleanup: boolean;
+
+  private readonly classes: LocalStorageClass[] = [];
+  private readonly nodeSelector: { [key: string]: string };
+  private readonly tolerations: k8s.Toleration[];
+  private readonly configMap: ApiObject;
+  private readonly daemonSet: ApiObject;
+
+  public constructor(scope: Construct, id: string, props: LocalStaticProvisionerProps = {}) {
+    super(scope, id);
+    const where = `LocalStaticProvisioner ${this.node.path}`;
+
+    this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'default';
+    if (!isDnsLabel(this.namespace)) {
+      throw new Error(`${where}: namespace ${quote(this.namespace)} is not a valid namespace name; use lowercase letters, digits and '-', starting and ending with a letter or digit (at most 63 characters)`);
+    }
+    this.image = props.image ?? defaultControllerImage();
+    const imageProblem = imageReferenceProblem(this.image);
+    if (imageProblem) {
+      throw new Error(`${where}: image ${quote(this.image)} is not an image reference: it ${imageProblem}; `
+        + 'give [registry[:port]/]path[:tag][@sha256:digest], e.g. "registry.example.com/cdk8s-storage/controller:1.2.3"');
+    }
+    this.nodeSelector = { ...props.nodeSelector ?? {} };
+    for (const [key, value] of Object.entries(this.nodeSelector)) {
+      if (!isQualifiedName(key)) {
+        throw new Error(`${where}: nodeSelector key ${quote(key)} is not a valid label key; use e.g. "node.example.com/disks"`);
+      }
+      if (typeof value !== 'string' || !isLabelValue(value)) {
+        throw new Error(`${where}: nodeSelector value ${quote(value)} of ${quote(key)} is not a valid label value; use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
+      }
+    }
+    this.tolerations = (props.tolerations ?? []).map((t) => renderToleration(t, where));
+
+    const instance = Names.toLabelValue(this);
+    const labels = {
+      [LABELS.name]: 'cdk8s-storage-local',
+      [LABELS.instance]: instance,
+      [LABELS.component]: COMPONENT,
+      [LABELS.managedBy]: PROJECT_NAME,
+      [LABELS.partOf]: PROJECT_NAME,
+    };
+    const selector = { [LABELS.name]: labels[LABELS.name], [LABELS.instance]: instance };
+    const namespaced = { namespace: this.namespace, labels };
+
+    if (props.createNamespace) {
+      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+    }
+
+    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: namespaced,
+      // The agent talks to the API server (PVs, Nodes, Events) with this account's token.
+      automountServiceAccountToken: true,
+    });
+    this.serviceAccountName = serviceAccount.name;
+
+    const role = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata: { labels },
+      rules: LOCAL_AGENT_RULES.map((r) => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        verbs: [...r.verbs],
+        ...(r.resourceNames ? { resourceNames: [...r.resourceNames] } : {}),
+      })),
+    }));
+    clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
+      subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace: this.namespace }],
+    }));
+
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: namespaced,
+      data: { [PATHS.localConfigFile]: Lazy.any({ produce: () => this.configJson() }) },
+    });
+
+    this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
+      metadata: namespaced,
+      spec: {
+        selector: { matchLabels: selector },
+        // One node at a time: while a node's agent restarts, only that node stops publishing.
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
+        template: Lazy.any({ produce: () => this.podTemplate(labels) }),
+      },
+    });
+
+    this.nodeCleanup = props.nodeCleanup ?? false;
+    if (this.nodeCleanup) {
+      addNodeCleanup(this, { namespace: this.namespace, image: this.image, labels });
+    }
+
+    this.node.addValidation({
+      validate: () => this.classes.length > 0 ? [] : [
+        `${where} has no storage classes: call addStorageClass(id, { hostDir: ... }) at least once`,
+      ],
+    });
+  }
+
+  /** Adds a local storage class whose volumes this provisioner's node agent publishes. */
+  public addStorageClass(id: string, options: LocalStorageClassOptions): LocalStorageClass {
+    return new LocalStorageClass(this, id, { ...options, provisioner: this });
+  }
+
+  /** The storage classes added so far. */
+  public get storageClasses(): LocalStorageClass[] {
+    return [...this.classes];
+  }
+
+  /**
+   * @internal Called by every LocalStorageClass of this provisioner: rejects a class whose
+   * name or directories collide with another local class anywhere in the app.
+   */
+  public _register(cls: LocalStorageClass): void {
+    for (const other of allLocalClasses(this)) {
+      if (other.name === cls.name) {
+        throw new Error(`${cls._where}: name ${quote(cls.name)} is already used by ${other._where}; StorageClass names are cluster-wide, give each class its own name`);
+      }
+      if (isSameOrInside(cls.hostDir, other.hostDir) || isSameOrInside(other.hostDir, cls.hostDir)) {
+        const how = cls.hostDir === other.hostDir ? 'is also the hostDir of' : 'overlaps the hostDir of';
+        throw new Error(`${cls._where}: hostDir ${quote(cls.hostDir)} ${how} ${other._where} (${quote(other.hostDir)}); every class needs its own discovery directory, not nested in another one (the outer class would publish the inner directory itself as a volume)`);
+      }
+      if (other.provisioner === this && (isSameOrInside(cls.mountDir, other.mountDir) || isSameOrInside(other.mountDir, cls.mountDir))) {
+        throw new Error(`${cls._where}: mountDir ${quote(cls.mountDir)} overlaps the mountDir of ${other._where} (${quote(other.mountDir)}) in the same agent container; give each class its own mountDir`);
+      }
+    }
+    for (const obj of allApiObjects(this)) {
+      if (obj.kind === 'StorageClass' && obj.name === cls.name && obj.node.scope !== cls) {
+        throw new Error(`${cls._where}: name ${quote(cls.name)} is already used by the StorageClass at ${obj.node.path}; give each class its own name`);
+      }
+    }
+    this.classes.push(cls);
+  }
+
+  private config(): LocalAgentConfig {
+    // Its namespace and DaemonSet name identify this provisioner's agent in the cluster: they
+    // go into the identity on its PVs, which tells them apart from another provisioner's.
+    return {
+      provisioner: `${this.namespace}/${this.daemonSet.name}`,
+      classes: this.classes.map((c) => c._toConfig()),
+    };
+  }
+
+  private configJson(): string {
+    return JSON.stringify(this.config(), null, 2);
+  }
+
+  private podTemplate(labels: Record<string, string>): k8s.PodTemplateSpec {
+    // Block classes publish devices; a Filesystem class with fsType publishes devices the
+    // kubelet formats. Either way the entries are links to device nodes.
+    const usesDevices = this.classes.some((c) => c.volumeMode === VolumeMode.BLOCK || c.fsType !== undefined);
+    const configHash = createHash('sha256').update(this.configJson()).digest('hex').slice(0, 16);
+
+    const volumes: k8s.Volume[] = [{ name: 'config', configMap: { name: this.configMap.name } }];
+    const mounts: k8s.VolumeMount[] = [{ name: 'config', mountPath: PATHS.localConfigDir, readOnly: true }];
+    this.classes.forEach((cls, i) => {
+      const name = `class-${i}`;
+      // type Directory: a node whose disk directory is missing fails the pod instead of
+      // getting an empty directory created on its root filesystem.
+      volumes.push({ name, hostPath: { path: cls.hostDir, type: 'Directory' } });
+      // HostToContainer: disks mounted on the host after the agent started show up inside it.
+      mounts.push({ name, mountPath: cls.mountDir, mountPropagation: 'HostToContainer' });
+    });
+    if (usesDevices) {
+      // The host's /dev, so that devices attached after the agent started resolve too.
+      volumes.push({ name: 'dev', hostPath: { path: '/dev', type: 'Directory' } });
+      mounts.push({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
+    }
+
+    const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+    const probe = (path: string, periodSeconds: number): k8s.Probe => ({
+      httpGet: { path, port: k8s.IntOrString.fromString(HTTP_PORT_NAME) },
+      periodSeconds,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    });
+
+    return {
+      metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
+      spec: {
+        serviceAccountName: this.serviceAccountName,
+        automountServiceAccountToken: true,
+        ...(Object.keys(this.nodeSelector).length > 0 ? { nodeSelector: { ...this.nodeSelector } } : {}),
+        ...(this.tolerations.length > 0 ? { tolerations: this.tolerations } : {}),
+        containers: [{
+          name: 'agent',
+          image: this.image,
+          imagePullPolicy: 'IfNotPresent',
+          args: [
+            COMMANDS.local,
+            `--${LOCAL_FLAGS.config}=${PATHS.localConfigDir}/${PATHS.localConfigFile}`,
+            `--${LOCAL_FLAGS.httpPort}=${DEFAULT_HTTP_PORT}`,
+          ],
+          env: [
+            fieldEnv(ENV.nodeName, 'spec.nodeName'),
+            fieldEnv(ENV.podName, 'metadata.name'),
+            fieldEnv(ENV.podNamespace, 'metadata.namespace'),
+          ],
+          ports: [{ name: HTTP_PORT_NAME, containerPort: DEFAULT_HTTP_PORT, protocol: 'TCP' }],
+          livenessProbe: { ...probe('/healthz', 20), initialDelaySeconds: 10 },
+          readinessProbe: probe('/readyz', 10),
+          resources: {
+            requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+            limits: { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('256Mi') },
+          },
+          // Root with DAC_OVERRIDE and FOWNER when every class is mount points; privileged
+          // when it opens block devices. Either way nothing is written outside the volumes.
+          securityContext: agentSecurityContext(usesDevices),
+          volumeMounts: mounts,
+        }],
+        volumes,
+      },
+    };
+  }
+}
+
+function allConstructs(scope: IConstruct): IConstruct[] {
+  return scope.node.root.node.findAll();
+}
+
+/** Every registered local class of every LocalStaticProvisioner in the app. */
+function allLocalClasses(scope: IConstruct): LocalStorageClass[] {
+  return allConstructs(scope)
+    .filter((c): c is LocalStaticProvisioner => c instanceof LocalStaticProvisioner)
+    .flatMap((p) => p.storageClasses);
+}
+
+function allApiObjects(scope: IConstruct): ApiObject[] {
+  return allConstructs(scope).filter((c): c is ApiObject => c instanceof ApiObject);
+}

@@ -1,0 +1,247 @@
+import { ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { BlockCleaner } from './block-cleaner';
+import type { LocalStaticProvisioner } from './local-static-provisioner';
+import { checkDirectory, checkFsType, checkHostDir, checkMountDirIsFree, checkNamePattern } from './validation';
+import { LocalClassConfig } from '../../contract/controller-config';
+import { K8S, LABELS, PROJECT_NAME } from '../../contract/keys';
+import { isDnsSubdomain } from '../../contract/names';
+import { clusterScoped } from '../common/cluster-scoped';
+import { quote } from '../common/errors';
+import { AccessMode, IStorageClassRef, ReclaimPolicy, VolumeBindingMode, VolumeMode } from '../common/storage-class-ref';
+
+/** Static provisioners publish existing volumes; nothing is created on demand. */
+const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
+
+/** Options of a local storage class (`LocalStaticProvisioner.addStorageClass`). */
+export interface LocalStorageClassOptions {
+  /**
+   * The StorageClass name (a DNS subdomain, unique in the cluster).
+   *
+   * @default - a unique name generated from the construct path
+   */
+  readonly name?: string;
+
+  /**
+   * The discovery directory on every node: each mount point (Filesystem) or block device
+   * (Block) directly inside it becomes one PersistentVolume. An absolute, normalized path;
+   * it must exist on the nodes (the agent's pod does not start otherwise, so a missing disk
+   * mount never turns into volumes on the root filesystem).
+   */
+  readonly hostDir: string;
+
+  /**
+   * Where `hostDir` appears inside the node agent's container.
+   *
+   * @default - the same path as `hostDir`
+   */
+  readonly mountDir?: string;
+
+  /**
+   * Whether the volumes are mounted filesystems or raw block devices. A Block class makes
+   * its provisioner's node agent privileged (it opens the devices to wipe them); with only
+   * Filesystem classes without `fsType` it runs with two capabilities instead.
+   *
+   * @default VolumeMode.FILESYSTEM
+   */
+  readonly volumeMode?: VolumeMode;
+
+  /**
+   * For a Filesystem class whose entries are block devices: the filesystem the kubelet
+   * creates on the device and mounts. Not valid for Block classes (pods get the raw device).
+   * Like a Block class, it makes the node agent privileged.
+   *
+   * @default - the kubelet mounts the device with the filesystem it finds on it
+   */
+  readonly fsType?: string;
+
+  /**
+   * Only entries whose name matches this glob are published (`*` any run of characters,
+   * `?` one character; no '/').
+   *
+   * @default '*'
+   */
+  readonly namePattern?: string;
+
+  /**
+   * How a released raw block device is wiped before it is published again. Block classes only.
+   *
+   * @default - BlockCleaner.quickReset() for Block classes (signatures only: choose
+   * shred, zero or blkdiscard when tenants must not read each other's data)
+   */
+  readonly blockCleaner?: BlockCleaner;
+
+  /**
+   * What happens to a volume whose claim is deleted: DELETE wipes it (Filesystem: its
+   * contents; Block: with the blockCleaner) and publishes it again; RETAIN keeps it for an
+   * administrator.
+   *
+   * @default ReclaimPolicy.DELETE
+   */
+  readonly reclaimPolicy?: ReclaimPolicy;
+
+  /**
+   * Must be WAIT_FOR_FIRST_CONSUMER: a local volume lives on one node, so a claim may only
+   * be bound once the scheduler has chosen the node of the pod that uses it.
+   *
+   * @default VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER
+   */
+  readonly volumeBindingMode?: VolumeBindingMode;
+
+  /**
+   * Mount options written on the published Filesystem volumes. Not valid for Block classes.
+   *
+   * @default - none
+   */
+  readonly mountOptions?: string[];
+
+  /**
+   * Mark this class as the cluster's default StorageClass.
+   *
+   * @default false
+   */
+  readonly defaultClass?: boolean;
+}
+
+/** Props of a {@link LocalStorageClass}. */
+export interface LocalStorageClassProps extends LocalStorageClassOptions {
+  /** The provisioner whose node agent publishes this class's volumes. */
+  readonly provisioner: LocalStaticProvisioner;
+}
+
+/**
+ * A StorageClass of node-local volumes published by a {@link LocalStaticProvisioner}:
+ * `kubernetes.io/no-provisioner`, WaitForFirstConsumer binding, no volume expansion.
+ */
+export class LocalStorageClass extends Construct implements IStorageClassRef {
+  /** The StorageClass name. */
+  public readonly name: string;
+  /** The discovery directory on the nodes. */
+  public readonly hostDir: string;
+  /** The discovery directory inside the agent's container. */
+  public readonly mountDir: string;
+  /** Filesystem or Block. */
+  public readonly volumeMode: VolumeMode;
+  /** The glob entry names must match. */
+  public readonly namePattern: string;
+  /** Reclaim policy of the published volumes. */
+  public readonly reclaimPolicy: ReclaimPolicy;
+  /**
+   * The wiping method of a Block class.
+   *
+   * @default - none (Filesystem classes)
+   */
+  public readonly blockCleaner?: BlockCleaner;
+  /**
+   * Filesystem the kubelet creates on block-device entries.
+   *
+   * @default - none
+   */
+  public readonly fsType?: string;
+  /** Local volumes cannot grow: their size is the size of the disk. */
+  public readonly allowVolumeExpansion: boolean = false;
+  /** Same as `volumeMode`: a claim of a Block class asks for a raw device. */
+  public readonly defaultVolumeMode: VolumeMode;
+  /** The provisioner that publishes the volumes. */
+  public readonly provisioner: LocalStaticProvisioner;
+
+  private readonly mountOptions?: string[];
+  private readonly apiObject: ApiObject;
+
+  public constructor(scope: Construct, id: string, props: LocalStorageClassProps) {
+    super(scope, id);
+    const where = this._where;
+    this.provisioner = props.provisioner;
+    this.volumeMode = props.volumeMode ?? VolumeMode.FILESYSTEM;
+    this.defaultVolumeMode = this.volumeMode;
+    this.reclaimPolicy = props.reclaimPolicy ?? ReclaimPolicy.DELETE;
+    this.namePattern = props.namePattern ?? '*';
+    const block = this.volumeMode === VolumeMode.BLOCK;
+    if (!Object.values(VolumeMode).includes(this.volumeMode)) {
+      throw new Error(`${where}: volumeMode ${quote(this.volumeMode)} is not a VolumeMode value; use VolumeMode.FILESYSTEM or VolumeMode.BLOCK`);
+    }
+    if (!Object.values(ReclaimPolicy).includes(this.reclaimPolicy)) {
+      throw new Error(`${where}: reclaimPolicy ${quote(this.reclaimPolicy)} is not a ReclaimPolicy value; use ReclaimPolicy.DELETE or ReclaimPolicy.RETAIN`);
+    }
+
+    if (props.name !== undefined && !isDnsSubdomain(props.name)) {
+      throw new Error(`${where}: name ${quote(props.name)} is not a valid StorageClass name; use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253 characters)`);
+    }
+    checkHostDir(props.hostDir, where);
+    this.hostDir = props.hostDir;
+    const mountDir = props.mountDir ?? props.hostDir;
+    checkDirectory('mountDir', mountDir, where);
+    checkMountDirIsFree(mountDir, where);
+    this.mountDir = mountDir;
+    checkNamePattern(this.namePattern, where);
+
+    const bindingMode = props.volumeBindingMode ?? VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER;
+    if (bindingMode !== VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER) {
+      throw new Error(`${where}: volumeBindingMode ${quote(bindingMode)} is not possible for local volumes: with Immediate binding a claim is bound to a volume on some node before its pod is scheduled, and the pod can then only run on that node (or never, if it does not fit there); remove volumeBindingMode or set VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER`);
+    }
+    if (props.blockCleaner && !block) {
+      throw new Error(`${where}: blockCleaner is set on a ${this.volumeMode} class; block cleaners wipe raw devices of Block classes only (a Filesystem volume's contents are deleted instead); remove blockCleaner or set volumeMode: VolumeMode.BLOCK`);
+    }
+    this.blockCleaner = block ? props.blockCleaner ?? BlockCleaner.quickReset() : undefined;
+    if (props.fsType !== undefined) {
+      if (block) {
+        throw new Error(`${where}: fsType ${quote(props.fsType)} is set on a Block class, whose pods get the raw device unformatted; remove fsType, or use volumeMode: VolumeMode.FILESYSTEM to have the kubelet format the devices`);
+      }
+      checkFsType(props.fsType, where);
+    }
+    this.fsType = props.fsType;
+    if (props.mountOptions !== undefined) {
+      if (block) {
+        throw new Error(`${where}: mountOptions are set on a Block class, whose devices are never mounted; remove mountOptions`);
+      }
+      const bad = props.mountOptions.find((o) => typeof o !== 'string' || o.length === 0 || /[\s,]/.test(o));
+      if (bad !== undefined) {
+        throw new Error(`${where}: mountOptions entry ${quote(bad)} is invalid; give one option per entry without spaces or commas, e.g. ["noatime", "nodiscard"]`);
+      }
+    }
+    this.mountOptions = props.mountOptions ? [...props.mountOptions] : undefined;
+
+    this.apiObject = clusterScoped(new k8s.KubeStorageClass(this, 'Resource', {
+      metadata: {
+        ...(props.name !== undefined ? { name: props.name } : {}),
+        labels: { [LABELS.managedBy]: PROJECT_NAME, [LABELS.partOf]: PROJECT_NAME },
+        ...(props.defaultClass ? { annotations: { [K8S.defaultClass]: 'true' } } : {}),
+      },
+      provisioner: NO_PROVISIONER,
+      volumeBindingMode: VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER,
+      reclaimPolicy: this.reclaimPolicy,
+      allowVolumeExpansion: false,
+      ...(this.mountOptions ? { mountOptions: this.mountOptions } : {}),
+    }));
+    this.name = this.apiObject.name;
+
+    // Last: the provisioner checks this class against every other one in the app.
+    this.provisioner._register(this);
+  }
+
+  /** Local volumes are single-node: ReadWriteOnce. */
+  public get defaultAccessModes(): AccessMode[] {
+    return [AccessMode.READ_WRITE_ONCE];
+  }
+
+  /** @internal This class's entry in the node agent's class map. */
+  public _toConfig(): LocalClassConfig {
+    return {
+      storageClassName: this.name,
+      hostDir: this.hostDir,
+      mountDir: this.mountDir,
+      volumeMode: this.volumeMode,
+      namePattern: this.namePattern,
+      reclaimPolicy: this.reclaimPolicy,
+      ...(this.fsType !== undefined ? { fsType: this.fsType } : {}),
+      ...(this.mountOptions ? { mountOptions: [...this.mountOptions] } : {}),
+      ...(this.blockCleaner ? { blockCleaner: this.blockCleaner._toConfig() } : {}),
+    };
+  }
+
+  /** @internal Where the errors of this class point. */
+  public get _where(): string {
+    return `LocalStorageClass ${this.node.path}`;
+  }
+}

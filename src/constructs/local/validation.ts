@@ -1,0 +1,93 @@
+/**
+ * Checks of the local-storage props that are plain data (paths and patterns). Each error
+ * names the prop, the value and the fix.
+ */
+import { PATHS } from '../../contract/controller-config';
+import { quote } from '../common/errors';
+
+/**
+ * Host or container directories that are never a discovery directory: the agent would
+ * publish (and, once released, wipe) whatever mount points it finds below them, and
+ * mounting one over the container's own would break the container.
+ */
+const SYSTEM_DIRS = new Set([
+  '/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys',
+  '/tmp', '/usr', '/var', '/var/lib', '/var/lib/kubelet', '/var/run',
+]);
+
+/**
+ * Host trees a discovery directory may not be in, at any depth: kernel and device files,
+ * runtime state (the kubelet's own volume mounts under /var/lib/kubelet among them),
+ * configuration, boot files and users' homes. The agent publishes the mount points it
+ * finds there and wipes them when released, so `/var/lib/kubelet/pods` would hand out
+ * (and empty) other pods' volumes. A prefix rule on whole path components:
+ * `/home/disks` is refused, `/homestead` is not.
+ */
+const SYSTEM_TREES = ['/sys', '/proc', '/dev', '/run', '/var/run', '/etc', '/boot', '/var/lib/kubelet', '/home'];
+
+/** A normalized absolute directory path: no trailing '/', no '.', '..' or empty segments, no control characters. */
+export function checkDirectory(prop: string, value: string, where: string): void {
+  const fix = 'write a normalized absolute path such as "/mnt/disks/ssd"';
+  if (typeof value !== 'string' || !value.startsWith('/')) {
+    throw new Error(`${where}: ${prop} ${quote(value)} is not absolute; ${fix}`);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(value)) {
+    throw new Error(`${where}: ${prop} ${quote(value)} contains a control character; ${fix}`);
+  }
+  const segments = value.split('/').slice(1);
+  if (value.length > 1 && segments.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new Error(`${where}: ${prop} ${quote(value)} has an empty, "." or ".." segment; ${fix}`);
+  }
+  if (SYSTEM_DIRS.has(value)) {
+    throw new Error(`${where}: ${prop} ${quote(value)} is a system directory; use a directory that holds only the volumes, ${fix.replace('write ', 'e.g. ')}`);
+  }
+}
+
+/** A discovery directory on the host: {@link checkDirectory}, and not inside a system tree. */
+export function checkHostDir(value: string, where: string): void {
+  checkDirectory('hostDir', value, where);
+  const tree = SYSTEM_TREES.find((t) => isSameOrInside(value, t));
+  if (tree !== undefined) {
+    throw new Error(`${where}: hostDir ${quote(value)} is inside the system tree ${tree}, whose mount points the agent would publish and wipe; `
+      + 'use a directory that holds only the volumes, e.g. "/mnt/disks/ssd"');
+  }
+}
+
+/** The agent's own config mount: a class directory must not be it, contain it, or sit inside it. */
+export function checkMountDirIsFree(value: string, where: string): void {
+  if (isSameOrInside(value, PATHS.localConfigDir) || isSameOrInside(PATHS.localConfigDir, value)) {
+    throw new Error(`${where}: mountDir ${quote(value)} overlaps ${PATHS.localConfigDir}, where the agent's class map is mounted; choose another mountDir`);
+  }
+}
+
+/** Is `path` equal to `dir` or below it (by whole segments)? */
+export function isSameOrInside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
+
+/**
+ * namePattern: one glob matched against an entry name in the discovery directory. Only
+ * `*` and `?` are wildcards (the agent treats everything else literally), so characters
+ * that other glob dialects give a meaning are rejected instead of silently matching
+ * nothing.
+ */
+export function checkNamePattern(value: string, where: string): void {
+  const fix = 'use a single glob where only * and ? are wildcards, e.g. "nvme*" or "disk-?"';
+  if (typeof value !== 'string' || value.length === 0 || value.length > 255) {
+    throw new Error(`${where}: namePattern ${quote(value)} must be 1-255 characters; ${fix}`);
+  }
+  if (value.includes('/')) {
+    throw new Error(`${where}: namePattern ${quote(value)} contains '/'; it matches one entry name of hostDir, not a path; ${fix}`);
+  }
+  const special = value.match(/[[\]{},!\\\0-\x1f]/);
+  if (special) {
+    throw new Error(`${where}: namePattern ${quote(value)} contains ${quote(special[0])}, which is not supported; ${fix}`);
+  }
+}
+
+/** A filesystem type name as mount(8) takes it (`ext4`, `xfs`, `btrfs`). */
+export function checkFsType(value: string, where: string): void {
+  if (!/^[a-z0-9][a-z0-9._-]{0,31}$/.test(value)) {
+    throw new Error(`${where}: fsType ${quote(value)} is not a filesystem type name; use e.g. "ext4" or "xfs"`);
+  }
+}

@@ -1,0 +1,333 @@
+import { Chart, Duration, Names } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { NfsServer } from './nfs-server';
+import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
+import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
+import { LABELS, PROJECT_NAME } from '../../contract/keys';
+import { isDnsLabel, isDnsSubdomain, isProvisionerName, reservedDomainOf, toDnsLabel } from '../../contract/names';
+import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule } from '../../contract/rbac';
+import { clusterScoped } from '../common/cluster-scoped';
+import { propError } from '../common/errors';
+import { defaultControllerImage, imageReferenceProblem } from '../common/image';
+
+/**
+ * Props of an `NfsProvisioner`.
+ */
+export interface NfsProvisionerProps {
+  /** The NFS server and export the volumes live on. */
+  readonly server: NfsServer;
+
+  /**
+   * Namespace of the controller (ServiceAccount, Deployment, Lease, ...).
+   *
+   * @default - the chart's namespace, or `default` when the chart has none
+   */
+  readonly namespace?: string;
+
+  /**
+   * Also create the Namespace object. Leave it off when the namespace exists or another
+   * construct creates it.
+   *
+   * @default false
+   */
+  readonly createNamespace?: boolean;
+
+  /**
+   * The provisioner name StorageClasses refer to and volumes are stamped with. The
+   * controller only deletes volumes carrying this name, so do not change it once volumes
+   * exist: set it explicitly for anything long-lived.
+   *
+   * @default - `cdk8s-storage.dev/nfs-<construct path as a DNS label>`
+   */
+  readonly provisionerName?: string;
+
+  /**
+   * The controller image.
+   *
+   * @default - `ghcr.io/cdk8s-storage/controller:<version of this package>`
+   */
+  readonly image?: string;
+
+  /**
+   * Number of controller pods. One works at a time (it holds a Lease); the others take
+   * over within seconds when it goes away.
+   *
+   * @default 2
+   */
+  readonly replicas?: number;
+
+  /**
+   * How often the controller measures the used bytes of every volume (by walking its
+   * directory on the export). The result is the `cdk8s_storage_volume_used_bytes` metric, the
+   * `cdk8s-storage.dev/used-bytes` annotation on each claim, and what `ResizableClaim.autoGrow`
+   * acts on. Whole seconds, at most a day; `Duration.seconds(0)` turns measuring (and so
+   * autoGrow) off.
+   *
+   * @default Duration.minutes(1)
+   */
+  readonly usageInterval?: Duration;
+}
+
+/** Container name of the controller in the Deployment. */
+const CONTAINER_NAME = 'controller';
+/** Volume name of the mounted export. */
+const ROOT_VOLUME = 'nfs-root';
+
+/**
+ * The NFS controller in subdirectory mode: provisions each claim of its StorageClasses as a
+ * directory on an existing NFS export, deletes/archives it on release, and resizes claims.
+ *
+ * Synthesizes a ServiceAccount, a ClusterRole and binding (from the shared rule table), a
+ * Role and binding for its Lease, a Deployment with the export mounted, and a
+ * PodDisruptionBudget when it runs more than one replica.
+ */
+export class NfsProvisioner extends Construct implements INfsProvisioner {
+  /** The provisioner name. */
+  public readonly provisionerName: string;
+  /** Namespace of the controller's objects. */
+  public readonly namespace: string;
+  /** The NFS server and export. */
+  public readonly server: NfsServer;
+  /** The controller image. */
+  public readonly image: string;
+  /** Number of controller pods. */
+  public readonly replicas: number;
+  /** Name of the controller's ServiceAccount. */
+  public readonly serviceAccountName: string;
+  /** Name of the Lease used for leader election. */
+  public readonly leaseName: string;
+  /** Seconds between two usage measurements (0: off). */
+  public readonly usageIntervalSeconds: number;
+
+  public constructor(scope: Construct, id: string, props: NfsProvisionerProps) {
+    super(scope, id);
+    const where = `NfsProvisioner ${this.node.path}`;
+
+    if (!(props.server instanceof NfsServer)) {
+      throw propError(where, 'server', undefined, 'is missing', 'pass NfsServer.external({ host, path })');
+    }
+    this.server = props.server;
+
+    this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'default';
+    if (!isDnsLabel(this.namespace)) {
+      throw propError(where, 'namespace', this.namespace, 'is not a valid namespace name',
+        'use lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 63 characters)');
+    }
+
+    this.provisionerName = props.provisionerName ?? `cdk8s-storage.dev/nfs-${Names.toDnsLabel(this, { maxLen: 59 })}`;
+    if (!isProvisionerName(this.provisionerName)) {
+      throw propError(where, 'provisionerName', this.provisionerName, 'is not a valid provisioner name',
+        'use a domain-qualified name such as \'example.com/nfs\' (name part: letters, digits, \'-\', \'_\', \'.\'; at most 63 characters)');
+    }
+    const reserved = reservedDomainOf(this.provisionerName);
+    if (reserved) {
+      throw propError(where, 'provisionerName', this.provisionerName, `is in the ${reserved} domain, which Kubernetes reserves for itself`,
+        'Kubernetes takes a \'kubernetes.io/\' name for one of its built-in provisioners and never hands its claims to this controller: '
+        + 'use a domain you own, e.g. \'example.com/nfs\'');
+    }
+    for (const other of this.node.root.node.findAll()) {
+      if (other !== this && other instanceof NfsProvisioner && other.provisionerName === this.provisionerName) {
+        throw propError(where, 'provisionerName', this.provisionerName, `is already used by the NfsProvisioner at ${other.node.path}`,
+          'two controllers with one name would both act on the same claims: give each provisioner its own provisionerName');
+      }
+    }
+
+    this.image = props.image ?? defaultControllerImage();
+    const imageProblem = imageReferenceProblem(this.image);
+    if (imageProblem) {
+      throw propError(where, 'image', this.image, `is not an image reference: it ${imageProblem}`,
+        'give [registry[:port]/]path[:tag][@sha256:digest], e.g. \'ghcr.io/cdk8s-storage/controller:1.2.3\'');
+    }
+
+    this.replicas = props.replicas ?? 2;
+    if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 10) {
+      throw propError(where, 'replicas', this.replicas, 'is out of range', 'use a whole number from 1 to 10 (only one pod works at a time)');
+    }
+
+    this.usageIntervalSeconds = props.usageInterval === undefined ? DEFAULT_USAGE_INTERVAL_SECONDS : usageSeconds(where, props.usageInterval);
+
+    const leaseCandidate = this.provisionerName.replace(/\//g, '-').toLowerCase();
+    this.leaseName = isDnsSubdomain(leaseCandidate) ? leaseCandidate : toDnsLabel(leaseCandidate);
+
+    const labels: Record<string, string> = {
+      [LABELS.name]: 'nfs-provisioner',
+      [LABELS.instance]: Names.toLabelValue(this),
+      [LABELS.component]: 'controller',
+      [LABELS.partOf]: PROJECT_NAME,
+      [LABELS.managedBy]: PROJECT_NAME,
+    };
+    const selector = { [LABELS.name]: labels[LABELS.name], [LABELS.instance]: labels[LABELS.instance] };
+    const metadata = { namespace: this.namespace, labels };
+
+    if (props.createNamespace) {
+      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+    }
+
+    const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata,
+      automountServiceAccountToken: true,
+    });
+    this.serviceAccountName = serviceAccount.name;
+    const subjects = [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace: this.namespace }];
+
+    const clusterRole = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata: { labels },
+      rules: toK8sRules(NFS_CONTROLLER_RULES),
+    }));
+    clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole.name },
+      subjects,
+    }));
+
+    const role = new k8s.KubeRole(this, 'LeaderElectionRole', {
+      metadata,
+      rules: toK8sRules(nfsLeaderElectionRules(this.leaseName)),
+    });
+    new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
+      subjects,
+    });
+
+    new k8s.KubeDeployment(this, 'Deployment', {
+      metadata,
+      spec: {
+        replicas: this.replicas,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: this.podSpec(serviceAccount.name, selector),
+        },
+      },
+    });
+
+    if (this.replicas > 1) {
+      new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+        metadata,
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
+      });
+    }
+  }
+
+  /**
+   * Adds a StorageClass served by this provisioner.
+   */
+  public addStorageClass(id: string, options: NfsStorageClassOptions = {}): NfsStorageClass {
+    return new NfsStorageClass(this, id, { ...options, provisioner: this });
+  }
+
+  private podSpec(serviceAccountName: string, selector: Record<string, string>): k8s.PodSpec {
+    const port = DEFAULT_HTTP_PORT;
+    const args = [
+      COMMANDS.nfs,
+      `--${NFS_FLAGS.provisionerName}=${this.provisionerName}`,
+      `--${NFS_FLAGS.server}=${this.server.host}`,
+      `--${NFS_FLAGS.path}=${this.server.path}`,
+      `--${NFS_FLAGS.root}=${PATHS.nfsRoot}`,
+      `--${NFS_FLAGS.leaderElect}=true`,
+      `--${NFS_FLAGS.leaseName}=${this.leaseName}`,
+      `--${NFS_FLAGS.leaseNamespace}=${this.namespace}`,
+      `--${NFS_FLAGS.httpPort}=${port}`,
+      `--${NFS_FLAGS.usageInterval}=${this.usageIntervalSeconds}`,
+    ];
+    return {
+      serviceAccountName,
+      // The controller talks to the API server: it needs its token (cdk8s-plus turns it off).
+      automountServiceAccountToken: true,
+      securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+      // Spread the standbys over nodes so one node failure does not take all of them.
+      affinity: this.replicas > 1 ? {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [{
+            weight: 100,
+            podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } },
+          }],
+        },
+      } : undefined,
+      containers: [{
+        name: CONTAINER_NAME,
+        image: this.image,
+        args,
+        env: [
+          { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        ],
+        ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+        livenessProbe: {
+          httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('http') },
+          initialDelaySeconds: 10,
+          periodSeconds: 10,
+          timeoutSeconds: 5,
+          failureThreshold: 3,
+        },
+        readinessProbe: {
+          httpGet: { path: '/readyz', port: k8s.IntOrString.fromString('http') },
+          periodSeconds: 5,
+          timeoutSeconds: 5,
+          failureThreshold: 3,
+        },
+        resources: {
+          requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+          // No CPU limit: throttling a controller only delays its work; memory is capped.
+          limits: { memory: k8s.Quantity.fromString('256Mi') },
+        },
+        // Why root: the controller creates, chmods, archives and removes volume directories
+        // on the export. Their contents belong to whatever users the pods ran as, so it must
+        // act as root (uid 0) with DAC_OVERRIDE (read, write and search any directory, move a
+        // directory it does not own into the archive) and FOWNER (chmod an existing empty
+        // volume directory it does not own, unlink in sticky directories). It never changes
+        // an owner, so no CHOWN. Everything else is dropped, it cannot gain privileges, and
+        // the image is read-only.
+        // On a root-squashing export uid 0 is mapped to nobody by the server, these
+        // capabilities do not help there, and the directories must be made writable by
+        // nobody instead (hence the default directoryMode '0777').
+        securityContext: {
+          runAsUser: 0,
+          runAsGroup: 0,
+          runAsNonRoot: false,
+          privileged: false,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'], add: ['DAC_OVERRIDE', 'FOWNER'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        volumeMounts: [
+          { name: ROOT_VOLUME, mountPath: PATHS.nfsRoot },
+          { name: 'tmp', mountPath: '/tmp' },
+        ],
+      }],
+      volumes: [
+        // The kubelet mounts the export; the controller itself needs no mount privileges.
+        { name: ROOT_VOLUME, nfs: { server: this.server.host, path: this.server.path } },
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+      ],
+    };
+  }
+}
+
+/** A usage interval in whole seconds, 0 to a day. */
+function usageSeconds(where: string, interval: Duration): number {
+  // toMilliseconds() throws for NaN and Infinity, without naming the prop.
+  let ms: number;
+  try {
+    ms = interval.toMilliseconds();
+  } catch {
+    ms = NaN;
+  }
+  if (!Number.isFinite(ms) || ms < 0 || ms > 86_400_000 || ms % 1000 !== 0) {
+    throw propError(where, 'usageInterval', Number.isFinite(ms) ? `${ms} ms` : interval.toHumanString(), 'is not a whole number of seconds from 0 to a day',
+      'use e.g. Duration.minutes(1), or Duration.seconds(0) to turn measuring off');
+  }
+  return ms / 1000;
+}
+
+function toK8sRules(rules: readonly PolicyRule[]): k8s.PolicyRule[] {
+  return rules.map((r) => ({
+    apiGroups: [...r.apiGroups],
+    resources: [...r.resources],
+    verbs: [...r.verbs],
+    resourceNames: r.resourceNames ? [...r.resourceNames] : undefined,
+  }));
+}

@@ -1,0 +1,100 @@
+/**
+ * `cdk8s-storage-controller <command> [--flag=value ...]`: the runtime half of
+ * cdk8s-storage. The constructs write the command and flags into the manifests; nothing
+ * else configures it.
+ */
+import { ConfigError, describeFlags } from './core/flags';
+import { KubeClient, loadKubeConfig } from './kube/client';
+import { LocalClusterClient } from './kube/local-port';
+import { LOCAL_FLAG_SPECS, parseLocalInvocation } from './local/flags';
+import { runLocal } from './local/run';
+import { runNodeCleanup } from './local/run-node-cleanup';
+import { COMMON_FLAGS, NFS_FLAG_SPECS, parseNfsConfig } from './nfs/flags';
+import { runNfs } from './nfs/run';
+import { JsonLogger } from './ops/log';
+import { COMMANDS, ENV, LOCAL_FLAGS } from '../contract/controller-config';
+
+const PROGRAM = 'cdk8s-storage-controller';
+
+export function usage(): string {
+  return [
+    `Usage: ${PROGRAM} <command> [--flag=value ...]`,
+    '',
+    'Commands:',
+    `  ${COMMANDS.nfs}      provision NFS volumes as directories under an existing export`,
+    `  ${COMMANDS.local}    node agent: publish, wipe and republish local volumes of this node`,
+    '',
+    `Flags of "${COMMANDS.nfs}":`,
+    describeFlags(NFS_FLAG_SPECS),
+    '',
+    `Flags of "${COMMANDS.local}":`,
+    describeFlags(LOCAL_FLAG_SPECS),
+    '',
+    'Environment:',
+    `  ${ENV.podName}        Lease holder identity and event source (the pod name)`,
+    `  ${ENV.podNamespace}   namespace of the Lease when --leader-election-namespace is not given`,
+    `  ${ENV.nodeName}       the node a local agent serves (required by "${COMMANDS.local}" unless --${LOCAL_FLAGS.nodeCleanup})`,
+    `  KUBECONFIG      kubeconfig used outside a cluster when --${COMMON_FLAGS.kubeconfig} is not given`,
+    '',
+    'Endpoints on --http-port: /healthz, /readyz, /metrics. Logs are JSON lines on stdout.',
+  ].join('\n');
+}
+
+/** Resolves with the first termination signal. */
+function shutdownSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    // Node as PID 1 ignores SIGTERM unless a handler is installed.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help' || args.includes('--help')) {
+    process.stdout.write(`${usage()}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const log = new JsonLogger();
+  try {
+    switch (command) {
+      case COMMANDS.nfs: {
+        const config = parseNfsConfig(args, process.env);
+        return await runNfs(config, log.child({ command }), {
+          shutdownSignal: shutdownSignal(),
+          connect: () => new KubeClient(loadKubeConfig(config.kubeconfig)),
+        });
+      }
+      case COMMANDS.local: {
+        const invocation = parseLocalInvocation(args, process.env);
+        if (invocation.mode === 'node-cleanup') {
+          const config = invocation.config;
+          return await runNodeCleanup(config, log.child({ command, role: 'node-cleanup' }), {
+            shutdownSignal: shutdownSignal(),
+            connect: () => new LocalClusterClient(loadKubeConfig(config.kubeconfig)),
+          });
+        }
+        const config = invocation.config;
+        return await runLocal(config, log.child({ command, node: config.nodeName }), {
+          shutdownSignal: shutdownSignal(),
+          connect: () => new LocalClusterClient(loadKubeConfig(config.kubeconfig)),
+        });
+      }
+      default:
+        throw new ConfigError(`unknown command ${JSON.stringify(command)}: use ${COMMANDS.nfs} or ${COMMANDS.local} (see --help)`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${PROGRAM}: ${error.message}\n`);
+      return 2;
+    }
+    log.error('fatal error', { error: (error as Error).stack ?? String(error) });
+    return 1;
+  }
+}
+
+process.on('unhandledRejection', (reason) => {
+  new JsonLogger().error('unhandled rejection', { error: (reason as Error)?.stack ?? String(reason) });
+  process.exit(1);
+});
+
+void main(process.argv.slice(2)).then((code) => process.exit(code));

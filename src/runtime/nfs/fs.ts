@@ -1,0 +1,655 @@
+/**
+ * The file system executor: the only code that touches the NFS export.
+ *
+ * Every path below the root is walked one component at a time, and each directory is
+ * pinned by an open file descriptor (opened with O_NOFOLLOW | O_DIRECTORY) before
+ * anything inside it is touched. Children are addressed through `/proc/self/fd/<fd>/<name>`,
+ * which the kernel resolves to the pinned directory itself, so a component swapped for a
+ * symlink between our check and our use cannot redirect a mkdir, rename, unlink or rmdir
+ * (Node has no mkdirat/unlinkat; this gives the same guarantee). A symlink anywhere on
+ * the way is refused; inside a volume being deleted, a symlink is removed, never followed.
+ */
+import { constants, promises as fsp } from 'fs';
+import * as path from 'path';
+import { ARCHIVE_PREFIX, CONTROLLER_DIR_PREFIX, MAX_SEGMENT_BYTES, resolveUnderRoot } from '../../contract/path-template';
+
+export { ARCHIVE_PREFIX };
+import { emptyTree } from '../fs/empty-tree';
+import { PinnedDir } from '../fs/pinned-dir';
+import { hasEntries } from '../fs/read-entries';
+import { showPath } from '../fs/show-path';
+
+/** What went wrong, for metrics and for choosing the event text. */
+export type FsErrorKind = 'invalid-path' | 'symlink' | 'not-a-directory' | 'name-too-long' | 'permission' | 'no-space' | 'io';
+
+export class FsError extends Error {
+  constructor(readonly kind: FsErrorKind, message: string, readonly code?: string) {
+    super(message);
+    this.name = 'FsError';
+  }
+}
+
+export interface EnsureResult {
+  /** False when the directory already existed (a retry after a crash) and was reused. */
+  readonly created: boolean;
+}
+
+export type ArchiveResult = { readonly outcome: 'archived'; readonly archivedAs: string } | { readonly outcome: 'missing' };
+
+/** The operations the reconcilers need; tests and the controller use {@link NfsRootFs}. */
+export interface VolumeFs {
+  /** Creates `relativePath` (and missing parents) under the root, or reuses it if it is a directory. */
+  ensureDirectory(relativePath: string, mode: number): Promise<EnsureResult>;
+  /** Removes a volume directory and everything in it without following symlinks. */
+  removeDirectory(relativePath: string): Promise<'removed' | 'missing'>;
+  /** Whether anything is at `relativePath` (no symlink on the way is followed). */
+  exists(relativePath: string): Promise<boolean>;
+  /**
+   * Moves a volume directory to a new `archived-...` name directly under the root. A name
+   * for which `isTaken` says true (the directory of a live volume) is never used.
+   */
+  archiveDirectory(relativePath: string, uniqueSuffix: string, isTaken?: (name: string) => boolean): Promise<ArchiveResult>;
+  /** Removes the now-empty parent directories of `relativePath` (a pattern's `ns/` level). */
+  removeEmptyParents(relativePath: string): Promise<void>;
+  /** Removes the directory only if it is empty (a claim deleted before its PV was made). */
+  removeIfEmpty(relativePath: string): Promise<boolean>;
+  /**
+   * Notes on the export, before the directory is made, that volume `pvName` is being
+   * provisioned into `relativePath`; kept until {@link clearUnfinished}. A controller
+   * killed before the PV exists leaves the note, so the next one can remove the
+   * directory if the claim went away meanwhile.
+   */
+  recordUnfinished(pvName: string, relativePath: string): Promise<void>;
+  /** Forgets the note of `pvName` (its PV exists, or its directory was cleaned up). */
+  clearUnfinished(pvName: string): Promise<void>;
+  /** Every note left, e.g. by a controller that was killed. */
+  listUnfinished(): Promise<UnfinishedVolume[]>;
+  /**
+   * Notes on the export which namespace and claim a directory kept by onDelete RETAIN was
+   * made for (its PV, which said so, is deleted next), so that only a claim of that
+   * namespace is ever handed it again. Replaces any older note about the same directory.
+   */
+  recordRetained(record: RetainedDirectory): Promise<void>;
+  /** Every directory kept by RETAIN that has not been handed to a claim again. */
+  listRetained(): Promise<RetainedDirectory[]>;
+  /** Forgets the note of a kept directory (it was handed to a claim of its namespace). */
+  clearRetained(pvName: string): Promise<void>;
+}
+
+/** A directory kept by onDelete RETAIN, and whom it was made for (see {@link VolumeFs.recordRetained}). */
+export interface RetainedDirectory {
+  /** The deleted PV the directory belonged to. */
+  readonly pvName: string;
+  readonly relativePath: string;
+  readonly namespace: string;
+  readonly claim: string;
+}
+
+/** A volume whose directory may exist while its PV does not (see {@link VolumeFs.recordUnfinished}). */
+export interface UnfinishedVolume {
+  readonly pvName: string;
+  /**
+   * The volume's directory. Undefined when only a note being written was found (the writer
+   * was killed before the note was in place, so nothing was made for it yet).
+   */
+  readonly relativePath?: string;
+}
+
+/** Mode of the intermediate directories a nested pattern creates. */
+export const PARENT_MODE = 0o755;
+/**
+ * Directory under the root holding one note per volume being provisioned (file name = PV
+ * name, content = its directory). It exists only while notes do; no volume may use the name.
+ */
+export const UNFINISHED_DIR = `${CONTROLLER_DIR_PREFIX}unfinished`;
+/**
+ * Directory under the root holding one note per directory kept by RETAIN (file name = the
+ * deleted PV's name, content = JSON: directory, namespace, claim). It exists only while
+ * notes do; no volume may use the name.
+ */
+export const RETAINED_DIR = `${CONTROLLER_DIR_PREFIX}retained`;
+
+// eslint-disable-next-line no-bitwise
+const DIR_FOLLOW = constants.O_RDONLY | constants.O_DIRECTORY;
+// eslint-disable-next-line no-bitwise
+const NOTE_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+// eslint-disable-next-line no-bitwise
+const NOTE_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** PV names are `pvc-<uid>`: anything else in the notes directory is not ours to read. */
+const NOTE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export class NfsRootFs implements VolumeFs {
+  /** Fails when `/proc/self/fd` is not there (the controller only runs on Linux). */
+  static async check(root: string): Promise<void> {
+    const st = await fsp.stat(root).catch(() => undefined);
+    if (!st?.isDirectory()) throw new FsError('invalid-path', `the NFS root ${root} does not exist or is not a directory: mount the export there`);
+    const handle = await fsp.open(root, DIR_FOLLOW);
+    try {
+      await fsp.readdir(`/proc/self/fd/${handle.fd}`);
+    } catch {
+      throw new FsError('io', '/proc/self/fd is not available: the controller needs Linux with /proc mounted');
+    } finally {
+      await handle.close();
+    }
+  }
+
+  constructor(private readonly root: string) {}
+
+  async ensureDirectory(relativePath: string, mode: number): Promise<EnsureResult> {
+    const segments = this.segments(relativePath);
+    if (segments[0].startsWith(CONTROLLER_DIR_PREFIX)) {
+      throw new FsError('invalid-path', `${this.show(segments[0])} is reserved for the controller's own notes (prefix "${CONTROLLER_DIR_PREFIX}"): use another name or pathPattern`);
+    }
+    if (segments[0].startsWith(ARCHIVE_PREFIX)) {
+      // Archives hold deleted claims' data, and a volume under such a name could be taken for
+      // one (or an archive renamed onto it): never hand out, never make one for a claim.
+      throw new FsError('invalid-path', `${this.show(segments[0])} has the prefix of archives ("${ARCHIVE_PREFIX}"); a volume never gets such a name: use another name or pathPattern`);
+    }
+    const held: PinnedDir[] = [];
+    try {
+      let dir = await this.openRoot();
+      held.push(dir);
+      let created = false;
+      for (let i = 0; i < segments.length; i++) {
+        const leaf = i === segments.length - 1;
+        created = await this.mkdir(dir, segments[i], leaf ? mode : PARENT_MODE);
+        dir = await this.openChild(dir, segments[i]);
+        held.push(dir);
+        // mkdir's mode is cut by the umask; set it exactly. Parents we did not create and
+        // volumes that already hold data keep their mode (a database may have chmod-ed its directory).
+        if (created && !leaf) await dir.handle.chmod(PARENT_MODE);
+      }
+      if (created || !(await hasEntries(dir))) {
+        await dir.handle.chmod(mode);
+      }
+      return { created };
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async removeDirectory(relativePath: string): Promise<'removed' | 'missing'> {
+    const segments = this.segments(relativePath);
+    const held: PinnedDir[] = [];
+    try {
+      const parent = await this.openParent(segments, held);
+      if (!parent) return 'missing';
+      const name = segments[segments.length - 1];
+      const kind = await entryKind(parent, name);
+      if (kind === 'missing') return 'missing';
+      if (kind !== 'directory') {
+        throw new FsError(kind === 'symlink' ? 'symlink' : 'not-a-directory',
+          `${this.show(relativePath)} is ${kind === 'symlink' ? 'a symbolic link' : 'not a directory'}, not the volume directory this controller made: remove it on the server by hand`);
+      }
+      await this.removeTree(parent, name);
+      return 'removed';
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async exists(relativePath: string): Promise<boolean> {
+    const segments = this.segments(relativePath);
+    const held: PinnedDir[] = [];
+    try {
+      const parent = await this.openParent(segments, held);
+      return parent !== undefined && await entryKind(parent, segments[segments.length - 1]) !== 'missing';
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async archiveDirectory(relativePath: string, uniqueSuffix: string, isTaken: (name: string) => boolean = () => false): Promise<ArchiveResult> {
+    const segments = this.segments(relativePath);
+    const held: PinnedDir[] = [];
+    try {
+      const parent = await this.openParent(segments, held);
+      if (!parent) return { outcome: 'missing' };
+      const name = segments[segments.length - 1];
+      const kind = await entryKind(parent, name);
+      if (kind === 'missing') return { outcome: 'missing' };
+      if (kind !== 'directory') {
+        throw new FsError(kind === 'symlink' ? 'symlink' : 'not-a-directory',
+          `${this.show(relativePath)} is ${kind === 'symlink' ? 'a symbolic link' : 'not a directory'}; refusing to archive it`);
+      }
+      const root = held[0];
+      for (const candidate of archiveNames(relativePath, uniqueSuffix)) {
+        // A live volume's directory (from before claims were kept away from the prefix) is
+        // never the target, even when it is empty: its claim would receive this data.
+        if (isTaken(candidate)) continue;
+        // Claim the name by creating it: mkdir is atomic, so an earlier archive is never
+        // replaced. rename() may replace an *empty* directory, which is the one we just made
+        // (or one left by a crash between these two steps).
+        const made = await this.mkdir(root, candidate, 0o700);
+        if (!made && !(await isEmptyDir(root, candidate))) continue;
+        await fsp.rename(parent.at(name), root.at(candidate));
+        return { outcome: 'archived', archivedAs: candidate };
+      }
+      throw new FsError('io', `no free archive name for ${this.show(relativePath)}`);
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async removeEmptyParents(relativePath: string): Promise<void> {
+    const segments = this.segments(relativePath);
+    if (segments.length < 2) return;
+    const held: PinnedDir[] = [];
+    try {
+      let dir = await this.openRoot();
+      held.push(dir);
+      for (const segment of segments.slice(0, -1)) {
+        const next = await this.openChild(dir, segment).catch(() => undefined);
+        if (!next) break;
+        dir = next;
+        held.push(dir);
+      }
+      // held[i] is the directory holding segments[i]; remove from the deepest parent up.
+      for (let i = held.length - 1; i >= 1; i--) {
+        const removed = await fsp.rmdir(held[i - 1].at(segments[i - 1])).then(() => true, () => false);
+        if (!removed) break;
+      }
+    } catch (error) {
+      throw this.wrap(error, relativePath);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async removeIfEmpty(relativePath: string): Promise<boolean> {
+    const segments = this.segments(relativePath);
+    const held: PinnedDir[] = [];
+    try {
+      const parent = await this.openParent(segments, held);
+      if (!parent) return false;
+      return await fsp.rmdir(parent.at(segments[segments.length - 1])).then(() => true, () => false);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async recordUnfinished(pvName: string, relativePath: string): Promise<void> {
+    this.checkNoteName(pvName);
+    // Another worker may remove the emptied notes directory between our mkdir and open: retry.
+    for (let attempt = 1; ; attempt++) {
+      const held: PinnedDir[] = [];
+      try {
+        const root = await this.openRoot();
+        held.push(root);
+        await this.mkdir(root, UNFINISHED_DIR, 0o700);
+        const notes = await this.openChild(root, UNFINISHED_DIR);
+        held.push(notes);
+        // Written aside and renamed into place: a retry rewrites the note, and a crash
+        // halfway through a rewrite must not leave an empty note in place of the whole one.
+        const file = await fsp.open(notes.at(writingName(pvName)), NOTE_WRITE, 0o600);
+        try {
+          await file.writeFile(relativePath, 'utf8');
+        } finally {
+          await file.close();
+        }
+        await fsp.rename(notes.at(writingName(pvName)), notes.at(pvName));
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw this.wrap(error, UNFINISHED_DIR);
+      } finally {
+        await closeAll(held);
+      }
+    }
+  }
+
+  async clearUnfinished(pvName: string): Promise<void> {
+    this.checkNoteName(pvName);
+    const held: PinnedDir[] = [];
+    try {
+      const root = await this.openRoot();
+      held.push(root);
+      if (await entryKind(root, UNFINISHED_DIR) === 'missing') return;
+      const notes = await this.openChild(root, UNFINISHED_DIR);
+      held.push(notes);
+      for (const name of [pvName, writingName(pvName)]) {
+        await fsp.unlink(notes.at(name)).catch((error) => {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        });
+      }
+      // Gone with its last note, so an idle export shows nothing of ours but the volumes.
+      await fsp.rmdir(root.at(UNFINISHED_DIR)).catch(() => undefined);
+    } catch (error) {
+      throw this.wrap(error, UNFINISHED_DIR);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async listUnfinished(): Promise<UnfinishedVolume[]> {
+    const held: PinnedDir[] = [];
+    try {
+      const root = await this.openRoot();
+      held.push(root);
+      if (await entryKind(root, UNFINISHED_DIR) === 'missing') return [];
+      const notes = await this.openChild(root, UNFINISHED_DIR);
+      held.push(notes);
+      const found: UnfinishedVolume[] = [];
+      const names = (await fsp.readdir(notes.at('.'))).sort();
+      const present = new Set(names);
+      for (const name of names) {
+        // A note still being written with none in place: its writer was killed before the
+        // rename. (Next to a whole note it is a rewrite in progress, and the whole one counts.)
+        const writing = name.startsWith('.') ? name.slice(1) : undefined;
+        if (writing !== undefined && NOTE_NAME.test(writing) && !present.has(writing)) {
+          found.push({ pvName: writing });
+          continue;
+        }
+        if (!NOTE_NAME.test(name)) continue;
+        const relativePath = await readNote(notes, name);
+        if (relativePath === undefined) continue;
+        try {
+          this.segments(relativePath);
+        } catch {
+          continue; // not a path we could have written: leave it alone
+        }
+        found.push({ pvName: name, relativePath });
+      }
+      return found;
+    } catch (error) {
+      throw this.wrap(error, UNFINISHED_DIR);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async recordRetained(record: RetainedDirectory): Promise<void> {
+    this.checkNoteName(record.pvName);
+    this.segments(record.relativePath);
+    const content = JSON.stringify({ directory: record.relativePath, namespace: record.namespace, claim: record.claim });
+    // Another worker may remove the emptied notes directory between our mkdir and open: retry.
+    for (let attempt = 1; ; attempt++) {
+      const held: PinnedDir[] = [];
+      try {
+        const root = await this.openRoot();
+        held.push(root);
+        await this.mkdir(root, RETAINED_DIR, 0o700);
+        const notes = await this.openChild(root, RETAINED_DIR);
+        held.push(notes);
+        // The newest owner of a directory is the only one: an older note about it goes.
+        for (const older of await this.readRetained(notes)) {
+          if (older.relativePath === record.relativePath && older.pvName !== record.pvName) await unlinkIfThere(notes, older.pvName);
+        }
+        // Written aside and renamed into place, so a crash never leaves half a note.
+        const file = await fsp.open(notes.at(writingName(record.pvName)), NOTE_WRITE, 0o600);
+        try {
+          await file.writeFile(content, 'utf8');
+        } finally {
+          await file.close();
+        }
+        await fsp.rename(notes.at(writingName(record.pvName)), notes.at(record.pvName));
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw this.wrap(error, RETAINED_DIR);
+      } finally {
+        await closeAll(held);
+      }
+    }
+  }
+
+  async listRetained(): Promise<RetainedDirectory[]> {
+    const held: PinnedDir[] = [];
+    try {
+      const root = await this.openRoot();
+      held.push(root);
+      if (await entryKind(root, RETAINED_DIR) === 'missing') return [];
+      const notes = await this.openChild(root, RETAINED_DIR);
+      held.push(notes);
+      return await this.readRetained(notes);
+    } catch (error) {
+      throw this.wrap(error, RETAINED_DIR);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  async clearRetained(pvName: string): Promise<void> {
+    this.checkNoteName(pvName);
+    const held: PinnedDir[] = [];
+    try {
+      const root = await this.openRoot();
+      held.push(root);
+      if (await entryKind(root, RETAINED_DIR) === 'missing') return;
+      const notes = await this.openChild(root, RETAINED_DIR);
+      held.push(notes);
+      await unlinkIfThere(notes, pvName);
+      await unlinkIfThere(notes, writingName(pvName));
+      await fsp.rmdir(root.at(RETAINED_DIR)).catch(() => undefined);
+    } catch (error) {
+      throw this.wrap(error, RETAINED_DIR);
+    } finally {
+      await closeAll(held);
+    }
+  }
+
+  /** The whole, well-formed notes in the kept-directories folder; anything else is skipped, never followed. */
+  private async readRetained(notes: PinnedDir): Promise<RetainedDirectory[]> {
+    const found: RetainedDirectory[] = [];
+    for (const name of (await fsp.readdir(notes.at('.'))).sort()) {
+      if (!NOTE_NAME.test(name)) continue;
+      const record = parseRetained(name, await readNote(notes, name));
+      if (!record) continue;
+      try {
+        this.segments(record.relativePath);
+      } catch {
+        continue;
+      }
+      found.push(record);
+    }
+    return found;
+  }
+
+  private checkNoteName(pvName: string): void {
+    if (!NOTE_NAME.test(pvName)) throw new FsError('invalid-path', `${JSON.stringify(pvName)} is not a PersistentVolume name`);
+  }
+
+  /** Validates a relative path and splits it; the lexical root check happens here. */
+  private segments(relativePath: string): string[] {
+    try {
+      resolveUnderRoot(this.root, relativePath);
+    } catch (error) {
+      throw new FsError('invalid-path', (error as Error).message);
+    }
+    const segments = relativePath.split('/');
+    for (const segment of segments) {
+      if (segment === '' || segment === '.' || segment === '..') {
+        throw new FsError('invalid-path', `path ${JSON.stringify(relativePath)} has an empty, "." or ".." component`);
+      }
+      if (Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES) {
+        throw new FsError('name-too-long', `directory name ${JSON.stringify(segment.slice(0, 40) + '...')} is longer than ${MAX_SEGMENT_BYTES} bytes`);
+      }
+    }
+    return segments;
+  }
+
+  private async openRoot(): Promise<PinnedDir> {
+    return PinnedDir.open(this.root, true);
+  }
+
+  /** Opens every directory above the last segment; undefined when one is missing. */
+  private async openParent(segments: string[], held: PinnedDir[]): Promise<PinnedDir | undefined> {
+    let dir = await this.openRoot();
+    held.push(dir);
+    for (const segment of segments.slice(0, -1)) {
+      const kind = await entryKind(dir, segment);
+      if (kind === 'missing') return undefined;
+      dir = await this.openChild(dir, segment);
+      held.push(dir);
+    }
+    return dir;
+  }
+
+  private async openChild(parent: PinnedDir, name: string): Promise<PinnedDir> {
+    const display = showPath(parent.pathOf(name));
+    try {
+      return await parent.openChild(name);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' || code === 'ELOOP') {
+        const kind = await entryKind(parent, name);
+        if (kind === 'symlink') {
+          throw new FsError('symlink', `${display} is a symbolic link; the controller never follows links under the NFS root: remove the link on the server or use another pathPattern`);
+        }
+        throw new FsError('not-a-directory', `${display} exists and is not a directory: remove it on the server or use another pathPattern`);
+      }
+      throw error;
+    }
+  }
+
+  /** mkdir that treats an existing entry as "not created" (the caller opens it no-follow next). */
+  private async mkdir(parent: PinnedDir, name: string, mode: number): Promise<boolean> {
+    try {
+      await fsp.mkdir(parent.at(name), mode);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes `name` inside `parent` and everything below it, without following a symlink
+   * or entering another mount (../fs/empty-tree.ts).
+   */
+  private async removeTree(parent: PinnedDir, name: string): Promise<void> {
+    const top = await this.openChild(parent, name);
+    try {
+      const { kept } = await emptyTree(top);
+      if (kept.length > 0) {
+        throw new FsError('io', `${kept.join(', ')} inside ${showPath(top.path)} is another mount; it was not entered and the volume is not removed: unmount it on the server`);
+      }
+    } finally {
+      await top.close();
+    }
+    await fsp.rmdir(parent.at(name));
+  }
+
+  private show(relativePath: string): string {
+    return showPath(path.posix.join(this.root, relativePath));
+  }
+
+  private wrap(error: unknown, relativePath: string): FsError {
+    if (error instanceof FsError) return error;
+    const e = error as NodeJS.ErrnoException;
+    const where = this.show(relativePath);
+    switch (e.code) {
+      case 'ENAMETOOLONG':
+        return new FsError('name-too-long', `a name in ${where} is too long for the file system: use shorter names or a shorter pathPattern`, e.code);
+      case 'EACCES':
+      case 'EPERM':
+      case 'EROFS':
+        return new FsError('permission', `permission denied writing ${where} (${e.code}, uid ${process.getuid?.() ?? '?'}): make the export writable for the controller; with root_squash, run it as the export's owner`, e.code);
+      case 'ENOSPC':
+      case 'EDQUOT':
+        return new FsError('no-space', `no space left on the NFS export for ${where} (${e.code})`, e.code);
+      case 'EINVAL':
+      case 'EILSEQ':
+        return new FsError('invalid-path', `the file system cannot hold the name ${where} (${e.code}): use plain names`, e.code);
+      default:
+        return new FsError('io', `${where}: ${describe(error)}`, e.code);
+    }
+  }
+}
+
+/** An error's text without the /proc/self/fd path Node names, which means nothing to a reader. */
+function describe(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  const message = e?.message ?? String(error);
+  return message.includes('/proc/self/fd/') ? `${e.syscall ?? 'access'} failed (${e.code ?? 'unknown error'})` : message;
+}
+
+/** Candidate archive names, first the plain one, then numbered ones. */
+export function* archiveNames(relativePath: string, uniqueSuffix: string): Generator<string> {
+  const flat = relativePath.replace(/\//g, '-');
+  const tail = flat.includes(uniqueSuffix) ? '' : `-${uniqueSuffix}`;
+  for (let n = 1; n <= 100; n++) {
+    const counter = n === 1 ? '' : `-${n}`;
+    const budget = MAX_SEGMENT_BYTES - Buffer.byteLength(ARCHIVE_PREFIX + tail + counter, 'utf8');
+    yield ARCHIVE_PREFIX + truncateBytes(flat, budget) + tail + counter;
+  }
+}
+
+function truncateBytes(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  let out = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch, 'utf8') > maxBytes) break;
+    out += ch;
+  }
+  return out;
+}
+
+async function entryKind(dir: PinnedDir, name: string): Promise<'missing' | 'directory' | 'symlink' | 'other'> {
+  try {
+    const st = await fsp.lstat(dir.at(name));
+    if (st.isSymbolicLink()) return 'symlink';
+    return st.isDirectory() ? 'directory' : 'other';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+}
+
+/** Name of a note while it is being written (no PV name starts with a dot). */
+function writingName(pvName: string): string {
+  return `.${pvName}`;
+}
+
+/** A note's content; undefined for anything but a small regular file (never follows a link, never blocks on a FIFO). */
+async function readNote(dir: PinnedDir, name: string): Promise<string | undefined> {
+  const file = await fsp.open(dir.at(name), NOTE_READ).catch(() => undefined);
+  if (!file) return undefined;
+  try {
+    const st = await file.stat();
+    if (!st.isFile() || st.size > 8192) return undefined;
+    return await file.readFile('utf8');
+  } finally {
+    await file.close();
+  }
+}
+
+/** A kept directory's note, or undefined when the content is not one we could have written. */
+function parseRetained(pvName: string, content: string | undefined): RetainedDirectory | undefined {
+  if (content === undefined) return undefined;
+  try {
+    const { directory, namespace, claim } = JSON.parse(content);
+    if (typeof directory !== 'string' || typeof namespace !== 'string' || typeof claim !== 'string') return undefined;
+    if (namespace === '' || claim === '') return undefined;
+    return { pvName, relativePath: directory, namespace, claim };
+  } catch {
+    return undefined;
+  }
+}
+
+async function unlinkIfThere(dir: PinnedDir, name: string): Promise<void> {
+  await fsp.unlink(dir.at(name)).catch((error) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  });
+}
+
+async function isEmptyDir(dir: PinnedDir, name: string): Promise<boolean> {
+  if (await entryKind(dir, name) !== 'directory') return false;
+  const child = await dir.openChild(name).catch(() => undefined);
+  if (!child) return false;
+  try {
+    return !(await hasEntries(child));
+  } finally {
+    await child.close();
+  }
+}
+
+async function closeAll(held: PinnedDir[]): Promise<void> {
+  await Promise.all(held.map((d) => d.close().catch(() => undefined)));
+}

@@ -1,0 +1,242 @@
+import { k8s } from 'cdk8s-plus-28';
+import { setup } from './helpers';
+import { VolumeBindingMode, VolumeMode } from '../../../src/constructs/common/storage-class-ref';
+import { BlockCleaner, LocalStaticProvisioner, TaintEffect, TolerationOperator } from '../../../src/constructs/local';
+
+/** Adds a class with the given options to a fresh provisioner. */
+function addClass(options: Partial<Parameters<LocalStaticProvisioner['addStorageClass']>[1]>): void {
+  setup().provisioner.addStorageClass('cls', { hostDir: '/mnt/disks', ...options });
+}
+
+describe('LocalStaticProvisioner validation', () => {
+  test('throws for a namespace that is not a DNS label', () => {
+    expect(() => setup({ namespace: 'Storage_System' }))
+      .toThrow(/LocalStaticProvisioner test\/local: namespace "Storage_System" is not a valid namespace name; use lowercase/);
+  });
+
+  test('throws for an empty image', () => {
+    expect(() => setup({ image: ' ' })).toThrow(/image " " is not an image reference: it contains white space or a control character; give \[registry/);
+  });
+
+  test.each([
+    ['Registry.example.com/Storage/controller:1', /path component "Storage"/],
+    ['registry.example.com/controller:1.2.3@sha256:xyz', /has a digest that is not "sha256:" and 64 lower-case hex digits/],
+    ['registry.example.com/controller:+1', /has a tag that is not/],
+    ['registry.example.com/', /has an empty path component/],
+  ])('throws for the malformed image reference %j, saying what is wrong', (image, problem) => {
+    expect(() => setup({ image })).toThrow(/LocalStaticProvisioner test\/local: image ".*" is not an image reference: it /);
+    expect(() => setup({ image })).toThrow(problem);
+  });
+
+  test.each(['Gt', 'exists', 'In', 'DoesNotExist'])('throws for the toleration operator %j (Kubernetes knows only Exists and Equal)', (operator) => {
+    expect(() => setup({ tolerations: [{ key: 'k', operator: operator as TolerationOperator }] }))
+      .toThrow(`operator "${operator}" is not one Kubernetes knows; use TolerationOperator.EXISTS or TolerationOperator.EQUAL`);
+  });
+
+  test('throws for a toleration effect Kubernetes does not know', () => {
+    expect(() => setup({ tolerations: [{ key: 'k', operator: TolerationOperator.EXISTS, effect: 'NoRun' as TaintEffect }] }))
+      .toThrow(/effect "NoRun" is not a taint effect/);
+  });
+
+  test('throws for a toleration value that is not a label value', () => {
+    expect(() => setup({ tolerations: [{ key: 'k', value: 'a b' }] })).toThrow(/value "a b" is not a valid label value/);
+  });
+
+  test.each([NaN, Infinity, -1, 1.5])('throws for tolerationSeconds %p, naming the value', (tolerationSeconds) => {
+    expect(() => setup({ tolerations: [{ key: 'k', operator: TolerationOperator.EXISTS, effect: TaintEffect.NO_EXECUTE, tolerationSeconds }] }))
+      .toThrow(`tolerationSeconds is ${tolerationSeconds}; use a whole number of seconds >= 0`);
+  });
+
+  test('a hostile nodeSelector key is quoted with control characters escaped and cut', () => {
+    expect(() => setup({ nodeSelector: { [`bad\n${'k'.repeat(200)}`]: 'x' } }))
+      .toThrow(`nodeSelector key "bad\\n${'k'.repeat(96)}..." is not a valid label key`);
+  });
+
+  test('throws for an invalid nodeSelector key', () => {
+    expect(() => setup({ nodeSelector: { 'bad key': 'x' } })).toThrow(/nodeSelector key "bad key" is not a valid label key/);
+  });
+
+  test('throws for an invalid nodeSelector value', () => {
+    expect(() => setup({ nodeSelector: { disks: 'a/b' } })).toThrow(/nodeSelector value "a\/b" of "disks" is not a valid label value/);
+  });
+
+  test('throws for a toleration without key whose operator is not EXISTS', () => {
+    expect(() => setup({ tolerations: [{ value: 'x' }] }))
+      .toThrow(/tolerations entry \{"value":"x"\}: a toleration without key must use operator EXISTS/);
+  });
+
+  test('throws for a toleration with a value and operator EXISTS', () => {
+    expect(() => setup({ tolerations: [{ key: 'k', operator: TolerationOperator.EXISTS, value: 'v' }] }))
+      .toThrow(/value is set with operator EXISTS, which matches any value; remove value/);
+  });
+
+  test('throws for tolerationSeconds without effect NO_EXECUTE', () => {
+    expect(() => setup({ tolerations: [{ key: 'k', value: 'v', effect: TaintEffect.NO_SCHEDULE, tolerationSeconds: 10 }] }))
+      .toThrow(/tolerationSeconds applies only to effect NO_EXECUTE/);
+  });
+
+  test('throws for a toleration key that is not a label key', () => {
+    expect(() => setup({ tolerations: [{ key: '-bad-', value: 'v' }] })).toThrow(/key "-bad-" is not a valid label key/);
+  });
+});
+
+describe('LocalStorageClass validation', () => {
+  test('throws for a name that is not a DNS subdomain', () => {
+    expect(() => addClass({ name: 'Fast_SSD' }))
+      .toThrow(/LocalStorageClass test\/local\/cls: name "Fast_SSD" is not a valid StorageClass name; use lowercase/);
+  });
+
+  test('throws for a relative hostDir', () => {
+    expect(() => addClass({ hostDir: 'mnt/disks' })).toThrow(/hostDir "mnt\/disks" is not absolute; write a normalized absolute path/);
+  });
+
+  test('throws for a hostDir with ".."', () => {
+    expect(() => addClass({ hostDir: '/mnt/disks/../etc' })).toThrow(/hostDir "\/mnt\/disks\/\.\.\/etc" has an empty, "\." or "\.\." segment/);
+  });
+
+  test('throws for a hostDir with a trailing slash', () => {
+    expect(() => addClass({ hostDir: '/mnt/disks/' })).toThrow(/hostDir "\/mnt\/disks\/" has an empty/);
+  });
+
+  test('throws for a system directory as hostDir', () => {
+    expect(() => addClass({ hostDir: '/var/lib/kubelet' })).toThrow(/hostDir "\/var\/lib\/kubelet" is a system directory/);
+    expect(() => addClass({ hostDir: '/' })).toThrow(/hostDir "\/" is a system directory/);
+  });
+
+  test.each([
+    ['/sys/block', '/sys'], ['/proc/1/root', '/proc'], ['/dev/disk/by-id', '/dev'], ['/run/disks', '/run'], ['/var/run/disks', '/var/run'],
+    ['/etc/disks', '/etc'], ['/boot/efi', '/boot'], ['/var/lib/kubelet/pods', '/var/lib/kubelet'], ['/home', '/home'], ['/home/x', '/home'],
+    ['/home/user/disks', '/home'],
+  ])('throws for a hostDir inside a system tree: %s', (hostDir, tree) => {
+    expect(() => addClass({ hostDir }))
+      .toThrow(`LocalStorageClass test/local/cls: hostDir "${hostDir}" is inside the system tree ${tree}, whose mount points the agent would publish and wipe; `
+        + 'use a directory that holds only the volumes, e.g. "/mnt/disks/ssd"');
+  });
+
+  test.each(['/homestead', '/devices/ssd', '/etcetera', '/var/lib/kubelet-disks', '/mnt/home', '/srv/run'])('a hostDir that only shares a prefix with a system tree is fine: %s', (hostDir) => {
+    expect(() => addClass({ hostDir })).not.toThrow();
+  });
+
+  test.each(['/mnt/disks\u0001', '/mnt/\u001b[2Jdisks', '/mnt/disks\u007f', '/mnt/dis\tks'])('throws for a hostDir with a control character: %j', (hostDir) => {
+    expect(() => addClass({ hostDir })).toThrow(/hostDir ".*(\\u00(01|1b|7f)|\\t)[^"]*" contains a control character/);
+  });
+
+  test('throws for a relative mountDir', () => {
+    expect(() => addClass({ mountDir: 'disks' })).toThrow(/mountDir "disks" is not absolute/);
+  });
+
+  test('throws for a mountDir over the agent\'s config directory', () => {
+    expect(() => addClass({ mountDir: '/etc/cdk8s-storage/disks' })).toThrow(/mountDir "\/etc\/cdk8s-storage\/disks" overlaps \/etc\/cdk8s-storage/);
+  });
+
+  test('throws for a hostDir used twice in one provisioner', () => {
+    const { provisioner } = setup();
+    provisioner.addStorageClass('a', { hostDir: '/mnt/disks' });
+    expect(() => provisioner.addStorageClass('b', { hostDir: '/mnt/disks' }))
+      .toThrow(/LocalStorageClass test\/local\/b: hostDir "\/mnt\/disks" is also the hostDir of LocalStorageClass test\/local\/a/);
+  });
+
+  test('throws for a hostDir used by another provisioner in the app', () => {
+    const { chart, provisioner } = setup();
+    provisioner.addStorageClass('a', { hostDir: '/mnt/disks' });
+    const other = new LocalStaticProvisioner(chart, 'other');
+    expect(() => other.addStorageClass('b', { hostDir: '/mnt/disks' }))
+      .toThrow(/test\/other\/b: hostDir "\/mnt\/disks" is also the hostDir of LocalStorageClass test\/local\/a/);
+  });
+
+  test('throws for a hostDir nested in another class\'s', () => {
+    const { provisioner } = setup();
+    provisioner.addStorageClass('a', { hostDir: '/mnt/disks' });
+    expect(() => provisioner.addStorageClass('b', { hostDir: '/mnt/disks/ssd' }))
+      .toThrow(/hostDir "\/mnt\/disks\/ssd" overlaps the hostDir of LocalStorageClass test\/local\/a \("\/mnt\/disks"\)/);
+  });
+
+  test('does not confuse a sibling directory with a nested one', () => {
+    const { provisioner } = setup();
+    provisioner.addStorageClass('a', { hostDir: '/mnt/disks' });
+    expect(() => provisioner.addStorageClass('b', { hostDir: '/mnt/disks-other' })).not.toThrow();
+  });
+
+  test('throws for two classes of one provisioner with the same mountDir', () => {
+    const { provisioner } = setup();
+    provisioner.addStorageClass('a', { hostDir: '/mnt/a', mountDir: '/discovery' });
+    expect(() => provisioner.addStorageClass('b', { hostDir: '/mnt/b', mountDir: '/discovery' }))
+      .toThrow(/mountDir "\/discovery" overlaps the mountDir of LocalStorageClass test\/local\/a/);
+  });
+
+  test('throws for a duplicate class name in one provisioner', () => {
+    const { provisioner } = setup();
+    provisioner.addStorageClass('a', { name: 'local', hostDir: '/mnt/a' });
+    expect(() => provisioner.addStorageClass('b', { name: 'local', hostDir: '/mnt/b' }))
+      .toThrow(/test\/local\/b: name "local" is already used by LocalStorageClass test\/local\/a/);
+  });
+
+  test('throws for a duplicate class name across provisioners', () => {
+    const { chart, provisioner } = setup();
+    provisioner.addStorageClass('a', { name: 'local', hostDir: '/mnt/a' });
+    const other = new LocalStaticProvisioner(chart, 'other');
+    expect(() => other.addStorageClass('b', { name: 'local', hostDir: '/mnt/b' })).toThrow(/name "local" is already used/);
+  });
+
+  test('throws for a class name already used by another StorageClass object in the app', () => {
+    const { chart, provisioner } = setup();
+    new k8s.KubeStorageClass(chart, 'existing', { metadata: { name: 'standard' }, provisioner: 'example.com/x' });
+    expect(() => provisioner.addStorageClass('a', { name: 'standard', hostDir: '/mnt/a' }))
+      .toThrow(/name "standard" is already used by the StorageClass at test\/existing/);
+  });
+
+  test('throws for a blockCleaner on a Filesystem class', () => {
+    expect(() => addClass({ blockCleaner: BlockCleaner.zero() }))
+      .toThrow(/blockCleaner is set on a Filesystem class; .* remove blockCleaner or set volumeMode: VolumeMode\.BLOCK/);
+  });
+
+  test.each([0, 11, 2.5, -1])('throws for shred passes %p', (passes) => {
+    expect(() => BlockCleaner.shred(passes)).toThrow(`BlockCleaner.shred(passes): passes is ${passes}; use a whole number from 1 to 10`);
+  });
+
+  test.each([NaN, Infinity, -Infinity])('throws for passes %p, naming the value', (passes) => {
+    expect(() => BlockCleaner.shred(passes)).toThrow(`BlockCleaner.shred(passes): passes is ${passes}; use a whole number from 1 to 10`);
+    expect(() => BlockCleaner.zero(passes)).toThrow(`BlockCleaner.zero(passes): passes is ${passes}; use a whole number from 1 to 10`);
+  });
+
+  test.each([0, 11, 1.5])('throws for zero passes %p', (passes) => {
+    expect(() => BlockCleaner.zero(passes)).toThrow(`BlockCleaner.zero(passes): passes is ${passes}; use a whole number from 1 to 10`);
+  });
+
+  test('throws for a namePattern with "/"', () => {
+    expect(() => addClass({ namePattern: 'by-id/nvme*' })).toThrow(/namePattern "by-id\/nvme\*" contains '\/'; it matches one entry name/);
+  });
+
+  test.each(['disk[0-9]', 'a,b', '{a,b}', '!x'])('throws for a namePattern with unsupported glob syntax: %s', (pattern) => {
+    expect(() => addClass({ namePattern: pattern })).toThrow(/namePattern ".*" contains ".*", which is not supported; use a single glob where only \* and \? are wildcards/);
+  });
+
+  test('throws for an empty namePattern', () => {
+    expect(() => addClass({ namePattern: '' })).toThrow(/namePattern "" must be 1-255 characters/);
+  });
+
+  test('throws for Immediate binding, explaining why local volumes wait for the first consumer', () => {
+    expect(() => addClass({ volumeBindingMode: VolumeBindingMode.IMMEDIATE }))
+      .toThrow(/volumeBindingMode "Immediate" is not possible for local volumes: .*bound to a volume on some node before its pod is scheduled.*set VolumeBindingMode\.WAIT_FOR_FIRST_CONSUMER/);
+  });
+
+  test.each([['volumeMode', 'Raw'], ['reclaimPolicy', 'Recycle']])('throws for the %s %j, which local classes do not have', (prop, value) => {
+    expect(() => addClass({ [prop]: value })).toThrow(new RegExp(`LocalStorageClass test/local/cls: ${prop} "${value}" is not a`));
+  });
+
+  test('throws for fsType on a Block class', () => {
+    expect(() => addClass({ volumeMode: VolumeMode.BLOCK, fsType: 'ext4' })).toThrow(/fsType "ext4" is set on a Block class/);
+  });
+
+  test('throws for an fsType that is not a filesystem name', () => {
+    expect(() => addClass({ fsType: 'ext4 -o rw' })).toThrow(/fsType "ext4 -o rw" is not a filesystem type name; use e\.g\. "ext4"/);
+  });
+
+  test('throws for mountOptions on a Block class', () => {
+    expect(() => addClass({ volumeMode: VolumeMode.BLOCK, mountOptions: ['noatime'] })).toThrow(/mountOptions are set on a Block class/);
+  });
+
+  test('throws for a mount option holding several options', () => {
+    expect(() => addClass({ mountOptions: ['noatime,nodiratime'] })).toThrow(/mountOptions entry "noatime,nodiratime" is invalid; give one option per entry/);
+  });
+});
