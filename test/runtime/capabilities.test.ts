@@ -14,6 +14,7 @@ import { buildSync } from 'esbuild';
 import { LoopLab } from './local/loop-lab';
 import { LocalStaticProvisioner, NfsProvisioner, NfsServer } from '../../src';
 import type { LocalClassConfig } from '../../src/contract/controller-config';
+import { one, synthValid } from '../util/synth';
 
 const lab = new LoopLab('capabilities');
 afterAll(() => lab.cleanup());
@@ -65,7 +66,7 @@ function emptyAsRoot(dir: string): void {
 }
 
 function containerCapabilities(objs: any[], kind: string): string[] {
-  const workload = objs.find(o => o.kind === kind);
+  const workload = one(objs, kind);
   return workload.spec.template.spec.containers[0].securityContext.capabilities.add;
 }
 
@@ -77,7 +78,7 @@ describe('local node agent with mount-point classes only', () => {
   };
   const chart = Testing.chart();
   new LocalStaticProvisioner(chart, 'local').addStorageClass('fs', { hostDir: '/mnt/disks' });
-  const granted = containerCapabilities(Testing.synth(chart), 'DaemonSet');
+  const granted = containerCapabilities(synthValid(chart), 'DaemonSet');
 
   beforeAll(() => lab.mountFs(vol));
   beforeEach(() => {
@@ -109,7 +110,7 @@ describe('NFS controller', () => {
   const root = path.join(lab.root, 'export');
   const chart = Testing.chart();
   new NfsProvisioner(chart, 'nfs', { server: NfsServer.external({ host: '10.0.0.5', path: '/exports' }) });
-  const granted = containerCapabilities(Testing.synth(chart), 'Deployment');
+  const granted = containerCapabilities(synthValid(chart), 'Deployment');
 
   beforeAll(() => lab.mountFs(root));
   beforeEach(() => {

@@ -1,6 +1,6 @@
 import { App, Testing } from 'cdk8s';
 import { AnalyticsChart, PlatformChart } from '../../../examples/resizable-claim/main';
-import { CLUSTER_SCOPED, one, synthValid } from '../nfs/synth';
+import { all, CLUSTER_SCOPED, named, one, synthValid } from '../../util/synth';
 
 describe('example resizable-claim', () => {
   const app = Testing.app();
@@ -17,16 +17,15 @@ describe('example resizable-claim', () => {
   });
 
   test('the reports claim grows by itself, the archive claim does not', () => {
-    const claims = analyticsObjs.filter((o) => o.kind === 'PersistentVolumeClaim');
-    const reports = claims.find((c) => c.metadata.name === 'reports');
-    const archive = claims.find((c) => c.metadata.name === 'archive');
+    const reports = named(analyticsObjs, 'PersistentVolumeClaim', 'reports');
+    const archive = named(analyticsObjs, 'PersistentVolumeClaim', 'archive');
     expect(reports.metadata.annotations).toEqual({
       'cdk8s-storage.dev/auto-grow-threshold-percent': '80',
       'cdk8s-storage.dev/auto-grow-increment': '10Gi',
       'cdk8s-storage.dev/auto-grow-max': '200Gi',
     });
     expect(archive.metadata.annotations).toBeUndefined();
-    for (const claim of claims) {
+    for (const claim of all(analyticsObjs, 'PersistentVolumeClaim')) {
       expect(claim.metadata.namespace).toBe('analytics');
       expect(claim.spec.storageClassName).toBe('nfs-growable');
       expect(claim.spec.accessModes).toEqual(['ReadWriteMany']);

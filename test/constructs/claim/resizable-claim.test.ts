@@ -3,7 +3,7 @@ import {
   AccessMode, AutoGrowPolicy, IStorageClassRef, NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions,
   ResizableClaim, ResizableClaimProps, VolumeMode,
 } from '../../../src';
-import { one, synthValid } from '../nfs/synth';
+import { one, synthValid } from '../../util/synth';
 
 function nfsClass(chart: Chart, options: NfsStorageClassOptions = {}): NfsStorageClass {
   const provisioner = new NfsProvisioner(chart, 'nfs', {

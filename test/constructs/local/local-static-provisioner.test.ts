@@ -1,13 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Chart, Testing } from 'cdk8s';
-import { agentContainer, all, classMap, only, podSpec, setup, synth } from './helpers';
+import { agentContainer, classMap, podSpec, setup } from './helpers';
 import { AccessMode, ReclaimPolicy, VolumeMode } from '../../../src/constructs/common/storage-class-ref';
 import {
   BlockCleaner, LocalStaticProvisioner, LocalStorageClass, TaintEffect, TolerationOperator,
 } from '../../../src/constructs/local';
 import { LOCAL_AGENT_RULES } from '../../../src/contract/rbac';
 import { parseLocalAgentConfig } from '../../../src/runtime/local/class-map';
+import { all, one, synthValid } from '../../util/synth';
 
 const PACKAGE_VERSION = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')).version;
 
@@ -15,7 +16,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
   test('synthesizes a ServiceAccount with its token mounted', () => {
     const { chart, provisioner } = setup({ namespace: 'storage' });
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const sa = only(synth(chart), 'ServiceAccount');
+    const sa = one(synthValid(chart), 'ServiceAccount');
     expect(sa.metadata.namespace).toBe('storage');
     expect(sa.automountServiceAccountToken).toBe(true);
     expect(sa.metadata.name).toBe(provisioner.serviceAccountName);
@@ -24,10 +25,10 @@ describe('LocalStaticProvisioner: the node agent', () => {
   test('grants exactly the local agent rules of the shared rule table, bound to its ServiceAccount', () => {
     const { chart, provisioner } = setup({ namespace: 'storage' });
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const objs = synth(chart);
-    const role = only(objs, 'ClusterRole');
+    const objs = synthValid(chart);
+    const role = one(objs, 'ClusterRole');
     expect(role.rules).toEqual(LOCAL_AGENT_RULES.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs })));
-    const binding = only(objs, 'ClusterRoleBinding');
+    const binding = one(objs, 'ClusterRoleBinding');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: provisioner.serviceAccountName, namespace: 'storage' }]);
     expect(all(objs, 'Role')).toEqual([]);
@@ -37,7 +38,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
     provisioner.addStorageClass('slow', { hostDir: '/mnt/disks/slow' });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     expect(podSpec(objs).serviceAccountName).toBe(provisioner.serviceAccountName);
     expect(podSpec(objs).automountServiceAccountToken).toBe(true);
     expect(agentContainer(objs).securityContext).toEqual({
@@ -60,7 +61,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
     provisioner.addStorageClass('dev', { hostDir: '/mnt/disks/dev', ...options });
-    expect(agentContainer(synth(chart)).securityContext).toEqual({
+    expect(agentContainer(synthValid(chart)).securityContext).toEqual({
       privileged: true, runAsUser: 0, runAsNonRoot: false, readOnlyRootFilesystem: true,
     });
   });
@@ -68,17 +69,17 @@ describe('LocalStaticProvisioner: the node agent', () => {
   test('passes the local command, the class map path and the HTTP port as arguments', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     const container = agentContainer(objs);
     expect(container.args).toEqual(['local', '--config=/etc/cdk8s-storage/classes.json', '--http-port=8080']);
     expect(container.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/cdk8s-storage', readOnly: true });
-    expect(podSpec(objs).volumes).toContainEqual({ name: 'config', configMap: { name: only(objs, 'ConfigMap').metadata.name } });
+    expect(podSpec(objs).volumes).toContainEqual({ name: 'config', configMap: { name: one(objs, 'ConfigMap').metadata.name } });
   });
 
   test('sets NODE_NAME from spec.nodeName and the pod name and namespace from the downward API', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    expect(agentContainer(synth(chart)).env).toEqual([
+    expect(agentContainer(synthValid(chart)).env).toEqual([
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -88,7 +89,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
   test('probes /healthz and /readyz on the HTTP port and sets resources', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const container = agentContainer(synth(chart));
+    const container = agentContainer(synthValid(chart));
     expect(container.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
@@ -100,7 +101,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
     provisioner.addStorageClass('slow', { hostDir: '/mnt/hdd', mountDir: '/discovery/hdd' });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     const volumes = podSpec(objs).volumes;
     const mounts = agentContainer(objs).volumeMounts;
     for (const [hostDir, mountDir] of [['/mnt/disks/fast', '/mnt/disks/fast'], ['/mnt/hdd', '/discovery/hdd']]) {
@@ -113,20 +114,20 @@ describe('LocalStaticProvisioner: the node agent', () => {
   test('mounts /dev for a Filesystem class with fsType, whose entries are devices', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast', fsType: 'ext4' });
-    expect(agentContainer(synth(chart)).volumeMounts).toContainEqual({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
+    expect(agentContainer(synthValid(chart)).volumeMounts).toContainEqual({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
   });
 
   test('mounts /dev only when a class is Block', () => {
     const fsOnly = setup();
     fsOnly.provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const fsObjs = synth(fsOnly.chart);
+    const fsObjs = synthValid(fsOnly.chart);
     expect(podSpec(fsObjs).volumes.some((v: any) => v.hostPath?.path === '/dev')).toBe(false);
     expect(agentContainer(fsObjs).volumeMounts.some((m: any) => m.mountPath === '/dev')).toBe(false);
 
     const withBlock = setup();
     withBlock.provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
     withBlock.provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK });
-    const blockObjs = synth(withBlock.chart);
+    const blockObjs = synthValid(withBlock.chart);
     expect(podSpec(blockObjs).volumes).toContainEqual({ name: 'dev', hostPath: { path: '/dev', type: 'Directory' } });
     expect(agentContainer(blockObjs).volumeMounts).toContainEqual({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
   });
@@ -134,14 +135,14 @@ describe('LocalStaticProvisioner: the node agent', () => {
   test('uses the package version as the default image tag', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    expect(agentContainer(synth(chart)).image).toBe(`ghcr.io/cdk8s-storage/controller:${PACKAGE_VERSION}`);
+    expect(agentContainer(synthValid(chart)).image).toBe(`ghcr.io/cdk8s-storage/controller:${PACKAGE_VERSION}`);
     expect(provisioner.image).toBe(`ghcr.io/cdk8s-storage/controller:${PACKAGE_VERSION}`);
   });
 
   test('runs a given image', () => {
     const { chart, provisioner } = setup({ image: 'registry.example.com/storage/controller:1.2.3' });
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    expect(agentContainer(synth(chart)).image).toBe('registry.example.com/storage/controller:1.2.3');
+    expect(agentContainer(synthValid(chart)).image).toBe('registry.example.com/storage/controller:1.2.3');
   });
 
   test('schedules with the given nodeSelector and tolerations', () => {
@@ -154,7 +155,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
       ],
     });
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const spec = podSpec(synth(chart));
+    const spec = podSpec(synthValid(chart));
     expect(spec.nodeSelector).toEqual({ 'node.example.com/disks': 'nvme' });
     expect(spec.tolerations).toEqual([
       { key: 'dedicated', operator: 'Equal', value: 'storage', effect: 'NoSchedule' },
@@ -166,7 +167,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
   test('has no nodeSelector or tolerations by default', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const spec = podSpec(synth(chart));
+    const spec = podSpec(synthValid(chart));
     expect(spec.nodeSelector).toBeUndefined();
     expect(spec.tolerations).toBeUndefined();
   });
@@ -174,7 +175,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
   test('selects its pods by name and instance labels', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const ds = only(synth(chart), 'DaemonSet');
+    const ds = one(synthValid(chart), 'DaemonSet');
     const selector = ds.spec.selector.matchLabels;
     expect(Object.keys(selector).sort()).toEqual(['app.kubernetes.io/instance', 'app.kubernetes.io/name']);
     expect(ds.spec.template.metadata.labels).toMatchObject(selector);
@@ -184,7 +185,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
     const hashOf = (hostDir: string) => {
       const { chart, provisioner } = setup();
       provisioner.addStorageClass('fast', { hostDir });
-      return only(synth(chart), 'DaemonSet').spec.template.metadata.annotations['cdk8s-storage.dev/config-hash'];
+      return one(synthValid(chart), 'DaemonSet').spec.template.metadata.annotations['cdk8s-storage.dev/config-hash'];
     };
     expect(hashOf('/mnt/a')).toMatch(/^[0-9a-f]{16}$/);
     expect(hashOf('/mnt/a')).toBe(hashOf('/mnt/a'));
@@ -216,9 +217,9 @@ describe('LocalStaticProvisioner: the class map', () => {
       reclaimPolicy: ReclaimPolicy.RETAIN,
       blockCleaner: BlockCleaner.zero(2),
     });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     expect(classMap(objs)).toEqual({
-      provisioner: `default/${only(objs, 'DaemonSet').metadata.name}`,
+      provisioner: `default/${one(objs, 'DaemonSet').metadata.name}`,
       classes: [
         {
           storageClassName: 'local-fast',
@@ -245,9 +246,9 @@ describe('LocalStaticProvisioner: the class map', () => {
   test('writes fsType and mountOptions of a Filesystem class', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast', fsType: 'xfs', mountOptions: ['noatime', 'nodiscard'] });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     expect(classMap(objs).classes[0]).toMatchObject({ fsType: 'xfs', mountOptions: ['noatime', 'nodiscard'] });
-    expect(only(objs, 'StorageClass').mountOptions).toEqual(['noatime', 'nodiscard']);
+    expect(one(objs, 'StorageClass').mountOptions).toEqual(['noatime', 'nodiscard']);
   });
 
   test.each([
@@ -261,13 +262,13 @@ describe('LocalStaticProvisioner: the class map', () => {
   ])('writes the block cleaner: %s', (_name, blockCleaner, expected) => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner });
-    expect(classMap(synth(chart)).classes[0].blockCleaner).toEqual(expected);
+    expect(classMap(synthValid(chart)).classes[0].blockCleaner).toEqual(expected);
   });
 
   test('writes no block cleaner for a Filesystem class', () => {
     const { chart, provisioner } = setup();
     const cls = provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    expect(classMap(synth(chart)).classes[0].blockCleaner).toBeUndefined();
+    expect(classMap(synthValid(chart)).classes[0].blockCleaner).toBeUndefined();
     expect(cls.blockCleaner).toBeUndefined();
   });
 });
@@ -276,7 +277,7 @@ describe('LocalStorageClass', () => {
   test('is a no-provisioner, WaitForFirstConsumer class with reclaim policy Delete by default', () => {
     const { chart, provisioner } = setup();
     const cls = provisioner.addStorageClass('fast', { name: 'local-fast', hostDir: '/mnt/disks/fast' });
-    const sc = only(synth(chart), 'StorageClass');
+    const sc = one(synthValid(chart), 'StorageClass');
     expect(sc.metadata.name).toBe('local-fast');
     expect(cls.name).toBe('local-fast');
     expect(sc.provisioner).toBe('kubernetes.io/no-provisioner');
@@ -289,20 +290,20 @@ describe('LocalStorageClass', () => {
   test('uses reclaim policy Retain when asked', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast', reclaimPolicy: ReclaimPolicy.RETAIN });
-    expect(only(synth(chart), 'StorageClass').reclaimPolicy).toBe('Retain');
+    expect(one(synthValid(chart), 'StorageClass').reclaimPolicy).toBe('Retain');
   });
 
   test('marks the default class', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast', defaultClass: true });
-    expect(only(synth(chart), 'StorageClass').metadata.annotations).toEqual({ 'storageclass.kubernetes.io/is-default-class': 'true' });
+    expect(one(synthValid(chart), 'StorageClass').metadata.annotations).toEqual({ 'storageclass.kubernetes.io/is-default-class': 'true' });
   });
 
   test('generates a unique name when none is given', () => {
     const { chart, provisioner } = setup();
     const a = provisioner.addStorageClass('fast', { hostDir: '/mnt/a' });
     const b = provisioner.addStorageClass('slow', { hostDir: '/mnt/b' });
-    const names = all(synth(chart), 'StorageClass').map((sc) => sc.metadata.name);
+    const names = all(synthValid(chart), 'StorageClass').map((sc) => sc.metadata.name);
     expect(names).toEqual([a.name, b.name]);
     expect(a.name).not.toBe(b.name);
     expect(classMap(Testing.synth(chart)).classes.map((c: any) => c.storageClassName)).toEqual(names);
@@ -323,8 +324,8 @@ describe('LocalStorageClass', () => {
     const { app, provisioner } = setup();
     const other = new Chart(app, 'classes');
     new LocalStorageClass(other, 'fast', { provisioner, name: 'local-fast', hostDir: '/mnt/disks/fast' });
-    expect(only(synth(other), 'StorageClass').metadata.name).toBe('local-fast');
-    expect(classMap(synth(Chart.of(provisioner))).classes.map((c: any) => c.storageClassName)).toEqual(['local-fast']);
+    expect(one(synthValid(other), 'StorageClass').metadata.name).toBe('local-fast');
+    expect(classMap(synthValid(Chart.of(provisioner))).classes.map((c: any) => c.storageClassName)).toEqual(['local-fast']);
   });
 });
 
@@ -332,30 +333,30 @@ describe('LocalStaticProvisioner: namespaces', () => {
   test('in a namespaced chart, cluster-scoped objects carry no namespace and the rest the chart\'s', () => {
     const { chart, provisioner } = setup({}, 'storage-system');
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     for (const kind of ['ClusterRole', 'ClusterRoleBinding', 'StorageClass']) {
-      expect(only(objs, kind).metadata.namespace).toBeUndefined();
+      expect(one(objs, kind).metadata.namespace).toBeUndefined();
     }
     for (const kind of ['ServiceAccount', 'ConfigMap', 'DaemonSet']) {
-      expect(only(objs, kind).metadata.namespace).toBe('storage-system');
+      expect(one(objs, kind).metadata.namespace).toBe('storage-system');
     }
-    expect(only(objs, 'ClusterRoleBinding').subjects[0].namespace).toBe('storage-system');
+    expect(one(objs, 'ClusterRoleBinding').subjects[0].namespace).toBe('storage-system');
     expect(provisioner.namespace).toBe('storage-system');
   });
 
   test('the namespace prop wins over the chart\'s', () => {
     const { chart, provisioner } = setup({ namespace: 'disks' }, 'apps');
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const objs = synth(chart);
-    expect(only(objs, 'DaemonSet').metadata.namespace).toBe('disks');
-    expect(only(objs, 'ClusterRoleBinding').subjects[0].namespace).toBe('disks');
-    expect(only(objs, 'StorageClass').metadata.namespace).toBeUndefined();
+    const objs = synthValid(chart);
+    expect(one(objs, 'DaemonSet').metadata.namespace).toBe('disks');
+    expect(one(objs, 'ClusterRoleBinding').subjects[0].namespace).toBe('disks');
+    expect(one(objs, 'StorageClass').metadata.namespace).toBeUndefined();
   });
 
   test('creates the Namespace when asked, without a namespace of its own', () => {
     const { chart, provisioner } = setup({ namespace: 'local-storage', createNamespace: true }, 'apps');
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const ns = only(synth(chart), 'Namespace');
+    const ns = one(synthValid(chart), 'Namespace');
     expect(ns.metadata.name).toBe('local-storage');
     expect(ns.metadata.namespace).toBeUndefined();
   });
@@ -363,15 +364,15 @@ describe('LocalStaticProvisioner: namespaces', () => {
   test('creates no Namespace by default', () => {
     const { chart, provisioner } = setup({ namespace: 'local-storage' });
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    expect(all(synth(chart), 'Namespace')).toEqual([]);
+    expect(all(synthValid(chart), 'Namespace')).toEqual([]);
   });
 
   test('without any namespace, uses "default" explicitly so the binding names the right ServiceAccount', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const objs = synth(chart);
-    expect(only(objs, 'ServiceAccount').metadata.namespace).toBe('default');
-    expect(only(objs, 'ClusterRoleBinding').subjects[0].namespace).toBe('default');
+    const objs = synthValid(chart);
+    expect(one(objs, 'ServiceAccount').metadata.namespace).toBe('default');
+    expect(one(objs, 'ClusterRoleBinding').subjects[0].namespace).toBe('default');
   });
 });
 
@@ -381,7 +382,7 @@ describe('LocalStaticProvisioner: several in one app', () => {
     provisioner.addStorageClass('fast', { name: 'fast', hostDir: '/mnt/fast' });
     const second = new LocalStaticProvisioner(chart, 'gpu-nodes', { nodeSelector: { gpu: 'true' } });
     second.addStorageClass('scratch', { name: 'scratch', hostDir: '/mnt/scratch' });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     expect(all(objs, 'DaemonSet')).toHaveLength(2);
     expect(all(objs, 'StorageClass').map((s) => s.metadata.name)).toEqual(['fast', 'scratch']);
     expect(all(objs, 'ConfigMap').map((c) => JSON.parse(c.data['classes.json']).classes.length)).toEqual([1, 1]);
@@ -399,7 +400,7 @@ describe('LocalStaticProvisioner: snapshot', () => {
     provisioner.addStorageClass('raw', {
       name: 'local-raw', hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: BlockCleaner.shred(2),
     });
-    expect(synth(chart)).toMatchSnapshot();
+    expect(synthValid(chart)).toMatchSnapshot();
   });
 });
 
@@ -413,7 +414,7 @@ describe('LocalStaticProvisioner: contract with the node agent', () => {
     })) {
       provisioner.addStorageClass(id, { name: `raw-${id}`, hostDir: `/mnt/raw-${id}`, volumeMode: VolumeMode.BLOCK, blockCleaner });
     }
-    const text = only(synth(chart), 'ConfigMap').data['classes.json'];
+    const text = one(synthValid(chart), 'ConfigMap').data['classes.json'];
     expect(parseLocalAgentConfig(text, 'classes.json')).toEqual(JSON.parse(text));
     expect(JSON.parse(text).classes).toHaveLength(6);
   });

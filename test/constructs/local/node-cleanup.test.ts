@@ -1,19 +1,20 @@
 import { createHash } from 'crypto';
-import { all, only, setup, synth } from './helpers';
+import { setup } from './helpers';
 import { VolumeMode } from '../../../src/constructs/common/storage-class-ref';
 import { BlockCleaner } from '../../../src/constructs/local';
 import { LOCAL_AGENT_RULES, LOCAL_NODE_CLEANUP_RULES, rulesAllow } from '../../../src/contract/rbac';
 import { parseLocalInvocation } from '../../../src/runtime/local/flags';
+import { all, named, one, synthValid } from '../../util/synth';
 
 function deployment(objs: any[]): any {
-  return only(objs, 'Deployment');
+  return one(objs, 'Deployment');
 }
 
 describe('LocalStaticProvisioner: nodeCleanup', () => {
   test('is off by default: no Deployment and only the agent role', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     expect(provisioner.nodeCleanup).toBe(false);
     expect(all(objs, 'Deployment')).toEqual([]);
     expect(all(objs, 'ClusterRole')).toHaveLength(1);
@@ -23,7 +24,7 @@ describe('LocalStaticProvisioner: nodeCleanup', () => {
   test('runs one unprivileged replica of "local --node-cleanup" under its own ServiceAccount', () => {
     const { chart, provisioner } = setup({ namespace: 'storage', nodeCleanup: true, image: 'registry.example.com/ctl:1' });
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     const d = deployment(objs);
     expect(d.metadata.namespace).toBe('storage');
     expect(d.spec.replicas).toBe(1);
@@ -39,7 +40,7 @@ describe('LocalStaticProvisioner: nodeCleanup', () => {
     expect(pod.serviceAccountName).not.toBe(provisioner.serviceAccountName);
     expect(all(objs, 'ServiceAccount').map((sa) => sa.metadata.name)).toContain(pod.serviceAccountName);
     // Its pods are not selected by the DaemonSet, nor the agent pods by it.
-    const ds = only(objs, 'DaemonSet');
+    const ds = one(objs, 'DaemonSet');
     const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
     expect(matches(ds.spec.selector.matchLabels, d.spec.template.metadata.labels)).toBe(false);
     expect(matches(d.spec.selector.matchLabels, ds.spec.template.metadata.labels)).toBe(false);
@@ -49,12 +50,12 @@ describe('LocalStaticProvisioner: nodeCleanup', () => {
   test('binds exactly the node-cleanup rules to its ServiceAccount, separate from the agent role', () => {
     const { chart, provisioner } = setup({ namespace: 'storage', nodeCleanup: true });
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const objs = synth(chart);
+    const objs = synthValid(chart);
     const sa = deployment(objs).spec.template.spec.serviceAccountName;
     const binding = all(objs, 'ClusterRoleBinding').find((b) => b.subjects[0].name === sa);
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa, namespace: 'storage' }]);
     expect(binding.metadata.namespace).toBeUndefined();
-    const role = all(objs, 'ClusterRole').find((r) => r.metadata.name === binding.roleRef.name);
+    const role = named(objs, 'ClusterRole', binding.roleRef.name);
     expect(role.rules).toEqual(LOCAL_NODE_CLEANUP_RULES.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs })));
     const agentRole = all(objs, 'ClusterRole').find((r) => r !== role);
     expect(agentRole.rules).toEqual(LOCAL_AGENT_RULES.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs })));
@@ -63,7 +64,7 @@ describe('LocalStaticProvisioner: nodeCleanup', () => {
   test('the controller reads the Deployment\'s arguments as the node-deletion role', () => {
     const { chart, provisioner } = setup({ nodeCleanup: true });
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const [command, ...args] = deployment(synth(chart)).spec.template.spec.containers[0].args;
+    const [command, ...args] = deployment(synthValid(chart)).spec.template.spec.containers[0].args;
     expect(command).toBe('local');
     expect(parseLocalInvocation(args, { POD_NAME: 'cleanup-abc' })).toEqual({ mode: 'node-cleanup', config: { httpPort: 8080, instance: 'cleanup-abc' } });
   });
@@ -93,13 +94,13 @@ describe('LocalStaticProvisioner: rolling the agents on a class map change', () 
   test('the pod template carries the sha256 of the ConfigMap\'s classes.json, including classes added later', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const before = synth(chart);
-    const hashOf = (objs: any[]) => only(objs, 'DaemonSet').spec.template.metadata.annotations['cdk8s-storage.dev/config-hash'];
-    const expected = (objs: any[]) => createHash('sha256').update(only(objs, 'ConfigMap').data['classes.json']).digest('hex').slice(0, 16);
+    const before = synthValid(chart);
+    const hashOf = (objs: any[]) => one(objs, 'DaemonSet').spec.template.metadata.annotations['cdk8s-storage.dev/config-hash'];
+    const expected = (objs: any[]) => createHash('sha256').update(one(objs, 'ConfigMap').data['classes.json']).digest('hex').slice(0, 16);
     expect(hashOf(before)).toBe(expected(before));
 
     provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: BlockCleaner.zero(1) });
-    const after = synth(chart);
+    const after = synthValid(chart);
     expect(hashOf(after)).toBe(expected(after));
     expect(hashOf(after)).not.toBe(hashOf(before));
   });
@@ -108,7 +109,7 @@ describe('LocalStaticProvisioner: rolling the agents on a class map change', () 
     const hashFor = (cleaner: BlockCleaner) => {
       const { chart, provisioner } = setup();
       provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: cleaner });
-      return only(synth(chart), 'DaemonSet').spec.template.metadata.annotations['cdk8s-storage.dev/config-hash'];
+      return one(synthValid(chart), 'DaemonSet').spec.template.metadata.annotations['cdk8s-storage.dev/config-hash'];
     };
     expect(hashFor(BlockCleaner.shred(2))).not.toBe(hashFor(BlockCleaner.shred(3)));
     expect(hashFor(BlockCleaner.quickReset())).not.toBe(hashFor(BlockCleaner.blkdiscard()));

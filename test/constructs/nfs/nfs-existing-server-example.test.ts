@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
-import { all, CLUSTER_SCOPED, one, synthValid } from './synth';
 import { NfsExistingServerChart } from '../../../examples/nfs-existing-server/main';
+import { all, CLUSTER_SCOPED, named, one, synthValid } from '../../util/synth';
 
 describe('example nfs-existing-server', () => {
   const objs = synthValid(new NfsExistingServerChart(Testing.app(), 'nfs-existing-server'));
@@ -25,7 +25,7 @@ describe('example nfs-existing-server', () => {
     const claim = one(objs, 'PersistentVolumeClaim');
     expect(claim.metadata).toEqual({ name: 'web-uploads', namespace: 'web' });
     expect(claim.spec.accessModes).toEqual(['ReadWriteMany']);
-    const web = all(objs, 'Deployment').find((d) => d.metadata.name === 'web');
+    const web = named(objs, 'Deployment', 'web');
     expect(web.spec.template.spec.volumes).toEqual([{ name: 'uploads', persistentVolumeClaim: { claimName: 'web-uploads' } }]);
   });
 

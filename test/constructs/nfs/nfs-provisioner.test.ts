@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Duration, Testing } from 'cdk8s';
-import { all, CLUSTER_SCOPED, one, synthValid } from './synth';
 import { NfsProvisioner, NfsServer, OnDelete } from '../../../src';
 import { isProvisionerName } from '../../../src/contract/names';
 import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules } from '../../../src/contract/rbac';
 import { parseNfsConfig } from '../../../src/runtime/nfs/flags';
+import { all, CLUSTER_SCOPED, one, synthValid } from '../../util/synth';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
 

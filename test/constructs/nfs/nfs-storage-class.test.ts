@@ -1,9 +1,9 @@
 import { ApiObject, App, Chart, Size, Testing } from 'cdk8s';
-import { one, synthValid } from './synth';
 import {
   AccessMode, NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions, OnDelete, ReclaimPolicy, VolumeBindingMode, VolumeMode,
 } from '../../../src';
 import { DEFAULT_PATH_PATTERN } from '../../../src/contract/path-template';
+import { one, synthValid } from '../../util/synth';
 
 function setup(options: NfsStorageClassOptions = {}, chart: Chart = Testing.chart()) {
   const provisioner = new NfsProvisioner(chart, 'nfs', {
