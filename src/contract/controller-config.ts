@@ -5,6 +5,7 @@
  * variables into its env); the controller parses exactly these and nothing else.
  * Both halves import this file, so a renamed flag breaks the build, not a cluster.
  */
+import type { BlockCleanerKind } from './values';
 
 /** Sub-commands of `cdk8s-storage-controller`, one per role. */
 export const COMMANDS = {
@@ -71,9 +72,6 @@ export const PATHS = {
 
 /** Default HTTP port for health and metrics. */
 export const DEFAULT_HTTP_PORT = 8080;
-
-/** How a local block volume is wiped before it is published again. */
-export type BlockCleanerKind = 'QUICK_RESET' | 'SHRED' | 'ZERO' | 'BLKDISCARD';
 
 /** One local storage class in the class map (`classes.json`) the node agent reads. */
 export interface LocalClassConfig {

@@ -68,10 +68,6 @@ export const NFS_CLASS_PARAMETERS = {
   maxVolumeSize: 'maxVolumeSize',
 } as const;
 
-/** Values of the onDelete parameter / PV annotation. */
-export const ON_DELETE_VALUES = ['DELETE', 'RETAIN', 'ARCHIVE'] as const;
-export type OnDeleteValue = typeof ON_DELETE_VALUES[number];
-
 /** Labels every object we synthesize carries. */
 export const LABELS = {
   name: 'app.kubernetes.io/name',

@@ -1,7 +1,10 @@
-import { BlockCleanerKind } from '../../contract/controller-config';
+import { BlockCleanerKind } from '../../contract/values';
 import { quote } from '../common/errors';
 
-/** The wiping methods of a {@link BlockCleaner}. */
+/**
+ * The wiping methods of a {@link BlockCleaner}: the contract's BLOCK_CLEANER_KINDS
+ * (src/contract/values.ts), held equal by a unit test (a jsii enum cannot be computed).
+ */
 export enum BlockCleanerMethod {
   /** Remove filesystem and partition signatures (fast; the old data stays on the device). */
   QUICK_RESET = 'QUICK_RESET',

@@ -7,6 +7,7 @@ import { K8S, NFS_CLASS_PARAMETERS } from '../../contract/keys';
 import { isDnsSubdomain, reservedDomainOf } from '../../contract/names';
 import { DEFAULT_PATH_PATTERN, validatePathPattern } from '../../contract/path-template';
 import { formatQuantity } from '../../contract/quantity';
+import { DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE } from '../../contract/values';
 import { sizeToBytes } from '../claim/size';
 import { clusterScoped } from '../common/cluster-scoped';
 import { propError } from '../common/errors';
@@ -184,11 +185,11 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
       throw new Error(`${where}: pathPattern is invalid: ${patternErrors.join('; ')}`);
     }
 
-    this.onDelete = props.onDelete ?? OnDelete.ARCHIVE;
+    this.onDelete = props.onDelete ?? DEFAULT_ON_DELETE as OnDelete;
     if (!Object.values(OnDelete).includes(this.onDelete)) {
       throw propError(where, 'onDelete', this.onDelete, 'is not an OnDelete value', 'use OnDelete.DELETE, OnDelete.RETAIN or OnDelete.ARCHIVE');
     }
-    this.directoryMode = normalizeMode(where, props.directoryMode ?? '0777');
+    this.directoryMode = normalizeMode(where, props.directoryMode ?? DEFAULT_DIRECTORY_MODE.toString(8).padStart(4, '0'));
     this.reclaimPolicy = props.reclaimPolicy ?? ReclaimPolicy.DELETE;
     if (!Object.values(ReclaimPolicy).includes(this.reclaimPolicy)) {
       throw propError(where, 'reclaimPolicy', this.reclaimPolicy, 'is not a ReclaimPolicy value', 'use ReclaimPolicy.DELETE or ReclaimPolicy.RETAIN');

@@ -4,6 +4,9 @@
  *
  * The policy in force at provisioning time is recorded on the volume, so changing the
  * class later does not change what happens to existing volumes.
+ *
+ * The values are the contract's ON_DELETE_VALUES (src/contract/values.ts); a unit test
+ * holds the two equal, since a jsii enum cannot be computed from a list.
  */
 export enum OnDelete {
   /** Remove the directory and everything in it. */

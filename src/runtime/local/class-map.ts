@@ -6,8 +6,9 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import type { BlockCleanerKind, LocalAgentConfig, LocalClassConfig } from '../../contract/controller-config';
+import type { LocalAgentConfig, LocalClassConfig } from '../../contract/controller-config';
 import { isDnsLabel, isDnsSubdomain } from '../../contract/names';
+import { BLOCK_CLEANER_KINDS } from '../../contract/values';
 
 /** Thrown for a class map the agent cannot work with. */
 export class LocalConfigError extends Error {
@@ -16,8 +17,6 @@ export class LocalConfigError extends Error {
     this.name = 'LocalConfigError';
   }
 }
-
-const CLEANERS: readonly BlockCleanerKind[] = ['QUICK_RESET', 'SHRED', 'ZERO', 'BLKDISCARD'];
 
 /** Reads and validates the class map at `file`. */
 export async function loadLocalAgentConfig(file: string): Promise<LocalAgentConfig> {
@@ -73,7 +72,7 @@ function parseClass(raw: unknown, where: string): LocalClassConfig {
   const mountOptions = stringList(raw, 'mountOptions', where);
   const blockCleaner = parseCleaner(raw.blockCleaner, where);
   if (volumeMode === 'Block' && reclaimPolicy === 'Delete' && !blockCleaner) {
-    throw new LocalConfigError(`${where}: a Block class with reclaimPolicy Delete needs a blockCleaner (one of ${CLEANERS.join(', ')})`);
+    throw new LocalConfigError(`${where}: a Block class with reclaimPolicy Delete needs a blockCleaner (one of ${BLOCK_CLEANER_KINDS.join(', ')})`);
   }
   return {
     storageClassName: name,
@@ -91,7 +90,7 @@ function parseClass(raw: unknown, where: string): LocalClassConfig {
 function parseCleaner(raw: unknown, where: string): LocalClassConfig['blockCleaner'] {
   if (raw === undefined) return undefined;
   if (!isObject(raw)) throw new LocalConfigError(`${where}: blockCleaner: expected {"kind": ..., "passes"?: n}, got ${preview(raw)}`);
-  const kind = oneOf(raw, 'kind', CLEANERS, `${where}: blockCleaner`);
+  const kind = oneOf(raw, 'kind', BLOCK_CLEANER_KINDS, `${where}: blockCleaner`);
   if (raw.passes === undefined) return { kind };
   const passes = raw.passes;
   if (typeof passes !== 'number' || !Number.isInteger(passes) || passes < 1 || passes > 100) {

@@ -10,7 +10,7 @@ import { constants, promises as fs } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import { DeviceIdentity, devnoOf, holdersOf, identityMismatch, partitionsOf, readDeviceIdentity, SYSFS } from './device';
 import { MountTable } from './mountinfo';
-import type { BlockCleanerKind } from '../../contract/controller-config';
+import { BlockCleanerKind, DEFAULT_CLEANER_PASSES } from '../../contract/values';
 
 /** A device that passed the guard, opened exclusively. */
 export interface GuardedDevice {
@@ -78,15 +78,12 @@ export const runCommand: CommandRunner = (file, args) => new Promise((resolve, r
   });
 });
 
-/** Default passes when the class names none (SHRED as shred(1) defaults, ZERO once). */
-export const DEFAULT_PASSES: Record<'SHRED' | 'ZERO', number> = { SHRED: 3, ZERO: 1 };
-
 /** A one-line description of what a cleaner does, for events. */
 export function describeCleaner(kind: BlockCleanerKind, passes?: number): string {
   switch (kind) {
     case 'QUICK_RESET': return 'QUICK_RESET (wipefs --all: erase filesystem, RAID and partition-table signatures)';
-    case 'SHRED': return `SHRED (shred -n ${passes ?? DEFAULT_PASSES.SHRED} -z: random passes, then zeros)`;
-    case 'ZERO': return `ZERO (${passes ?? DEFAULT_PASSES.ZERO} pass(es) of zeros over the whole device)`;
+    case 'SHRED': return `SHRED (shred -n ${passes ?? DEFAULT_CLEANER_PASSES.SHRED} -z: random passes, then zeros)`;
+    case 'ZERO': return `ZERO (${passes ?? DEFAULT_CLEANER_PASSES.ZERO} pass(es) of zeros over the whole device)`;
     case 'BLKDISCARD': return 'BLKDISCARD (blkdiscard: discard every block)';
   }
 }
@@ -110,9 +107,9 @@ export async function runBlockCleaner(
         await handle.close();
         return await run('blkdiscard', [devicePath]);
       case 'SHRED':
-        return await run('shred', ['-n', String(passes ?? DEFAULT_PASSES.SHRED), '-z', devicePath]);
+        return await run('shred', ['-n', String(passes ?? DEFAULT_CLEANER_PASSES.SHRED), '-z', devicePath]);
       case 'ZERO':
-        return await zeroDevice(handle, passes ?? DEFAULT_PASSES.ZERO);
+        return await zeroDevice(handle, passes ?? DEFAULT_CLEANER_PASSES.ZERO);
     }
   } finally {
     await handle.close().catch(() => undefined);

@@ -2,14 +2,10 @@
  * Reads an NFS StorageClass's `parameters`. Unknown keys are an error rather than silently
  * ignored: a typo such as `ondelete` would otherwise change what happens to data.
  */
-import { NFS_CLASS_PARAMETERS, ON_DELETE_VALUES, OnDeleteValue } from '../../contract/keys';
+import { NFS_CLASS_PARAMETERS } from '../../contract/keys';
 import { DEFAULT_PATH_PATTERN, validatePathPattern } from '../../contract/path-template';
 import { parseQuantity } from '../../contract/quantity';
-
-/** Directory mode when a class sets none: writable by any pod UID, as NFS subdir provisioners do. */
-export const DEFAULT_DIRECTORY_MODE = 0o777;
-/** What happens to a directory when a class sets no onDelete: the construct's default, nothing is lost. */
-export const DEFAULT_ON_DELETE: OnDeleteValue = 'ARCHIVE';
+import { DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE, ON_DELETE_VALUES, OnDeleteValue } from '../../contract/values';
 
 export interface NfsClassParameters {
   readonly pathPattern: string;

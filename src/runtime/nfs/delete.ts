@@ -7,7 +7,8 @@
  */
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { ProvisionerIdentity, volumePath } from './provision';
-import { K8S, ON_DELETE_VALUES, OnDeleteValue, PV_ANNOTATIONS } from '../../contract/keys';
+import { K8S, PV_ANNOTATIONS } from '../../contract/keys';
+import { ON_DELETE_VALUES, OnDeleteValue } from '../../contract/values';
 import { resolveUnderRoot } from '../../contract/path-template';
 
 export type DeleteDecision =

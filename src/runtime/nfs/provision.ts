@@ -7,9 +7,10 @@
 import * as path from 'path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { parseClassParameters } from './class-params';
-import { K8S, OnDeleteValue, PV_ANNOTATIONS } from '../../contract/keys';
+import { K8S, PV_ANNOTATIONS } from '../../contract/keys';
 import { renderPath } from '../../contract/path-template';
 import { formatQuantity, parseQuantity } from '../../contract/quantity';
+import type { OnDeleteValue } from '../../contract/values';
 
 /** Legacy claim annotations still honoured (old clients set them instead of the spec fields). */
 export const LEGACY = {

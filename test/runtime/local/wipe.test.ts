@@ -5,7 +5,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { contains, LoopLab, readDevice, sh, writeMarker } from './loop-lab';
-import type { BlockCleanerKind, LocalClassConfig } from '../../../src/contract/controller-config';
+import type { LocalClassConfig } from '../../../src/contract/controller-config';
+import type { BlockCleanerKind } from '../../../src/contract/values';
 import { MAX_SHOWN_CHARS } from '../../../src/runtime/fs/show-path';
 import { cleanVolume } from '../../../src/runtime/local/cleanup';
 import { devnoOf, readDeviceIdentity } from '../../../src/runtime/local/device';

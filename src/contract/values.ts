@@ -1,0 +1,23 @@
+/**
+ * The value lists and defaults both halves read: the constructs write these into
+ * StorageClass parameters and the class map, the controller accepts exactly these. The
+ * jsii enums of the constructs (OnDelete, BlockCleanerMethod) cannot be computed from a
+ * list, so a unit test holds them equal to the lists here.
+ */
+
+/** What happens to an NFS volume's directory when its PV is deleted (class parameter and PV annotation). */
+export const ON_DELETE_VALUES = ['DELETE', 'RETAIN', 'ARCHIVE'] as const;
+export type OnDeleteValue = typeof ON_DELETE_VALUES[number];
+
+/** onDelete when a class sets none: nothing is lost. */
+export const DEFAULT_ON_DELETE: OnDeleteValue = 'ARCHIVE';
+
+/** Mode of a new NFS volume directory when a class sets none: writable by any pod UID, as NFS subdir provisioners do. */
+export const DEFAULT_DIRECTORY_MODE = 0o777;
+
+/** How a local block volume is wiped before it is published again. */
+export const BLOCK_CLEANER_KINDS = ['QUICK_RESET', 'SHRED', 'ZERO', 'BLKDISCARD'] as const;
+export type BlockCleanerKind = typeof BLOCK_CLEANER_KINDS[number];
+
+/** Passes of the cleaners that take them, when the class map names none. */
+export const DEFAULT_CLEANER_PASSES: Readonly<Record<'SHRED' | 'ZERO', number>> = { SHRED: 3, ZERO: 1 };
