@@ -10,6 +10,7 @@
  * - A failed key is retried after an exponential delay (base * 2^(failures-1), capped). A
  *   fresh add (an update event, a relist) runs it at once but keeps its failure count.
  */
+import { Limiter } from './limiter';
 
 export interface QueueOptions {
   readonly concurrency: number;
@@ -24,13 +25,13 @@ export interface QueueOptions {
 }
 
 export class WorkQueue {
-  private readonly pending: string[] = [];
+  /** Keys waiting for a worker; each has one call waiting in the limiter. */
   private readonly queued = new Set<string>();
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
-  private readonly idleWaiters: Array<() => void> = [];
+  private readonly workers: Limiter;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private accepting = true;
@@ -39,13 +40,14 @@ export class WorkQueue {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
       throw new Error(`concurrency must be a positive integer, got ${options.concurrency}`);
     }
+    this.workers = new Limiter(options.concurrency);
     this.baseDelayMs = options.baseDelayMs ?? 500;
     this.maxDelayMs = options.maxDelayMs ?? 300_000;
   }
 
   /** Keys waiting to run (not counting running ones or ones waiting for a retry). */
   get depth(): number {
-    return this.pending.length;
+    return this.queued.size;
   }
 
   /** Keys running now. */
@@ -68,8 +70,7 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.cancelRetry(key);
     this.queued.add(key);
-    this.pending.push(key);
-    this.pump();
+    void this.workers.run(() => this.run(key));
   }
 
   /** Failures recorded for a key since it last succeeded. */
@@ -80,7 +81,7 @@ export class WorkQueue {
   /** Drops everything not yet running (used when leadership is lost). Keeps accepting. */
   clear(): void {
     for (const key of [...this.retryTimers.keys()]) this.cancelRetry(key);
-    this.pending.length = 0;
+    // Their calls still wait in the limiter; they find their key gone and return at once.
     this.queued.clear();
     this.dirty.clear();
     this.failures.clear();
@@ -100,23 +101,13 @@ export class WorkQueue {
 
   /** Resolves once nothing is queued or running (retry timers may still be waiting). */
   idle(): Promise<void> {
-    if (this.active.size === 0 && this.pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private pump(): void {
-    while (this.active.size < this.options.concurrency && this.pending.length > 0) {
-      const key = this.pending.shift()!;
-      this.queued.delete(key);
-      this.active.add(key);
-      void this.run(key);
-    }
-    if (this.active.size === 0 && this.pending.length === 0) {
-      for (const resolve of this.idleWaiters.splice(0)) resolve();
-    }
+    return this.workers.idle();
   }
 
   private async run(key: string): Promise<void> {
+    // Dropped by clear(), or already run by an earlier call for the same key.
+    if (!this.queued.delete(key)) return;
+    this.active.add(key);
     try {
       await this.options.handler(key);
       this.failures.delete(key);
@@ -130,7 +121,6 @@ export class WorkQueue {
       this.active.delete(key);
       // Changed while it ran: look again now (this also replaces a pending retry).
       if (this.dirty.delete(key)) this.add(key);
-      this.pump();
     }
   }
 

@@ -18,7 +18,7 @@ export interface DirEntry {
   readonly directory: boolean;
 }
 
-/** Runs a file system call; lets a caller bound how many run at once (usage.ts's Limiter). */
+/** Runs a file system call; lets a caller bound how many run at once (the usage walk passes core/limiter.ts's Limiter). */
 export type Gate = <T>(call: () => Promise<T>) => Promise<T>;
 
 const direct: Gate = (call) => call();

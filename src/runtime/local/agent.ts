@@ -20,6 +20,7 @@ import { DiscoveryTrigger } from './watch';
 import type { CommandRunner } from './wipe-block';
 import type { LocalAgentConfig } from '../../contract/controller-config';
 import { K8S } from '../../contract/keys';
+import { forEachLimited } from '../core/limiter';
 import type { LocalKubePort, LocalLogger, LocalObjectRef, PvChange } from '../ports/local';
 
 export interface LocalAgentOptions {
@@ -247,7 +248,7 @@ export class LocalAgent {
       // Creates are independent of each other (planDiscovery gave each its own path), and the
       // API server commits concurrent writes together: a disk shelf of hundreds of volumes is
       // published in a fraction of the time serial creates take.
-      await forEachLimited(creates, this.options.maxConcurrentCreates ?? 8, async action => {
+      await forEachLimited(creates, Math.max(1, this.options.maxConcurrentCreates ?? 8), async action => {
         const name = action.pv.metadata!.name!;
         if (await port.createPV(action.pv) === 'created') {
           report.created.push(name);
@@ -338,20 +339,6 @@ export class LocalAgent {
 export function needsPass(change: PvChange | undefined): boolean {
   if (!change || change.deleted) return true;
   return change.pv.status?.phase === 'Released';
-}
-
-/** Runs `fn` over `items` with at most `limit` running at once; rejects with the first failure after all settled. */
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      await fn(item).catch(err => { errors.push(err); });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
 }
 
 function pvRef(pv: V1PersistentVolume): LocalObjectRef {

@@ -18,6 +18,7 @@
  */
 import { BigIntStats, promises as fsp } from 'fs';
 import * as path from 'path';
+import { Limiter } from '../core/limiter';
 import { PinnedDir } from '../fs/pinned-dir';
 import { readEntries } from '../fs/read-entries';
 import { errorAt, showPath } from '../fs/show-path';
@@ -66,35 +67,6 @@ export interface MeterOptions {
 export const MAX_DEPTH = 64;
 /** Entries `lstat`ed at a time per directory (a huge directory does not create a million promises). */
 const BATCH = 512;
-
-/** Runs at most `size` async calls at once. */
-export class Limiter {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new Error(`limiter size must be a positive integer, got ${size}`);
-  }
-
-  /** Calls running now. */
-  get running(): number {
-    return this.active;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    // A finished call hands its slot straight to the next waiter: were the slot freed
-    // instead, a newcomer could take it before the woken waiter runs, and both would run.
-    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
-  }
-}
 
 export class UsageMeter {
   private readonly cache = new Map<string, Measurement>();

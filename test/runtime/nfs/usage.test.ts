@@ -5,7 +5,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Limiter, MAX_DEPTH, UsageMeter, walkVolume } from '../../../src/runtime/nfs/usage';
+import { Limiter } from '../../../src/runtime/core/limiter';
+import { MAX_DEPTH, UsageMeter, walkVolume } from '../../../src/runtime/nfs/usage';
 import { at, BYTE_NAMES, makeByteNamedTree } from '../fs/tenant-trees';
 
 let root: string;
@@ -180,26 +181,6 @@ describe('UsageMeter', () => {
     const result = await meter.pass([{ name: 'pv', relativePath: 'v' }]);
     expect(result.partial).toEqual(['pv']);
     expect(meter.get('pv')).toBe(complete);
-  });
-
-  test('the limiter hands a finished call\'s slot to the waiting call, so a newcomer cannot run beside it', async () => {
-    const limiter = new Limiter(1);
-    let running = 0;
-    let peak = 0;
-    const task = async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((resolve) => setImmediate(resolve));
-      running--;
-    };
-    let releaseFirst!: () => void;
-    const first = limiter.run(() => new Promise<void>((resolve) => (releaseFirst = resolve)));
-    const waiting = limiter.run(task);
-    releaseFirst();
-    // Runs right after the first call has finished, before the waiting call has resumed.
-    const newcomer = Promise.resolve().then(() => limiter.run(task));
-    await Promise.all([first, waiting, newcomer]);
-    expect(peak).toBe(1);
   });
 
   test('file system calls stay within the concurrency bound', async () => {
