@@ -8,8 +8,8 @@
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { ProvisionerIdentity, volumePath } from './provision';
 import { K8S, PV_ANNOTATIONS } from '../../contract/keys';
-import { ON_DELETE_VALUES, OnDeleteValue } from '../../contract/values';
 import { resolveUnderRoot } from '../../contract/path-template';
+import { ON_DELETE_VALUES, OnDeleteValue } from '../../contract/values';
 
 export type DeleteDecision =
   | { readonly action: 'skip'; readonly reason: string }
