@@ -256,12 +256,7 @@ export class NfsController {
       await this.deps.fs.recordUnfinished(plan.pvName, plan.relativePath);
       reused = !(await this.deps.fs.ensureDirectory(plan.relativePath, plan.directoryMode)).created;
     } catch (error) {
-      // Refused or failed before this attempt made the directory (a link, a reserved name, no
-      // permission): nothing to clean up later, unless an earlier attempt made it.
-      if (this.unfinished.get(key)?.pvName !== plan.pvName) {
-        this.index.remove(plan.pvName);
-        await this.forgetUnfinished(plan.pvName);
-      }
+      await this.keepOrForgetAfterFailure(key, plan, reuse);
       this.deps.metrics.error('filesystem');
       this.fail('provision', started, ref, REASONS.provisioningFailed, `cannot create the volume directory: ${errorMessage(error)}`, error);
     }
@@ -293,6 +288,25 @@ export class NfsController {
       : ' (reusing the directory an earlier attempt created)';
     this.deps.events.emit(ref, 'Normal', REASONS.provisioningSucceeded, `Successfully provisioned volume ${plan.pvName}${how}`);
     this.succeed('provision', started, { claim: `${ref.namespace}/${ref.name}`, volume: plan.pvName, directory: plan.relativePath, reused });
+  }
+
+  /**
+   * After making the directory failed. If the directory is there now and was not kept by
+   * RETAIN, it was made for this claim (its note was written first), just as after a crash
+   * between mkdir and the PV, even when the failure came after mkdir (chmod refused): the
+   * note stays and this run remembers it, so the retry reuses the directory and a claim
+   * deleted meanwhile has it removed. Refused or failed before the directory existed (a
+   * link, a reserved name, no permission): nothing to clean up, so the note goes.
+   */
+  private async keepOrForgetAfterFailure(key: string, plan: ProvisionPlan, reuse: Reuse | undefined): Promise<void> {
+    if (this.unfinished.get(key)?.pvName === plan.pvName) return;
+    // A failure to look (a link on the way) counts as nothing made: the note is not kept for a path that cannot be checked.
+    if (reuse?.kind !== 'kept' && await this.deps.fs.exists(plan.relativePath).catch(() => false)) {
+      this.unfinished.set(key, { relativePath: plan.relativePath, pvName: plan.pvName });
+      return;
+    }
+    this.index.remove(plan.pvName);
+    await this.forgetUnfinished(plan.pvName);
   }
 
   /**

@@ -7,7 +7,7 @@ import { PV_ANNOTATIONS } from '../../../src/contract/keys';
 import type { EventType, ObjectRef } from '../../../src/runtime/core/events';
 import { WorkQueue } from '../../../src/runtime/core/queue';
 import { claimKey, NfsController, ReportedError, SWEEP_KEY, volumeKey } from '../../../src/runtime/nfs/controller';
-import { NfsRootFs, UNFINISHED_DIR } from '../../../src/runtime/nfs/fs';
+import { FsError, NfsRootFs, UNFINISHED_DIR } from '../../../src/runtime/nfs/fs';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { Metrics } from '../../../src/runtime/ops/metrics';
 import { until } from '../core/until';
@@ -206,6 +206,56 @@ describe('provisioning', () => {
     await controller.handle(claimKey('ns', 'db'));
     expect(fs.readdirSync(root)).toEqual([]);
     expect(controller.index.get('pvc-u6')).toBeUndefined();
+  });
+
+  describe('ensureDirectory fails after it made the directory (chmod refused)', () => {
+    // As root, chmod on a directory just made cannot be made to fail on a real filesystem,
+    // so the failure is injected after the real mkdir: the state is the one EPERM leaves.
+    class ChmodRefused extends NfsRootFs {
+      failures = 1;
+      async ensureDirectory(relativePath: string, dirMode: number) {
+        const made = await super.ensureDirectory(relativePath, dirMode);
+        if (this.failures-- <= 0) return made;
+        throw new FsError('permission', `permission denied writing ${relativePath} (EPERM)`, 'EPERM');
+      }
+    }
+    let chmodRefused: ChmodRefused;
+    beforeEach(() => {
+      chmodRefused = new ChmodRefused(root);
+      (controller as unknown as { deps: { fs: NfsRootFs } }).deps.fs = chmodRefused;
+    });
+
+    test('the note survives and the retry reuses the directory', async () => {
+      const c = claim({ uid: 'u7', namespace: 'ns', name: 'db' });
+      await expect(sync(c)).rejects.toBeInstanceOf(ReportedError);
+      expect(fs.readdirSync(root).sort()).toEqual([UNFINISHED_DIR, 'ns-db-pvc-u7'].sort());
+      expect((await chmodRefused.listUnfinished()).map((n) => n.pvName)).toEqual(['pvc-u7']);
+
+      await sync(c);
+      expect(created).toHaveLength(1);
+      expect(events.at(-1)?.message).toContain('reusing the directory an earlier attempt created');
+      expect(fs.readdirSync(root)).toEqual(['ns-db-pvc-u7']);
+    });
+
+    test('a claim deleted after the failure has its directory removed', async () => {
+      const c = claim({ uid: 'u8', namespace: 'ns', name: 'db' });
+      await expect(sync(c)).rejects.toBeInstanceOf(ReportedError);
+      claims.delete(c);
+      expect(controller.claimRemoved(c)).toBe(claimKey('ns', 'db'));
+      await controller.handle(claimKey('ns', 'db'));
+      expect(fs.readdirSync(root)).toEqual([]);
+      expect(controller.index.get('pvc-u8')).toBeUndefined();
+    });
+
+    test('a controller restarted after the failure reuses the directory too', async () => {
+      const c = claim({ uid: 'u9', namespace: 'ns', name: 'db' });
+      await expect(sync(c)).rejects.toBeInstanceOf(ReportedError);
+      // A fresh run knows only the note on the export.
+      (controller as unknown as { unfinished: Map<string, unknown> }).unfinished.clear();
+      await sync(c);
+      expect(created).toHaveLength(1);
+      expect(fs.readdirSync(root)).toEqual(['ns-db-pvc-u9']);
+    });
   });
 
   test('a missing StorageClass is reported on the claim', async () => {
