@@ -9,6 +9,8 @@
  *   without opening thousands of API requests and file operations together.
  * - A failed key is retried after an exponential delay (base * 2^(failures-1), capped). A
  *   fresh add (an update event, a relist) runs it at once but keeps its failure count.
+ * - A key can be added after a delay (a slow recheck); of a delayed add and a retry the one
+ *   due sooner wins, and a key already waiting to run is not delayed. Timers die with stop().
  */
 import { Limiter } from './limiter';
 
@@ -30,7 +32,8 @@ export class WorkQueue {
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  /** Keys added after a delay (retries and {@link addAfter}): their timer and when it fires. */
+  private readonly timers = new Map<string, { readonly timer: NodeJS.Timeout; readonly dueAt: number }>();
   private readonly workers: Limiter;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -55,9 +58,9 @@ export class WorkQueue {
     return this.active.size;
   }
 
-  /** Keys waiting for a retry timer. */
+  /** Keys waiting for a timer (a retry or a delayed add). */
   get retrying(): number {
-    return this.retryTimers.size;
+    return this.timers.size;
   }
 
   /** Schedules a key to run as soon as a worker is free. No-op after {@link stop}. */
@@ -68,9 +71,28 @@ export class WorkQueue {
       return;
     }
     if (this.queued.has(key)) return;
-    this.cancelRetry(key);
+    this.cancelTimer(key);
     this.queued.add(key);
     void this.workers.run(() => this.run(key));
+  }
+
+  /**
+   * Adds a key once `ms` have passed. No-op when the key is waiting to run already or its
+   * timer fires sooner; a later timer is replaced. No-op after {@link stop}.
+   */
+  addAfter(key: string, ms: number): void {
+    if (!this.accepting || this.queued.has(key)) return;
+    if (ms <= 0) return this.add(key);
+    const dueAt = Date.now() + ms;
+    const current = this.timers.get(key);
+    if (current && current.dueAt <= dueAt) return;
+    this.cancelTimer(key);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms);
+    timer.unref();
+    this.timers.set(key, { timer, dueAt });
   }
 
   /** Failures recorded for a key since it last succeeded. */
@@ -80,7 +102,7 @@ export class WorkQueue {
 
   /** Drops everything not yet running (used when leadership is lost). Keeps accepting. */
   clear(): void {
-    for (const key of [...this.retryTimers.keys()]) this.cancelRetry(key);
+    for (const key of [...this.timers.keys()]) this.cancelTimer(key);
     // Their calls still wait in the limiter; they find their key gone and return at once.
     this.queued.clear();
     this.dirty.clear();
@@ -116,7 +138,7 @@ export class WorkQueue {
       this.failures.set(key, failures);
       const delay = this.delayFor(failures);
       this.options.onFailure?.(key, error, failures, delay);
-      if (this.accepting) this.scheduleRetry(key, delay);
+      this.addAfter(key, delay);
     } finally {
       this.active.delete(key);
       // Changed while it ran: look again now (this also replaces a pending retry).
@@ -129,21 +151,11 @@ export class WorkQueue {
     return Math.min(this.maxDelayMs, exponential);
   }
 
-  private scheduleRetry(key: string, delay: number): void {
-    this.cancelRetry(key);
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(key);
-      this.add(key);
-    }, delay);
-    timer.unref();
-    this.retryTimers.set(key, timer);
-  }
-
-  private cancelRetry(key: string): void {
-    const timer = this.retryTimers.get(key);
-    if (timer) {
-      clearTimeout(timer);
-      this.retryTimers.delete(key);
+  private cancelTimer(key: string): void {
+    const current = this.timers.get(key);
+    if (current) {
+      clearTimeout(current.timer);
+      this.timers.delete(key);
     }
   }
 }

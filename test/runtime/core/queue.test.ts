@@ -1,3 +1,4 @@
+import { until } from './until';
 import { WorkQueue } from '../../../src/runtime/core/queue';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -159,6 +160,82 @@ describe('WorkQueue', () => {
     finish('after-restart');
     await queue.idle();
     expect(calls).toEqual(['running', 'after-restart']);
+  });
+
+  describe('addAfter', () => {
+    test('runs the key once the delay has passed', async () => {
+      const calls: string[] = [];
+      const queue = new WorkQueue({ concurrency: 1, handler: async (key) => { calls.push(key); } });
+      queue.addAfter('k', 10);
+      expect(calls).toEqual([]);
+      expect(queue.retrying).toBe(1);
+      await until(() => calls.length === 1);
+      await queue.idle();
+      expect(calls).toEqual(['k']);
+      expect(queue.retrying).toBe(0);
+    });
+
+    test('a sooner delay replaces a later one; a later one leaves the sooner one', async () => {
+      const calls: string[] = [];
+      const queue = new WorkQueue({ concurrency: 1, handler: async (key) => { calls.push(key); } });
+      queue.addAfter('sooner-second', 3_600_000);
+      queue.addAfter('sooner-second', 10);
+      queue.addAfter('later-second', 10);
+      queue.addAfter('later-second', 3_600_000);
+      expect(queue.retrying).toBe(2);
+      await until(() => calls.length === 2);
+      await queue.idle();
+      expect(calls.sort()).toEqual(['later-second', 'sooner-second']);
+      expect(queue.retrying).toBe(0);
+    });
+
+    test('a key waiting to run is not delayed, and runs once', async () => {
+      const { calls, handler, finish } = controlled();
+      const queue = new WorkQueue({ concurrency: 1, handler });
+      queue.add('busy');
+      queue.add('k');
+      queue.addAfter('k', 10);
+      expect(queue.retrying).toBe(0);
+      finish('busy');
+      await until(() => calls.length === 2);
+      finish('k');
+      await queue.idle();
+      expect(calls).toEqual(['busy', 'k']);
+    });
+
+    test('a delayed add of a running key runs it again after it finished', async () => {
+      const { calls, handler, finish } = controlled();
+      const queue = new WorkQueue({ concurrency: 1, handler });
+      queue.add('k');
+      queue.addAfter('k', 10);
+      finish('k');
+      await until(() => calls.length === 2);
+      finish('k');
+      await queue.idle();
+      expect(calls).toEqual(['k', 'k']);
+    });
+
+    test('a fresh add runs the key at once and drops its timer', async () => {
+      const { calls, handler, finish } = controlled();
+      const queue = new WorkQueue({ concurrency: 1, handler });
+      queue.addAfter('k', 3_600_000);
+      queue.add('k');
+      expect(calls).toEqual(['k']);
+      expect(queue.retrying).toBe(0);
+      finish('k');
+      await queue.idle();
+    });
+
+    test('stop clears the timers; adds after stop are ignored', async () => {
+      const calls: string[] = [];
+      const queue = new WorkQueue({ concurrency: 1, handler: async (key) => { calls.push(key); } });
+      queue.addAfter('k', 3_600_000);
+      await queue.stop();
+      expect(queue.retrying).toBe(0);
+      queue.addAfter('late', 1);
+      expect(queue.retrying).toBe(0);
+      expect(calls).toEqual([]);
+    });
   });
 
   test('rejects a concurrency below one', () => {
