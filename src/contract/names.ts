@@ -47,3 +47,15 @@ export function reservedDomainOf(value: string): string | undefined {
   const prefix = value.slice(0, slash).toLowerCase();
   return RESERVED_DOMAINS.find((domain) => prefix === domain || prefix.endsWith(`.${domain}`));
 }
+
+/**
+ * The Lease the NFS controller of `provisionerName` elects its leader with. The construct
+ * names it in the Role's resourceNames and the controller defaults to it, so both must
+ * derive it here. A provisioner name may hold characters a Lease name may not (`_`,
+ * uppercase): the slash becomes '-', the rest is lowercased, and a name that is still not
+ * a DNS subdomain is made a DNS label, so every valid provisioner name has a Lease.
+ */
+export function leaseNameFor(provisionerName: string): string {
+  const candidate = provisionerName.replace(/\//g, '-').toLowerCase();
+  return isDnsSubdomain(candidate) ? candidate : toDnsLabel(candidate);
+}

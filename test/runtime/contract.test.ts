@@ -5,8 +5,10 @@
  */
 import { Size, Testing } from 'cdk8s';
 import { NfsProvisioner, NfsServer, OnDelete } from '../../src';
+import { NFS_FLAGS } from '../../src/contract/controller-config';
 import { LOCAL_AGENT_RULES, NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule, rulesAllow } from '../../src/contract/rbac';
 import { parseClassParameters } from '../../src/runtime/nfs/class-params';
+import { parseNfsConfig } from '../../src/runtime/nfs/flags';
 import type { LocalKubePort } from '../../src/runtime/ports/local';
 
 function classParameters(options: Parameters<NfsProvisioner['addStorageClass']>[1]): Record<string, string> {
@@ -108,4 +110,17 @@ function granted(rules: readonly PolicyRule[]): string[] {
 test('the local agent\'s cluster role grants exactly the calls the agent makes, reads included', () => {
   const calls = Object.values(LOCAL_AGENT_CALLS).flat().map(([g, r, v]) => `${v} ${g}/${r}`);
   expect([...new Set(granted(LOCAL_AGENT_RULES))].sort()).toEqual([...new Set(calls)].sort());
+});
+
+test('the Lease the construct grants is the one the controller elects with, with or without the lease flag', () => {
+  const chart = Testing.chart();
+  new NfsProvisioner(chart, 'nfs', { provisionerName: 'example.com/My_NFS', server: NfsServer.external({ host: '10.0.0.5', path: '/exports' }) });
+  const objects = Testing.synth(chart);
+  const leases = objects.find((o) => o.kind === 'Role').rules.flatMap((r: { resourceNames?: string[] }) => r.resourceNames ?? []);
+  const args: string[] = objects.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].args.slice(1);
+  const withFlag = parseNfsConfig(args, { POD_NAMESPACE: 'storage' }).leaderElection;
+  const withoutFlag = parseNfsConfig(args.filter((a) => !a.startsWith(`--${NFS_FLAGS.leaseName}=`)), { POD_NAMESPACE: 'storage' }).leaderElection;
+  expect(withFlag).toMatchObject({ enabled: true, leaseName: 'example-com-my-nfs' });
+  expect(withoutFlag).toMatchObject({ enabled: true, leaseName: 'example-com-my-nfs' });
+  expect(leases).toEqual(['example-com-my-nfs']);
 });

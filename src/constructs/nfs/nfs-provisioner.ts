@@ -5,7 +5,7 @@ import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
 import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
 import { LABELS, PROJECT_NAME } from '../../contract/keys';
-import { isDnsLabel, isDnsSubdomain, isProvisionerName, reservedDomainOf, toDnsLabel } from '../../contract/names';
+import { isDnsLabel, isProvisionerName, leaseNameFor, reservedDomainOf } from '../../contract/names';
 import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule } from '../../contract/rbac';
 import { clusterScoped } from '../common/cluster-scoped';
 import { propError } from '../common/errors';
@@ -147,8 +147,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
 
     this.usageIntervalSeconds = props.usageInterval === undefined ? DEFAULT_USAGE_INTERVAL_SECONDS : usageSeconds(where, props.usageInterval);
 
-    const leaseCandidate = this.provisionerName.replace(/\//g, '-').toLowerCase();
-    this.leaseName = isDnsSubdomain(leaseCandidate) ? leaseCandidate : toDnsLabel(leaseCandidate);
+    this.leaseName = leaseNameFor(this.provisionerName);
 
     const labels: Record<string, string> = {
       [LABELS.name]: 'nfs-provisioner',

@@ -7,7 +7,7 @@ import { randomBytes } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
 import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS } from '../../contract/controller-config';
-import { isDnsSubdomain, isProvisionerName } from '../../contract/names';
+import { isDnsSubdomain, isProvisionerName, leaseNameFor } from '../../contract/names';
 import { ConfigError, FlagSpec, parseFlags } from '../core/flags';
 
 /** Flags every command accepts. */
@@ -26,7 +26,7 @@ export const NFS_FLAG_SPECS: Readonly<Record<string, FlagSpec>> = {
   [NFS_FLAGS.path]: { kind: 'string', required: true, help: 'exported path on the server under which volume directories live' },
   [NFS_FLAGS.root]: { kind: 'string', required: true, help: 'where that export is mounted in this container' },
   [NFS_FLAGS.leaderElect]: { kind: 'boolean', defaultText: 'true', help: 'hold a Lease before doing any work (needed with more than one replica)' },
-  [NFS_FLAGS.leaseName]: { kind: 'string', defaultText: 'the provisioner name with "/" as "-"', help: 'name of the Lease' },
+  [NFS_FLAGS.leaseName]: { kind: 'string', defaultText: 'the provisioner name with "/" as "-", lowercased (a DNS label if still not a valid name)', help: 'name of the Lease' },
   [NFS_FLAGS.leaseNamespace]: { kind: 'string', defaultText: `$${ENV.podNamespace}`, help: 'namespace of the Lease' },
   [NFS_FLAGS.httpPort]: { kind: 'integer', defaultText: String(DEFAULT_HTTP_PORT), help: 'port for /healthz, /readyz and /metrics (0 picks a free port)' },
   [NFS_FLAGS.workers]: { kind: 'integer', defaultText: String(DEFAULT_WORKERS), help: 'most volume operations running at once' },
@@ -112,7 +112,7 @@ function leaderElection(
   env: Readonly<Record<string, string | undefined>>,
 ): LeaderElectionConfig {
   if (!enabled) return { enabled: false };
-  const leaseName = str(NFS_FLAGS.leaseName) ?? provisionerName.replace(/\//g, '-').toLowerCase();
+  const leaseName = str(NFS_FLAGS.leaseName) ?? leaseNameFor(provisionerName);
   if (!isDnsSubdomain(leaseName)) {
     throw new ConfigError(`--${NFS_FLAGS.leaseName}=${JSON.stringify(leaseName)} is not a valid Lease name (a DNS subdomain)`);
   }
