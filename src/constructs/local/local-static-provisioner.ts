@@ -7,10 +7,10 @@ import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-cla
 import { addNodeCleanup } from './node-cleanup';
 import { isLabelValue, isQualifiedName, renderToleration } from './scheduling';
 import { Toleration } from './toleration';
-import { isSameOrInside } from './validation';
 import { COMMANDS, DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS, LocalAgentConfig, PATHS } from '../../contract/controller-config';
 import { LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel } from '../../contract/names';
+import { pathsOverlap } from '../../contract/path-containment';
 import { LOCAL_AGENT_RULES } from '../../contract/rbac';
 import { clusterScoped } from '../common/cluster-scoped';
 import { quote } from '../common/errors';
@@ -203,11 +203,11 @@ export class LocalStaticProvisioner extends Construct {
       if (other.name === cls.name) {
         throw new Error(`${cls._where}: name ${quote(cls.name)} is already used by ${other._where}; StorageClass names are cluster-wide, give each class its own name`);
       }
-      if (isSameOrInside(cls.hostDir, other.hostDir) || isSameOrInside(other.hostDir, cls.hostDir)) {
+      if (pathsOverlap(cls.hostDir, other.hostDir)) {
         const how = cls.hostDir === other.hostDir ? 'is also the hostDir of' : 'overlaps the hostDir of';
         throw new Error(`${cls._where}: hostDir ${quote(cls.hostDir)} ${how} ${other._where} (${quote(other.hostDir)}); every class needs its own discovery directory, not nested in another one (the outer class would publish the inner directory itself as a volume)`);
       }
-      if (other.provisioner === this && (isSameOrInside(cls.mountDir, other.mountDir) || isSameOrInside(other.mountDir, cls.mountDir))) {
+      if (other.provisioner === this && pathsOverlap(cls.mountDir, other.mountDir)) {
         throw new Error(`${cls._where}: mountDir ${quote(cls.mountDir)} overlaps the mountDir of ${other._where} (${quote(other.mountDir)}) in the same agent container; give each class its own mountDir`);
       }
     }

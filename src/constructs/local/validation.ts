@@ -3,6 +3,7 @@
  * names the prop, the value and the fix.
  */
 import { PATHS } from '../../contract/controller-config';
+import { isSameOrInside, pathsOverlap } from '../../contract/path-containment';
 import { quote } from '../common/errors';
 
 /**
@@ -55,14 +56,9 @@ export function checkHostDir(value: string, where: string): void {
 
 /** The agent's own config mount: a class directory must not be it, contain it, or sit inside it. */
 export function checkMountDirIsFree(value: string, where: string): void {
-  if (isSameOrInside(value, PATHS.localConfigDir) || isSameOrInside(PATHS.localConfigDir, value)) {
+  if (pathsOverlap(value, PATHS.localConfigDir)) {
     throw new Error(`${where}: mountDir ${quote(value)} overlaps ${PATHS.localConfigDir}, where the agent's class map is mounted; choose another mountDir`);
   }
-}
-
-/** Is `path` equal to `dir` or below it (by whole segments)? */
-export function isSameOrInside(path: string, dir: string): boolean {
-  return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 }
 
 /**

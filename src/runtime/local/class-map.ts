@@ -8,6 +8,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { LocalAgentConfig, LocalClassConfig } from '../../contract/controller-config';
 import { isDnsLabel, isDnsSubdomain } from '../../contract/names';
+import { isSameOrInside } from '../../contract/path-containment';
 import { BLOCK_CLEANER_KINDS } from '../../contract/values';
 
 /** Thrown for a class map the agent cannot work with. */
@@ -112,11 +113,10 @@ function checkNoOverlap(classes: LocalClassConfig[], source: string): void {
     seen.set(c.storageClassName, c.storageClassName);
   }
   // Nested directories too: the outer class would publish the inner directory as a volume.
-  const within = (inner: string, outer: string) => inner === outer || inner.startsWith(outer + '/');
   for (const a of classes) {
     for (const b of classes) {
       if (a === b) continue;
-      const dir = within(a.mountDir, b.mountDir) ? a.mountDir : within(a.hostDir, b.hostDir) ? a.hostDir : undefined;
+      const dir = isSameOrInside(a.mountDir, b.mountDir) ? a.mountDir : isSameOrInside(a.hostDir, b.hostDir) ? a.hostDir : undefined;
       if (dir !== undefined) {
         throw new LocalConfigError(`${source}: classes ${a.storageClassName} and ${b.storageClassName} share the directory ${dir}; each class needs its own discovery directory, not nested in another`);
       }

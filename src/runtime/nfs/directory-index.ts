@@ -6,6 +6,7 @@
  * Fed from the PV informer (every PV of ours records its directory) and from reservations
  * made while a volume is being provisioned, before its PV reaches the cache.
  */
+import { pathsOverlap } from '../../contract/path-containment';
 
 export interface Owner {
   readonly pvName: string;
@@ -35,7 +36,7 @@ export class DirectoryIndex {
   /** Another volume whose directory overlaps `relativePath`, if any. */
   conflict(relativePath: string, pvName: string): Owner | undefined {
     for (const [other, otherPath] of this.byVolume) {
-      if (other !== pvName && overlaps(relativePath, otherPath)) return { pvName: other, relativePath: otherPath };
+      if (other !== pvName && pathsOverlap(relativePath, otherPath)) return { pvName: other, relativePath: otherPath };
     }
     return undefined;
   }
@@ -48,7 +49,3 @@ export class DirectoryIndex {
   }
 }
 
-/** Equal, or one is an ancestor directory of the other. */
-export function overlaps(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
-}

@@ -2,7 +2,7 @@ import { claim, IDENTITY, PROVISIONER, storageClass, volume } from './fixtures';
 import { K8S, PV_ANNOTATIONS } from '../../../src/contract/keys';
 import { parseClassParameters, parseMode } from '../../../src/runtime/nfs/class-params';
 import { decideDelete, recordedDirectory } from '../../../src/runtime/nfs/delete';
-import { DirectoryIndex, overlaps } from '../../../src/runtime/nfs/directory-index';
+import { DirectoryIndex } from '../../../src/runtime/nfs/directory-index';
 import { buildVolume, decideProvision, ProvisionDecision, ProvisionPlan } from '../../../src/runtime/nfs/provision';
 
 function plan(decision: ProvisionDecision): ProvisionPlan {
@@ -204,14 +204,6 @@ describe('parseClassParameters', () => {
 });
 
 describe('DirectoryIndex', () => {
-  test('overlap means equal, inside or containing; siblings with a common prefix do not overlap', () => {
-    expect(overlaps('a/b', 'a/b')).toBe(true);
-    expect(overlaps('a/b/c', 'a/b')).toBe(true);
-    expect(overlaps('a', 'a/b')).toBe(true);
-    expect(overlaps('a/bc', 'a/b')).toBe(false);
-    expect(overlaps('ab', 'a')).toBe(false);
-  });
-
   test('reserve refuses an overlapping directory and names its owner', () => {
     const index = new DirectoryIndex();
     expect(index.reserve('ns/db', 'pvc-1')).toBeUndefined();
