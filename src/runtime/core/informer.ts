@@ -15,27 +15,7 @@
  */
 import { isGone, statusCode } from './errors';
 import type { Logger } from '../ops/log';
-
-export interface KubeObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-}
-
-export interface WatchHandle {
-  abort(): void;
-}
-
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-
-export interface ListWatchPort<T extends KubeObject> {
-  list(): Promise<{ items: T[]; resourceVersion: string }>;
-  /** Starts a watch; `onDone` is called once when it ends (null for a normal close). */
-  watch(
-    resourceVersion: string,
-    timeoutSeconds: number,
-    onEvent: (type: WatchEventType, obj: T) => void,
-    onDone: (error: unknown) => void,
-  ): Promise<WatchHandle>;
-}
+import type { KubeObject, ListWatchPort, WatchHandle } from '../ports/list-watch';
 
 export interface InformerHandlers<T> {
   /** An object was added or changed, or was seen again by a relist. */

@@ -27,13 +27,14 @@ import type {
   V1PersistentVolumeClaim,
   V1StorageClass,
 } from '@kubernetes/client-node';
-import { ClaimPatcher, withResourceVersion } from './patch';
+import { withResourceVersion } from './patch';
 import { isConflict, isNotFound } from '../core/errors';
-import type { EventPort } from '../core/events';
 import { ConfigError } from '../core/flags';
-import type { ListWatchPort, WatchEventType, WatchHandle } from '../core/informer';
-import { formatMicroTime, LeasePort, LeaseRecord, parseTime } from '../core/leader';
-import type { VolumeWriter } from '../nfs/controller';
+import { formatMicroTime, parseTime } from '../core/leader';
+import type { EventPort } from '../ports/events';
+import type { LeasePort, LeaseRecord } from '../ports/leases';
+import type { ListWatchPort, WatchEventType, WatchHandle } from '../ports/list-watch';
+import type { ClaimPatcher, ClusterPorts, VolumeWriter } from '../ports/nfs-api';
 
 /** Loads the client configuration. */
 export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
@@ -63,7 +64,7 @@ const FIELD_MANAGER = 'cdk8s-storage-controller';
 
 type Page<T extends KubernetesObject> = KubernetesListObject<T> & { metadata?: { resourceVersion?: string; _continue?: string } };
 
-export class KubeClient {
+export class KubeClient implements ClusterPorts {
   readonly core: CoreV1Api;
   readonly storage: StorageV1Api;
   readonly coordination: CoordinationV1Api;

@@ -1,5 +1,5 @@
 /**
- * The local node agent's API access (local/run.ts's LocalClusterPorts) on the real API.
+ * The local node agent's API access (ports/local.ts's LocalClusterPorts) on the real API.
  *
  * Each agent watches only its own node's PVs (a label selector), so a cluster of N nodes
  * does not have N processes caching every PV. PV lists are served from that informer's
@@ -9,11 +9,11 @@ import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
 import { KubeClient } from './client';
 import { isConflict, isNotFound } from '../core/errors';
-import type { EventPort } from '../core/events';
-import { Informer, InformerOptions, ListWatchPort, WatchEventType, WatchHandle } from '../core/informer';
-import type { LocalApi, LocalClusterPorts } from '../local/run';
+import { Informer, InformerOptions } from '../core/informer';
 import type { Logger } from '../ops/log';
-import type { DeletePreconditions, PvChange } from '../ports/local';
+import type { EventPort } from '../ports/events';
+import type { ListWatchPort, WatchEventType, WatchHandle } from '../ports/list-watch';
+import type { DeletePreconditions, LocalApi, LocalClusterPorts, PvChange } from '../ports/local';
 
 const PAGE_SIZE = 500;
 

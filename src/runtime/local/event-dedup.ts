@@ -4,7 +4,8 @@
  * pass. A condition is reported again once it has cleared for a full pass and come back, or
  * when its message changes.
  */
-import type { EventType, LocalLogger, LocalObjectRef, LocalPvPort } from '../ports/local';
+import type { EventType } from '../ports/events';
+import type { LocalLogger, LocalObjectRef, LocalPvPort } from '../ports/local';
 
 export interface EmitOptions {
   /** Kept across rounds (a condition outside discovery rounds, like a running wipe). */

@@ -8,12 +8,11 @@
 import type { NodeCleanupCommandConfig } from './flags';
 import { NodeCleanupRole } from './node-cleanup';
 import { LOCAL_AGENT_COMPONENT } from './run';
-import type { LocalClusterPorts } from './run';
 import { EventRecorder } from '../core/events';
 import { OpsServer } from '../ops/http';
 import type { Logger } from '../ops/log';
 import { Metrics } from '../ops/metrics';
-import type { NodeCleanupPort } from '../ports/local';
+import type { LocalClusterPorts, NodeCleanupPort } from '../ports/local';
 
 /** How often the PVs are compared with the Node list. */
 export const NODE_CLEANUP_PERIOD_MS = 30_000;

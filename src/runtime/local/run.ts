@@ -6,13 +6,12 @@
 import { LocalAgent } from './agent';
 import { loadLocalAgentConfig, LocalConfigError } from './class-map';
 import { LocalCommandConfig } from './flags';
-import { EventPort, EventRecorder } from '../core/events';
+import { EventRecorder } from '../core/events';
 import { ConfigError } from '../core/flags';
-import type { InformerOptions } from '../core/informer';
 import { OpsServer } from '../ops/http';
 import type { Logger } from '../ops/log';
 import { Metrics } from '../ops/metrics';
-import type { LocalKubePort, NodeCleanupPort } from '../ports/local';
+import type { LocalClusterPorts, LocalKubePort } from '../ports/local';
 
 /** The PV informer failing this long makes /healthz fail, so the kubelet restarts a wedged agent. */
 const UNHEALTHY_AFTER_MS = 5 * 60_000;
@@ -20,19 +19,6 @@ const UNHEALTHY_AFTER_MS = 5 * 60_000;
 const EVENT_FLUSH_MS = 5_000;
 /** `source.component` of the agent's events. */
 export const LOCAL_AGENT_COMPONENT = 'cdk8s-storage-local-agent';
-
-/** The agent's API calls except events (which go through the command's EventRecorder). */
-export type LocalApi = Omit<LocalKubePort, 'event'> & Omit<NodeCleanupPort, 'event'> & {
-  /** Milliseconds the PV list/watch has been failing (0 when fine). */
-  readonly unhealthyForMs: number;
-  stop(): Promise<void>;
-};
-
-/** Everything the command needs from the API server (implemented by kube/local-port.ts). */
-export interface LocalClusterPorts {
-  localApi(log: Logger, informerOptions: InformerOptions): LocalApi;
-  eventPort(): EventPort;
-}
 
 export interface LocalRunOptions {
   /** Resolves when the process should shut down (SIGTERM/SIGINT in production). */

@@ -12,13 +12,15 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { decideDelete, isOurVolume, recordedDirectory } from './delete';
 import { DirectoryIndex } from './directory-index';
-import { FsError, RetainedDirectory, UnfinishedVolume, VolumeFs } from './fs';
+import { FsError } from './fs';
 import { buildVolume, claimClassName, decideProvision, ProvisionerIdentity, ProvisionPlan, requestedProvisioner, volumeNameFor } from './provision';
 import { decideUnfinished } from './unfinished';
 import { errorMessage } from '../core/errors';
-import type { EventSink, EventType, ObjectRef } from '../core/events';
 import type { Logger } from '../ops/log';
 import type { Metrics, OperationKind } from '../ops/metrics';
+import type { EventSink, EventType, ObjectRef } from '../ports/events';
+import type { Lookup, VolumeWriter } from '../ports/nfs-api';
+import type { RetainedDirectory, UnfinishedVolume, VolumeFs } from '../ports/volume-fs';
 
 /** Event reasons. The first four are the ones every external provisioner uses. */
 export const REASONS = {
@@ -31,19 +33,6 @@ export const REASONS = {
   directoryRetained: 'DirectoryRetained',
   directoryMissing: 'DirectoryMissing',
 } as const;
-
-export interface Lookup<T> {
-  get(name: string, namespace?: string): T | undefined;
-  list(): T[];
-}
-
-/** The API writes the reconciler makes. */
-export interface VolumeWriter {
-  /** Creates the PV; 'exists' when a PV of that name is already there (an earlier attempt made it). */
-  createVolume(pv: V1PersistentVolume): Promise<'created' | 'exists'>;
-  /** Deletes the PV if it still has this uid; 'gone' when it no longer exists. */
-  deleteVolume(name: string, uid: string | undefined): Promise<'deleted' | 'gone'>;
-}
 
 export interface NfsControllerDeps {
   readonly identity: ProvisionerIdentity;

@@ -13,7 +13,7 @@
  *   request or raising the maximum retries at once.
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import { claimRef, Lookup, ReportedError } from './controller';
+import { claimRef, ReportedError } from './controller';
 import {
   claimNeedsResizeWork,
   decideResize,
@@ -24,10 +24,10 @@ import {
 } from './resize';
 import { formatQuantity } from '../../contract/quantity';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../core/errors';
-import type { EventSink } from '../core/events';
-import type { ClaimPatcher, MergePatch } from '../kube/patch';
 import type { Logger } from '../ops/log';
 import type { Metrics } from '../ops/metrics';
+import type { EventSink } from '../ports/events';
+import type { ClaimPatcher, Lookup, MergePatch } from '../ports/nfs-api';
 
 /** A retry without a report: a conflict, settled by reading the claim again. */
 export class QuietRetry extends Error {

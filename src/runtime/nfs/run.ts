@@ -14,7 +14,7 @@
  * directory operation never holds up a resize, and a resize retry has its own backoff.
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import { NfsController, ReportedError, VolumeWriter } from './controller';
+import { NfsController, ReportedError } from './controller';
 import { NfsConfig } from './flags';
 import { NfsRootFs } from './fs';
 import { NfsResizer, QuietRetry } from './resizer';
@@ -22,31 +22,21 @@ import { UsageMeter } from './usage';
 import { UsageMonitor } from './usage-monitor';
 import { ENV } from '../../contract/controller-config';
 import { errorMessage, statusCode } from '../core/errors';
-import { EventPort, EventRecorder } from '../core/events';
+import { EventRecorder } from '../core/events';
 import { ConfigError } from '../core/flags';
-import { Informer, InformerHandlers, KubeObject, ListWatchPort } from '../core/informer';
-import { LeaderElector, LeasePort } from '../core/leader';
+import { Informer, InformerHandlers } from '../core/informer';
+import { LeaderElector } from '../core/leader';
 import { WorkQueue } from '../core/queue';
-import type { ClaimPatcher } from '../kube/patch';
 import { OpsServer } from '../ops/http';
 import type { Logger } from '../ops/log';
 import { Metrics } from '../ops/metrics';
+import type { KubeObject, ListWatchPort } from '../ports/list-watch';
+import type { ClusterPorts } from '../ports/nfs-api';
 
 /** An informer failing this long makes /healthz fail, so the kubelet restarts a wedged process. */
 const UNHEALTHY_AFTER_MS = 5 * 60_000;
 /** How long shutdown waits for queued events to be sent. */
 const EVENT_FLUSH_MS = 5_000;
-
-/** Everything the command needs from the API server (implemented by kube/client.ts). */
-export interface ClusterPorts {
-  claims(): ListWatchPort<V1PersistentVolumeClaim>;
-  volumes(): ListWatchPort<V1PersistentVolume>;
-  storageClasses(): ListWatchPort<V1StorageClass>;
-  volumeWriter(): VolumeWriter;
-  claimPatcher(): ClaimPatcher;
-  eventPort(): EventPort;
-  leasePort(namespace: string, name: string): LeasePort;
-}
 
 export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;

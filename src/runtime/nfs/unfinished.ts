@@ -11,8 +11,8 @@
  */
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { Owner } from './directory-index';
-import type { UnfinishedVolume } from './fs';
 import { requestedProvisioner } from './provision';
+import type { UnfinishedVolume } from '../ports/volume-fs';
 
 export type UnfinishedDecision =
   /** This process is provisioning the volume right now: that run owns the note. */

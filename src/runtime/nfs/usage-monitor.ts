@@ -9,16 +9,16 @@
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { AUTO_GROW_REASONS, decideAutoGrow } from './auto-grow';
-import { claimRef, Lookup } from './controller';
+import { claimRef } from './controller';
 import { isOurVolume, recordedDirectory } from './delete';
 import { capacityBytes, classMaximum } from './resize';
 import { UsageMeter, VolumeDirectory } from './usage';
 import { usageAnnotationPatch, UsageReportOptions } from './usage-report';
 import { errorMessage, isConflict, statusCode } from '../core/errors';
-import type { EventSink } from '../core/events';
-import type { ClaimPatcher } from '../kube/patch';
 import type { Logger } from '../ops/log';
 import type { Metrics } from '../ops/metrics';
+import type { EventSink } from '../ports/events';
+import type { ClaimPatcher, Lookup } from '../ports/nfs-api';
 
 export interface UsageMonitorDeps {
   readonly provisionerName: string;

@@ -1,8 +1,11 @@
 /**
  * What the local agent needs from Kubernetes, as a narrow interface. The implementation
- * lives in ../kube/ (the only code that loads @kubernetes/client-node); tests use a fake.
+ * lives in ../kube/ (the only code that loads @kubernetes/client-node); tests use an in-memory API.
  */
 import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
+import type { EventPort, EventType } from './events';
+import type { InformerOptions } from '../core/informer';
+import type { Logger } from '../ops/log';
 
 /** The object an event is about. PVs and Nodes are cluster-scoped: their events go to `default`. */
 export interface LocalObjectRef {
@@ -23,8 +26,6 @@ export interface DeletePreconditions {
   /** When set, the delete fails with `conflict` if the PV changed (e.g. got bound) since. */
   readonly resourceVersion?: string;
 }
-
-export type EventType = 'Normal' | 'Warning';
 
 /** The Kubernetes calls shared by the node agent and the node-deletion role. */
 export interface LocalPvPort {
@@ -66,4 +67,17 @@ export interface LocalLogger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The agent's API calls except events (which go through the command's EventRecorder). */
+export type LocalApi = Omit<LocalKubePort, 'event'> & Omit<NodeCleanupPort, 'event'> & {
+  /** Milliseconds the PV list/watch has been failing (0 when fine). */
+  readonly unhealthyForMs: number;
+  stop(): Promise<void>;
+};
+
+/** Everything the `local` and node-cleanup commands need from the API server (implemented by ../kube/local-port.ts). */
+export interface LocalClusterPorts {
+  localApi(log: Logger, informerOptions: InformerOptions): LocalApi;
+  eventPort(): EventPort;
 }

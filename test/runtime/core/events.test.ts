@@ -1,7 +1,8 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { errorMessage, isConflict, isGone, isNotFound, statusCode } from '../../../src/runtime/core/errors';
-import { EventPort, EventRecorder, ObjectRef } from '../../../src/runtime/core/events';
+import { EventRecorder } from '../../../src/runtime/core/events';
 import { JsonLogger } from '../../../src/runtime/ops/log';
+import type { EventPort, ObjectRef } from '../../../src/runtime/ports/events';
 
 const pvc: ObjectRef = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data', namespace: 'team-a', uid: 'u1', resourceVersion: '5' };
 const pv: ObjectRef = { apiVersion: 'v1', kind: 'PersistentVolume', name: 'pvc-u1', uid: 'u2' };

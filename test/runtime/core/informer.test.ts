@@ -1,6 +1,7 @@
 import { sleep, until as pollUntil } from './until';
-import { Informer, ListWatchPort, WatchEventType } from '../../../src/runtime/core/informer';
+import { Informer } from '../../../src/runtime/core/informer';
 import { JsonLogger } from '../../../src/runtime/ops/log';
+import type { ListWatchPort, WatchEventType } from '../../../src/runtime/ports/list-watch';
 
 interface Obj {
   metadata: { name: string; namespace?: string; resourceVersion?: string };

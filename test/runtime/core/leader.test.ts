@@ -1,6 +1,7 @@
 import { sleep, until as pollUntil } from './until';
-import { formatMicroTime, LeaderElector, LeasePort, LeaseRecord, parseTime } from '../../../src/runtime/core/leader';
+import { formatMicroTime, LeaderElector, parseTime } from '../../../src/runtime/core/leader';
 import { JsonLogger } from '../../../src/runtime/ops/log';
+import type { LeasePort, LeaseRecord } from '../../../src/runtime/ports/leases';
 
 /** One Lease object with resourceVersion compare-and-swap, like the API server. */
 class LeaseStore {

@@ -1,8 +1,8 @@
 /** An in-memory stand-in for the API server behind the local agent's port. */
 import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
 import { K8S } from '../../../src/contract/keys';
-import type { LocalClusterPorts } from '../../../src/runtime/local/run';
-import type { DeletePreconditions, EventType, LocalKubePort, LocalLogger, LocalObjectRef, NodeCleanupPort, PvChange } from '../../../src/runtime/ports/local';
+import type { EventType } from '../../../src/runtime/ports/events';
+import type { DeletePreconditions, LocalClusterPorts, LocalKubePort, LocalLogger, LocalObjectRef, NodeCleanupPort, PvChange } from '../../../src/runtime/ports/local';
 
 export interface RecordedEvent {
   readonly ref: LocalObjectRef;

@@ -4,12 +4,12 @@ import * as path from 'path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { claim, IDENTITY, storageClass, volume } from './fixtures';
 import { PV_ANNOTATIONS } from '../../../src/contract/keys';
-import type { EventType, ObjectRef } from '../../../src/runtime/core/events';
 import { WorkQueue } from '../../../src/runtime/core/queue';
 import { claimKey, NfsController, ReportedError, SWEEP_KEY, volumeKey } from '../../../src/runtime/nfs/controller';
 import { FsError, NfsRootFs, UNFINISHED_DIR } from '../../../src/runtime/nfs/fs';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { Metrics } from '../../../src/runtime/ops/metrics';
+import type { EventType, ObjectRef } from '../../../src/runtime/ports/events';
 import { until } from '../core/until';
 
 class Store<T extends { metadata?: { name?: string; namespace?: string } }> {

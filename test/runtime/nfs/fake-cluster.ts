@@ -5,10 +5,9 @@
  * and PVs, a Lease with compare-and-swap, and recorded Events.
  */
 import type { CoreV1Event, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import type { ListWatchPort, WatchEventType } from '../../../src/runtime/core/informer';
-import type { LeasePort, LeaseRecord } from '../../../src/runtime/core/leader';
-import type { ClaimPatcher, MergePatch } from '../../../src/runtime/kube/patch';
-import type { ClusterPorts } from '../../../src/runtime/nfs/run';
+import type { LeasePort, LeaseRecord } from '../../../src/runtime/ports/leases';
+import type { ListWatchPort, WatchEventType } from '../../../src/runtime/ports/list-watch';
+import type { ClaimPatcher, ClusterPorts, MergePatch } from '../../../src/runtime/ports/nfs-api';
 
 type Obj = { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string } };
 type Watcher<T> = { onEvent: (type: WatchEventType, obj: T) => void; onDone: (error: unknown) => void };

@@ -7,12 +7,12 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/cl
 import { FakeCluster } from './fake-cluster';
 import { bound, classWithMax, PROVISIONER } from './resize-fixtures';
 import { K8S, PV_ANNOTATIONS } from '../../../src/contract/keys';
-import type { EventType, ObjectRef } from '../../../src/runtime/core/events';
-import type { ClaimPatcher } from '../../../src/runtime/kube/patch';
 import { ReportedError } from '../../../src/runtime/nfs/controller';
 import { NfsResizer, QuietRetry, resizeKey } from '../../../src/runtime/nfs/resizer';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { Metrics } from '../../../src/runtime/ops/metrics';
+import type { EventType, ObjectRef } from '../../../src/runtime/ports/events';
+import type { ClaimPatcher } from '../../../src/runtime/ports/nfs-api';
 
 interface Recorded {
   ref: ObjectRef;

@@ -9,12 +9,12 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/cl
 import { FakeCluster } from './fake-cluster';
 import { bound, classWithMax, PROVISIONER } from './resize-fixtures';
 import { K8S, PVC_ANNOTATIONS } from '../../../src/contract/keys';
-import type { EventType } from '../../../src/runtime/core/events';
 import { recordedDirectory } from '../../../src/runtime/nfs/delete';
 import { UsageMeter } from '../../../src/runtime/nfs/usage';
 import { UsageMonitor } from '../../../src/runtime/nfs/usage-monitor';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { Metrics } from '../../../src/runtime/ops/metrics';
+import type { EventType } from '../../../src/runtime/ports/events';
 
 let root: string;
 let cluster: FakeCluster;

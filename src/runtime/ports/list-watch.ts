@@ -1,0 +1,25 @@
+/**
+ * List and watch of one kind, as the informer (core/informer.ts) uses it; implemented in
+ * ../kube/, so the informer does not load client-node and is unit-tested without a server.
+ */
+
+export interface KubeObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+}
+
+export interface WatchHandle {
+  abort(): void;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface ListWatchPort<T extends KubeObject> {
+  list(): Promise<{ items: T[]; resourceVersion: string }>;
+  /** Starts a watch; `onDone` is called once when it ends (null for a normal close). */
+  watch(
+    resourceVersion: string,
+    timeoutSeconds: number,
+    onEvent: (type: WatchEventType, obj: T) => void,
+    onDone: (error: unknown) => void,
+  ): Promise<WatchHandle>;
+}
