@@ -5,8 +5,8 @@ import { E2E_STATE_ENV, ensurePackages, reapStaleEnvironments, startEnvironment 
 
 /**
  * Jest global setup for the e2e suite: installs missing apt packages, builds
- * (or finds) the control-plane binaries, and starts one control plane and one
- * NFS server for the whole run. Test files attach through the state file named
+ * (or finds) the control-plane binaries and kubelet, and starts one control plane,
+ * one NFS server and one real node for the whole run. Test files attach through the state file named
  * by $CDK8S_STORAGE_E2E_STATE (`connect()`).
  */
 export default async function globalSetup(): Promise<void> {
@@ -20,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
   const env = await startEnvironment({ stateDir, ownerPid: process.pid });
   process.env[E2E_STATE_ENV] = env.stateFile;
   process.stderr.write(
-    `\n[e2e] control plane ${env.controlPlane.server} and NFS ${env.nfs.host}:${env.nfs.port}${env.nfs.exportPath} ready in ` +
-    `${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+    `\n[e2e] control plane ${env.controlPlane.server}, NFS ${env.nfs.host}:${env.nfs.port}${env.nfs.exportPath} and node ` +
+    `${env.node.name} (Ready with its images in ${env.node.startSeconds?.toFixed(1)}s) ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
   );
 }

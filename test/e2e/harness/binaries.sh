@@ -2,6 +2,11 @@
 # Ensures the control-plane binaries used by the e2e suite exist and prints the
 # directory that holds them as the last line of stdout.
 #
+#   binaries.sh           etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
+#   binaries.sh kubelet   kubelet alone, in a cache directory of its own
+#                         (kubelet-<version>/), so adding the node never rebuilds the
+#                         control plane's cache
+#
 # Order of preference:
 #   1. $KUBEBUILDER_ASSETS (the envtest convention) when it holds every binary.
 #   2. A version-keyed cache outside the repository:
@@ -16,6 +21,14 @@ set -euo pipefail
 K8S_VERSION="${E2E_K8S_VERSION:-1.35.4}"
 ETCD_VERSION="${E2E_ETCD_VERSION:-3.6.16}"
 BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
+KEY="k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}"
+if [ "${1:-}" = kubelet ]; then
+  BINARIES=(kubelet)
+  KEY="kubelet-${K8S_VERSION}"
+fi
+# The Kubernetes commands of this cache (everything but etcd).
+K8S_COMMANDS=()
+for b in "${BINARIES[@]}"; do [ "$b" = etcd ] || K8S_COMMANDS+=("$b"); done
 
 log() { echo "[binaries] $*" >&2; }
 
@@ -37,7 +50,6 @@ if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
 fi
 
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/cdk8s-storage"
-KEY="k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}"
 DEST="$CACHE_ROOT/$KEY"
 
 if has_all "$DEST"; then
@@ -66,7 +78,7 @@ cleanup() { chmod -R u+w "$WORK" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 START=$(date +%s)
-log "building Kubernetes v$K8S_VERSION and etcd v$ETCD_VERSION into $DEST (first run only; this takes a while)"
+log "building ${BINARIES[*]} (Kubernetes v$K8S_VERSION) into $DEST (first run only; this takes a while)"
 
 export GOWORK=off
 export GOFLAGS="-mod=mod -buildvcs=false"
@@ -75,8 +87,8 @@ mkdir -p "$WORK/bin"
 
 # --- etcd: the server module's main package, built from a throwaway module so
 # the server module's own replace directives do not apply.
-mkdir -p "$WORK/etcd"
-(
+[ "${BINARIES[0]}" != etcd ] || (
+  mkdir -p "$WORK/etcd"
   cd "$WORK/etcd"
   cat > go.mod <<MOD
 module e2e.local/etcd
@@ -114,10 +126,9 @@ mkdir -p "$WORK/k8s"
     echo ")"
   } > go.mod
   log "resolving Kubernetes modules"
-  go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" \
-    "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION" \
-    "k8s.io/kubernetes/cmd/kube-scheduler@v$K8S_VERSION" \
-    "k8s.io/kubernetes/cmd/kubectl@v$K8S_VERSION" >&2
+  PACKAGES=()
+  for b in "${K8S_COMMANDS[@]}"; do PACKAGES+=("k8s.io/kubernetes/cmd/$b@v$K8S_VERSION"); done
+  go get "${PACKAGES[@]}" >&2
   MINOR="${K8S_VERSION#1.}"; MINOR="${MINOR%%.*}"
   BUILD_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   LDFLAGS="-s -w"
@@ -127,14 +138,13 @@ mkdir -p "$WORK/k8s"
   done
   # Sequential on purpose: each link of these binaries takes most of the memory
   # and CPU a small machine has.
-  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for b in "${K8S_COMMANDS[@]}"; do
     log "building $b"
     go build -trimpath -ldflags "$LDFLAGS" -o "$WORK/bin/$b" "k8s.io/kubernetes/cmd/$b" >&2
   done
 )
 
-"$WORK/bin/kube-apiserver" --version >&2
-"$WORK/bin/etcd" --version 2>&1 | head -1 >&2 || true
+"$WORK/bin/${K8S_COMMANDS[0]}" --version >&2
 
 mv "$WORK/bin" "$WORK/done"
 rm -rf "$DEST"

@@ -1,5 +1,5 @@
 /**
- * Starts or stops a long-lived e2e environment (control plane + NFS server) for
+ * Starts or stops a long-lived e2e environment (control plane + NFS server + node) for
  * working by hand:
  *
  *   cli.ts up       start it in the background; the last line is KUBECONFIG=<path>
@@ -27,6 +27,7 @@ function describe(env: Environment): string {
     `NFS server:      ${nfs.host}:${nfs.port} (mount port ${nfs.mountPort}), export ${nfs.exportPath} -> ${nfs.root}`,
     `NFS client URL:  ${nfs.url('')}`,
     `NFS logs:        ${nfs.logDir}`,
+    `node:            ${env.node.name} (containerd + kubelet in ${env.node.dir}, logs in ${env.node.logDir}), image ${env.node.controllerImage}`,
     `state:           ${env.stateFile}   (${E2E_STATE_ENV}=${env.stateFile} lets e2e code connect())`,
     `KUBECONFIG=${cp.kubeconfig}`,
   ].join('\n');
@@ -35,7 +36,7 @@ function describe(env: Environment): string {
 async function up(): Promise<void> {
   if (fs.existsSync(STATE_FILE)) {
     const env = connect(STATE_FILE);
-    const dead = env.controlPlane.deadComponents();
+    const dead = [...env.controlPlane.deadComponents(), ...env.node.deadComponents()];
     if (dead.length === 0) {
       process.stderr.write('already up\n');
       process.stdout.write(`${describe(env)}\n`);
@@ -47,7 +48,8 @@ async function up(): Promise<void> {
   const started = Date.now();
   ensurePackages();
   const env = await startEnvironment({ stateDir: STATE_DIR, ownerPid: 0 });
-  const records = [...Object.values(env.controlPlane.state().processes), ...Object.values(env.nfs.state().processes)]
+  const records = [...Object.values(env.controlPlane.state().processes), ...Object.values(env.nfs.state().processes),
+    ...Object.values(env.node.state().processes)]
     .filter((p): p is ProcessRecord => p !== undefined);
   fs.writeFileSync(path.join(STATE_DIR, 'pids'), records.map((p) => `${p.pid} ${p.name}\n`).join(''));
   process.stderr.write(`up in ${((Date.now() - started) / 1000).toFixed(1)}s; stop with: cli.ts down\n`);
@@ -74,7 +76,7 @@ async function status(): Promise<void> {
     return;
   }
   const env = connect(STATE_FILE);
-  const dead = env.controlPlane.deadComponents();
+  const dead = [...env.controlPlane.deadComponents(), ...env.node.deadComponents()];
   process.stdout.write(`${describe(env)}\n`);
   if (dead.length > 0) {
     process.stderr.write(`stopped components: ${dead.join(', ')}\n`);

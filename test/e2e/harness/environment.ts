@@ -1,5 +1,6 @@
 /**
- * One e2e environment = one control plane + one NFS server, described by a
+ * One e2e environment = one control plane + one NFS server + one real node
+ * (containerd + kubelet, `node.ts`), described by a
  * state file so that other processes (jest test files, `cli.ts down`) can attach
  * to it and stop it.
  */
@@ -9,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ControlPlane, ControlPlaneState } from './controlPlane';
 import { NfsServer, NfsServerState } from './nfsServer';
+import { TestNode, TestNodeState } from './node';
 
 /** Environment variable holding the path of the running environment's state file. */
 export const E2E_STATE_ENV = 'CDK8S_STORAGE_E2E_STATE';
@@ -24,19 +26,21 @@ export interface EnvironmentState {
   readonly startedAt: string;
   readonly controlPlane: ControlPlaneState;
   readonly nfs: NfsServerState;
+  readonly node: TestNodeState;
 }
 
 export interface Environment {
   readonly controlPlane: ControlPlane;
   readonly nfs: NfsServer;
+  readonly node: TestNode;
   readonly stateFile: string;
 }
 
 const HARNESS_DIR = __dirname;
 
 /** Runs a harness shell script; its stderr goes to ours; returns the last stdout line. */
-export function runScript(script: string, env: NodeJS.ProcessEnv = process.env): string {
-  const r = spawnSync('bash', [path.join(HARNESS_DIR, script)], {
+export function runScript(script: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync('bash', [path.join(HARNESS_DIR, script), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env,
     encoding: 'utf8',
@@ -62,6 +66,17 @@ export function ensurePackages(): void {
 /** Directory holding etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (built on first use). */
 export function ensureBinaries(): string {
   return runScript('binaries.sh');
+}
+
+/** Directory holding kubelet (`binaries.sh kubelet`, its own cache key). */
+export function ensureKubelet(): string {
+  return runScript('binaries.sh', ['kubelet']);
+}
+
+/** The node's image archives: [sandbox image, controller image] (node/images.sh). */
+export function ensureNodeImages(): [string, string] {
+  const [pause, controller] = runScript('node/images.sh').split(' ');
+  return [pause, controller];
 }
 
 /** Stops environments whose owning process died without tearing them down (an interrupted jest run). */
@@ -94,11 +109,13 @@ export interface StartEnvironmentOptions {
   readonly binDir?: string;
 }
 
-/** Starts a control plane and an NFS server side by side and writes `<stateDir>/state.json`. */
+/** Starts a control plane and an NFS server side by side, then the node, and writes `<stateDir>/state.json`. */
 export async function startEnvironment(options: StartEnvironmentOptions): Promise<Environment> {
   fs.mkdirSync(options.stateDir, { recursive: true });
   const stateFile = path.join(options.stateDir, 'state.json');
   const binDir = options.binDir ?? ensureBinaries();
+  const kubeletBinDir = ensureKubelet();
+  const [pauseArchive, controllerArchive] = ensureNodeImages();
   const [cp, nfs] = await Promise.allSettled([
     ControlPlane.start({ binDir, stateFile: path.join(options.stateDir, 'control-plane.json') }),
     NfsServer.start({ port: process.env.E2E_NFS_PORT ? Number(process.env.E2E_NFS_PORT) : undefined }),
@@ -113,6 +130,19 @@ export async function startEnvironment(options: StartEnvironmentOptions): Promis
     const reasons = [cp, nfs].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason?.stack ?? r.reason));
     throw new Error(`e2e environment failed to start:\n${reasons.join('\n')}`);
   }
+  let node: TestNode;
+  try {
+    node = await TestNode.start({
+      kubeletBinDir,
+      pauseArchive,
+      controllerArchive,
+      kubeconfig: cp.value.kubeconfig,
+      kubectlPath: cp.value.kubectlPath,
+    });
+  } catch (err) {
+    await Promise.allSettled([cp.value.stop({ keepLogs: true }), nfs.value.stop({ keepLogs: false })]);
+    throw err;
+  }
   const state: EnvironmentState = {
     kind: 'cdk8s-storage-e2e-environment',
     stateDir: options.stateDir,
@@ -120,9 +150,10 @@ export async function startEnvironment(options: StartEnvironmentOptions): Promis
     startedAt: new Date().toISOString(),
     controlPlane: cp.value.state(),
     nfs: nfs.value.state(),
+    node: node.state(),
   };
   fs.writeFileSync(stateFile, JSON.stringify(state, undefined, 2));
-  return { controlPlane: cp.value, nfs: nfs.value, stateFile };
+  return { controlPlane: cp.value, nfs: nfs.value, node, stateFile };
 }
 
 function readState(stateFile: string): EnvironmentState {
@@ -144,6 +175,7 @@ export function connect(stateFile = process.env[E2E_STATE_ENV]): Environment {
   return {
     controlPlane: ControlPlane.attach(state.controlPlane),
     nfs: NfsServer.attach(state.nfs),
+    node: TestNode.attach(state.node),
     stateFile,
   };
 }
@@ -155,10 +187,12 @@ export async function stopEnvironment(stateFile: string, options: { keepLogs?: b
   }
   const state = readState(stateFile);
   const kept: string[] = [];
-  const results = await Promise.allSettled([
+  // The node first: its kubelet and pods are clients of the control plane.
+  const nodeStop = state.node ? await Promise.allSettled([TestNode.attach(state.node).stop(options)]) : [];
+  const results = [...nodeStop, ...await Promise.allSettled([
     ControlPlane.attach(state.controlPlane).stop(options),
     NfsServer.attach(state.nfs).stop(options),
-  ]);
+  ])];
   for (const r of results) {
     if (r.status === 'fulfilled' && r.value) {
       kept.push(r.value);
