@@ -107,11 +107,20 @@ export function sizeStringToBytes(text: string): bigint {
 
 /** True when {@link parseQuantity} accepts the text. */
 export function isQuantity(text: string): boolean {
+  return quantityOrUndefined(text) !== undefined;
+}
+
+/**
+ * The bytes of a quantity, or undefined when the text is absent or not a quantity: for
+ * fields a user can write anything into, where a bad value means "not set" rather than an
+ * error to report (the field's own check reports it).
+ */
+export function quantityOrUndefined(text: string | undefined): bigint | undefined {
+  if (text === undefined) return undefined;
   try {
-    parseQuantity(text);
-    return true;
+    return parseQuantity(text);
   } catch (e) {
-    if (e instanceof QuantityError) return false;
+    if (e instanceof QuantityError) return undefined;
     throw e;
   }
 }

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { formatQuantity, isQuantity, MAX_QUANTITY_BYTES, parseQuantity, QuantityError, sizeStringToBytes } from '../../src/contract/quantity';
+import { formatQuantity, isQuantity, MAX_QUANTITY_BYTES, parseQuantity, QuantityError, quantityOrUndefined, sizeStringToBytes } from '../../src/contract/quantity';
 
 describe('parseQuantity', () => {
   test.each([
@@ -201,4 +201,11 @@ describe('properties', () => {
       }
     }), { numRuns: 2000 });
   });
+});
+
+test('quantityOrUndefined: bytes of a quantity, undefined for no text or text that is not one', () => {
+  expect(quantityOrUndefined('1Gi')).toBe(1024n ** 3n);
+  expect(quantityOrUndefined(undefined)).toBeUndefined();
+  expect(quantityOrUndefined('1 GB')).toBeUndefined();
+  expect(quantityOrUndefined('-1')).toBeUndefined();
 });

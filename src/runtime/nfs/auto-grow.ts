@@ -11,7 +11,7 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { capacityBytes, hasResizeState, requestedBytes } from './resize';
 import { PVC_ANNOTATIONS } from '../../contract/keys';
-import { formatQuantity, parseQuantity } from '../../contract/quantity';
+import { formatQuantity, quantityOrUndefined } from '../../contract/quantity';
 
 export const AUTO_GROW_REASONS = {
   growing: 'AutoGrowing',
@@ -53,11 +53,11 @@ export function readPolicy(claim: V1PersistentVolumeClaim): PolicyResult {
   if (!(threshold >= 1 && threshold <= 99)) {
     problems.push(`${PVC_ANNOTATIONS.autoGrowThresholdPercent} is ${JSON.stringify(thresholdText ?? null)}, not a whole percentage from 1 to 99`);
   }
-  const increment = quantity(incrementText);
+  const increment = quantityOrUndefined(incrementText);
   if (increment === undefined || increment <= 0n) {
     problems.push(`${PVC_ANNOTATIONS.autoGrowIncrement} is ${JSON.stringify(incrementText ?? null)}, not a positive quantity such as 1Gi`);
   }
-  const max = quantity(maxText);
+  const max = quantityOrUndefined(maxText);
   if (max === undefined || max <= 0n) {
     problems.push(`${PVC_ANNOTATIONS.autoGrowMax} is ${JSON.stringify(maxText ?? null)}, not a positive quantity such as 10Gi`);
   }
@@ -125,15 +125,6 @@ export function approximate(bytes: bigint): string {
   if (!unit) return `${bytes}`;
   const tenths = (bytes * 10n) / unit[1];
   return `${tenths / 10n}${tenths % 10n === 0n ? '' : `.${tenths % 10n}`}${unit[0]}`;
-}
-
-function quantity(text: string | undefined): bigint | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return parseQuantity(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function none(reason: string): AutoGrowDecision {

@@ -27,7 +27,7 @@ import type {
 import { parseClassParameters } from './class-params';
 import { isOurVolume } from './delete';
 import { K8S, NFS_CLASS_PARAMETERS, PV_ANNOTATIONS } from '../../contract/keys';
-import { formatQuantity, parseQuantity } from '../../contract/quantity';
+import { formatQuantity, quantityOrUndefined } from '../../contract/quantity';
 
 /** PVC condition types of the resize protocol. */
 export const CONDITIONS = {
@@ -104,28 +104,20 @@ export type ResizeDecision =
   | { readonly action: 'infeasible'; readonly target: bigint; readonly message: string; readonly patch?: ClaimStatusPatch }
   | { readonly action: 'resize'; readonly plan: ResizePlan };
 
-export function storageOf(resources: { [key: string]: string } | undefined): bigint | undefined {
+/** The `storage` entry of a resource list in bytes, undefined when unset or not a quantity. */
+function storageOf(resources: { [key: string]: string } | undefined): bigint | undefined {
   const text = resources?.storage;
-  if (text === undefined) return undefined;
-  return parseQuantity(String(text));
+  return text === undefined ? undefined : quantityOrUndefined(String(text));
 }
 
 /** The claim's requested size in bytes, undefined when unset or not a quantity. */
 export function requestedBytes(claim: V1PersistentVolumeClaim): bigint | undefined {
-  try {
-    return storageOf(claim.spec?.resources?.requests as Record<string, string> | undefined);
-  } catch {
-    return undefined;
-  }
+  return storageOf(claim.spec?.resources?.requests as Record<string, string> | undefined);
 }
 
 /** The claim's `status.capacity` in bytes, undefined when unset or not a quantity. */
 export function capacityBytes(claim: V1PersistentVolumeClaim): bigint | undefined {
-  try {
-    return storageOf(claim.status?.capacity);
-  } catch {
-    return undefined;
-  }
+  return storageOf(claim.status?.capacity);
 }
 
 /** Conditions that belong to the resize protocol (ours or a kubelet's). */
@@ -186,7 +178,7 @@ export function decideResize(input: ResizeInput): ResizeDecision {
   // 2. Target: an expansion in flight is finished at its size first; a later, larger request
   // is the next resize. (Lowering the request may not shrink an expansion already under way.)
   const status = claim.status?.allocatedResourceStatuses?.storage;
-  const allocated = safeStorage(claim.status?.allocatedResources);
+  const allocated = storageOf(claim.status?.allocatedResources);
   const failedBefore = (claim.status?.conditions ?? []).some((c) => c.type === CONDITIONS.controllerResizeError);
   const target = status === RESIZE_STATUS.inProgress && allocated !== undefined && allocated > have && !failedBefore ? allocated : want;
 
@@ -205,9 +197,9 @@ export function decideResize(input: ResizeInput): ResizeDecision {
   const marked = status === RESIZE_STATUS.inProgress && allocated === target
     && (claim.status?.conditions ?? []).some((c) => c.type === CONDITIONS.resizing);
   const quantity = formatQuantity(target);
-  const pvCapacity = safeStorage(volume.spec?.capacity);
+  const pvCapacity = storageOf(volume.spec?.capacity);
   const recordedLimit = volume.metadata?.annotations?.[PV_ANNOTATIONS.sizeLimit];
-  const volumeDone = pvCapacity === target && recordedLimit !== undefined && safeParse(recordedLimit) === target;
+  const volumeDone = pvCapacity === target && recordedLimit !== undefined && quantityOrUndefined(recordedLimit) === target;
   return {
     action: 'resize',
     plan: {
@@ -301,22 +293,6 @@ export function classMaximum(storageClass: V1StorageClass | undefined, provision
 
 function otherConditions(claim: V1PersistentVolumeClaim): V1PersistentVolumeClaimCondition[] {
   return (claim.status?.conditions ?? []).filter((c) => !isResizeCondition(c));
-}
-
-function safeStorage(resources: { [key: string]: string } | undefined): bigint | undefined {
-  try {
-    return storageOf(resources);
-  } catch {
-    return undefined;
-  }
-}
-
-function safeParse(text: string): bigint | undefined {
-  try {
-    return parseQuantity(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function skip(reason: string): ResizeDecision {
