@@ -36,7 +36,7 @@ export class PinnedDir {
     }
   }
 
-  private mountId?: Promise<string | undefined>;
+  private mountIdRead?: Promise<string | undefined>;
 
   private constructor(
     readonly handle: fsp.FileHandle,
@@ -76,7 +76,7 @@ export class PinnedDir {
    */
   async sameMount(other: PinnedDir): Promise<boolean> {
     if (this.stat.dev !== other.stat.dev) return false;
-    const [mine, theirs] = await Promise.all([this.mount(), other.mount()]);
+    const [mine, theirs] = await Promise.all([this.mountId(), other.mountId()]);
     return mine === undefined || theirs === undefined || mine === theirs;
   }
 
@@ -84,12 +84,16 @@ export class PinnedDir {
     await this.handle.close();
   }
 
-  private mount(): Promise<string | undefined> {
-    this.mountId ??= fsp.readFile(`/proc/self/fdinfo/${this.handle.fd}`, 'utf8').then(
+  /**
+   * The id of the mount this directory is on, as the kernel gives it for the descriptor
+   * (mountinfo's first field); undefined on kernels before 3.15.
+   */
+  mountId(): Promise<string | undefined> {
+    this.mountIdRead ??= fsp.readFile(`/proc/self/fdinfo/${this.handle.fd}`, 'utf8').then(
       (info) => /^mnt_id:\s*(\d+)$/m.exec(info)?.[1],
       () => undefined, // kernels before 3.15: the device check stands alone
     );
-    return this.mountId;
+    return this.mountIdRead;
   }
 }
 

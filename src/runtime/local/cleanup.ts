@@ -13,8 +13,9 @@ import { MountTable } from './mountinfo';
 import { entryOfPv, mountRootMismatch, readRecord, PublishedRecord } from './pv';
 import { LOCAL_REASONS } from './reasons';
 import { CommandRunner, describeCleaner, guardBlockDevice, runBlockCleaner, runCommand } from './wipe-block';
-import { wipeFilesystem } from './wipe-fs';
+import { openVolumeRoot, wipeFilesystem } from './wipe-fs';
 import type { LocalAgentConfig, LocalClassConfig } from '../../contract/controller-config';
+import type { PinnedDir } from '../fs/pinned-dir';
 
 export type CleanupDecision =
   | { readonly type: 'clean'; readonly pv: V1PersistentVolume; readonly cls: LocalClassConfig; readonly entry: string; readonly record: PublishedRecord }
@@ -93,32 +94,19 @@ async function clean({ pv, cls, entry, record }: Extract<CleanupDecision, { type
   };
   const l = await fs.lstat(p, { bigint: true }).catch(() => undefined);
   if (!l) return missing;
-  const mounts = await ctx.mounts();
 
   if (record.kind === 'filesystem') {
-    if (!l.isDirectory() || !mounts.isMountPoint(p)) {
-      return { ok: false, message: `${where} is no longer a mount point; PV ${name} is not wiped (that would empty the directory underneath). Mount the volume again, or delete the PV by hand if it is lost` };
+    if (!l.isDirectory()) return notMounted(where, name);
+    // Opened before the mount table is read; see openVolumeRoot.
+    const top = await openVolumeRoot(p);
+    try {
+      return await cleanFilesystem(top, { name, where, record, sysRoot }, ctx);
+    } finally {
+      await top.close();
     }
-    const mismatch = identityMismatch(record.identity, await readDeviceIdentity(devnoOf(l.dev), sysRoot));
-    if (mismatch !== undefined) {
-      return { ok: false, message: `${where} holds a different filesystem than PV ${name} was published for (${mismatch}); not wiped. Mount the original volume there, or wipe it by hand and delete the PV` };
-    }
-    const root = mounts.mountAt(p)?.root;
-    const rootMismatch = mountRootMismatch(record, root);
-    if (rootMismatch !== undefined) {
-      return { ok: false, message: `${where} is another directory of its filesystem than PV ${name} was published for (${rootMismatch}); not wiped. Mount the volume's own directory there again, or wipe it by hand and delete the PV` };
-    }
-    const doubt = record.mountRoot === undefined ? unrecordedRootDoubt(p, root, mounts.mountsOf(devnoOf(l.dev))) : undefined;
-    if (doubt !== undefined) {
-      return { ok: false, message: `PV ${name} was published by an earlier agent version that did not record which directory of its filesystem is mounted at ${where}, and ${doubt}, so nothing proves it holds this volume; not wiped. Check that ${where} holds this volume's data, empty it by hand, then delete the PV (kubectl delete pv ${name})` };
-    }
-    const result = await wipeFilesystem(p, mounts);
-    if (result.keptMounts.length > 0) {
-      return { ok: false, message: `${where} has other mounts inside (${result.keptMounts.join(', ')}); they were not entered and the volume is not clean. Unmount them; the agent retries` };
-    }
-    return { ok: true, message: `emptied ${where} (${result.removed} entries removed)` };
   }
 
+  const mounts = await ctx.mounts();
   const cleaner = cls.blockCleaner;
   if (!cleaner) {
     return { ok: false, message: `class ${cls.storageClassName} has no blockCleaner, so block PV ${name} is not wiped. Configure one, or wipe ${where} by hand and delete the PV` };
@@ -128,6 +116,53 @@ async function clean({ pv, cls, entry, record }: Extract<CleanupDecision, { type
   ctx.onStart?.(`wiping ${where} with ${describeCleaner(cleaner.kind, cleaner.passes)}; this can take a while`);
   const output = await runBlockCleaner(guard.device, cleaner.kind, cleaner.passes, ctx.run ?? runCommand);
   return { ok: true, message: `wiped ${where} with ${cleaner.kind}${output ? `: ${output.split('\n').slice(-1)[0]}` : ''}` };
+}
+
+/** A filesystem PV and where its volume is, for {@link cleanFilesystem}. */
+interface FilesystemVolume {
+  readonly name: string;
+  readonly where: string;
+  readonly record: PublishedRecord;
+  readonly sysRoot: string;
+}
+
+/**
+ * Checks that the directory held open as `top` is the root of the mount at its path and
+ * holds the volume the PV was published for (device, mount root), then empties it through
+ * that same descriptor.
+ */
+async function cleanFilesystem(top: PinnedDir, { name, where, record, sysRoot }: FilesystemVolume, ctx: CleanupContext): Promise<CleanupResult> {
+  const p = top.path.toString();
+  const mounts = await ctx.mounts();
+  const mount = mounts.mountAt(p);
+  if (!mount) return notMounted(where, name);
+  // The descriptor's mount id ties it to one mountinfo entry, whose root is then this directory's.
+  const heldMount = await top.mountId();
+  if (heldMount !== undefined && heldMount !== String(mount.mountId)) {
+    return { ok: false, message: `${where} was mounted over while it was checked; PV ${name} is not wiped. The agent retries` };
+  }
+  const devno = devnoOf(top.stat.dev);
+  const mismatch = identityMismatch(record.identity, await readDeviceIdentity(devno, sysRoot));
+  if (mismatch !== undefined) {
+    return { ok: false, message: `${where} holds a different filesystem than PV ${name} was published for (${mismatch}); not wiped. Mount the original volume there, or wipe it by hand and delete the PV` };
+  }
+  const rootMismatch = mountRootMismatch(record, mount.root);
+  if (rootMismatch !== undefined) {
+    return { ok: false, message: `${where} is another directory of its filesystem than PV ${name} was published for (${rootMismatch}); not wiped. Mount the volume's own directory there again, or wipe it by hand and delete the PV` };
+  }
+  const doubt = record.mountRoot === undefined ? unrecordedRootDoubt(p, mount.root, mounts.mountsOf(devno)) : undefined;
+  if (doubt !== undefined) {
+    return { ok: false, message: `PV ${name} was published by an earlier agent version that did not record which directory of its filesystem is mounted at ${where}, and ${doubt}, so nothing proves it holds this volume; not wiped. Check that ${where} holds this volume's data, empty it by hand, then delete the PV (kubectl delete pv ${name})` };
+  }
+  const result = await wipeFilesystem(top, mounts);
+  if (result.keptMounts.length > 0) {
+    return { ok: false, message: `${where} has other mounts inside (${result.keptMounts.join(', ')}); they were not entered and the volume is not clean. Unmount them; the agent retries` };
+  }
+  return { ok: true, message: `emptied ${where} (${result.removed} entries removed)` };
+}
+
+function notMounted(where: string, name: string): CleanupResult {
+  return { ok: false, message: `${where} is no longer a mount point; PV ${name} is not wiped (that would empty the directory underneath). Mount the volume again, or delete the PV by hand if it is lost` };
 }
 
 /**

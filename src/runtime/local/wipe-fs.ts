@@ -20,20 +20,25 @@ export interface FsWipeResult {
   readonly keptMounts: string[];
 }
 
-export async function wipeFilesystem(mountPoint: string, mounts: MountTable): Promise<FsWipeResult> {
+/**
+ * Opens a volume's mount point once, without following a symlink. The checks of what is
+ * mounted there and the wipe then go through this descriptor, so a mount swapped in at the
+ * path in between is neither checked in its place nor wiped.
+ */
+export async function openVolumeRoot(mountPoint: string): Promise<PinnedDir> {
   // Normalised, so the paths built below it compare equal to the mount table's.
   const root = path.resolve(mountPoint);
-  const top = await PinnedDir.open(root).catch((error) => {
+  return PinnedDir.open(root).catch((error) => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ELOOP' || code === 'ENOTDIR') throw new Error(`${root} is not a directory`);
     throw errorAt(error, root);
   });
-  try {
-    // The mount table is consulted only when it lists something inside the volume.
-    const inside = new Set(mounts.mountsBelow(root));
-    const result = await emptyTree(top, inside.size > 0 ? { isMountPoint: (p) => inside.has(p) } : {});
-    return { removed: result.removed, keptMounts: result.kept };
-  } finally {
-    await top.close();
-  }
+}
+
+/** Empties the volume held open as `top` (from {@link openVolumeRoot}); the caller closes it. */
+export async function wipeFilesystem(top: PinnedDir, mounts: MountTable): Promise<FsWipeResult> {
+  // The mount table is consulted only when it lists something inside the volume.
+  const inside = new Set(mounts.mountsBelow(top.path.toString()));
+  const result = await emptyTree(top, inside.size > 0 ? { isMountPoint: (p) => inside.has(p) } : {});
+  return { removed: result.removed, keptMounts: result.kept };
 }

@@ -130,3 +130,23 @@ test('a PV published without its mount root on a whole filesystem: wiped on the 
   expect(wiped).toEqual({ ok: true, message: 'emptied /mnt/shared/vol-whole (2 entries removed)' });
   expect(fs.readdirSync(whole)).toEqual([]);
 });
+
+test('a mount swapped in at the entry after the checks is not wiped: the wipe goes through the directory that was checked', async () => {
+  const a = (await publish()).get('vol-a')!;
+  // The race made deterministic: B's directory is mounted over vol-a right after the mount
+  // table is read, so every check sees A while the path leads to B.
+  const swapAfterReading = async () => {
+    const table = await mounts();
+    bindAt('b', 'vol-a');
+    return table;
+  };
+  try {
+    const result = await cleanVolume(released(a, 'vol-a'), { mounts: swapAfterReading });
+    expect(result).toEqual({ ok: true, message: 'emptied /mnt/shared/vol-a (1 entries removed)' });
+    expect(fs.readdirSync(diskDir('b'))).toEqual(['data-of-b']);
+    expect(fs.readdirSync(diskDir('a'))).toEqual([]);
+  } finally {
+    lab.umount(entryDir('vol-a'));
+    fs.writeFileSync(path.join(diskDir('a'), 'data-of-a'), 'tenant a');
+  }
+});

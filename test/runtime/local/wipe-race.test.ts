@@ -11,8 +11,8 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LoopLab, sh } from './loop-lab';
+import { wipeAt } from './wipe-at';
 import { MountTable } from '../../../src/runtime/local/mountinfo';
-import { wipeFilesystem } from '../../../src/runtime/local/wipe-fs';
 import { until } from '../core/until';
 
 const ROUNDS_PER_CASE = 1000;
@@ -101,7 +101,7 @@ test.each([
     await until(() => fs.lstatSync(dir).isSymbolicLink(), 60_000);
     for (let round = 0; round < ROUNDS_PER_CASE; round++) {
       if (round > 0) fillVolume(target());
-      const error = await wipeFilesystem(vol, mounts).then(() => undefined, (e: Error) => e);
+      const error = await wipeAt(vol, mounts).then(() => undefined, (e: Error) => e);
       if (error) failures.push(error.message);
       if (error || fs.readdirSync(vol).length > 0) await resetVolume(swapper);
     }

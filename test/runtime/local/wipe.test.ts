@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { contains, LoopLab, readDevice, sh, writeMarker } from './loop-lab';
+import { wipeAt } from './wipe-at';
 import type { LocalClassConfig } from '../../../src/contract/controller-config';
 import type { BlockCleanerKind } from '../../../src/contract/values';
 import { MAX_SHOWN_CHARS } from '../../../src/runtime/fs/show-path';
@@ -14,7 +15,6 @@ import { MountTable } from '../../../src/runtime/local/mountinfo';
 import { buildLocalPv, readRecord } from '../../../src/runtime/local/pv';
 import { scanDirectory } from '../../../src/runtime/local/scan';
 import { guardBlockDevice, runBlockCleaner } from '../../../src/runtime/local/wipe-block';
-import { wipeFilesystem } from '../../../src/runtime/local/wipe-fs';
 import { makeByteNamedTree, makeDeepTree, makeImmutable } from '../fs/tenant-trees';
 
 const lab = new LoopLab('local-wipe');
@@ -64,7 +64,7 @@ describe('filesystem wipe', () => {
     fs.mkdirSync(bindTarget);
     lab.bind(path.join(outside, 'dir'), bindTarget);
 
-    const result = await wipeFilesystem(vol, await MountTable.read());
+    const result = await wipeAt(vol, await MountTable.read());
     expect(result.keptMounts.sort()).toEqual([bindTarget, nested].sort());
     // Only the mounts (and the directories leading to them) remain.
     expect(fs.readdirSync(vol).sort()).toEqual(['a', 'nested']);
@@ -79,14 +79,14 @@ describe('filesystem wipe', () => {
 
     lab.umount(bindTarget);
     lab.umount(nested);
-    const second = await wipeFilesystem(vol, await MountTable.read());
+    const second = await wipeAt(vol, await MountTable.read());
     expect(second.keptMounts).toEqual([]);
     expect(fs.readdirSync(vol)).toEqual([]);
   });
 
   test('removes names that are not UTF-8 (a tenant can no longer block the wipe with one)', async () => {
     const made = makeByteNamedTree(vol);
-    const result = await wipeFilesystem(vol, await MountTable.read());
+    const result = await wipeAt(vol, await MountTable.read());
     expect(result).toEqual({ removed: made, keptMounts: [] });
     expect(fs.readdirSync(vol)).toEqual([]);
   });
@@ -94,7 +94,7 @@ describe('filesystem wipe', () => {
   test('removes a tree deeper than PATH_MAX', async () => {
     const tree = makeDeepTree(vol, 50, 'd'.repeat(100));
     expect(tree.pathBytes).toBeGreaterThan(4096);
-    const result = await wipeFilesystem(vol, await MountTable.read());
+    const result = await wipeAt(vol, await MountTable.read());
     expect(result).toEqual({ removed: tree.levels + 1, keptMounts: [] });
     expect(fs.readdirSync(vol)).toEqual([]);
   });
@@ -103,7 +103,7 @@ describe('filesystem wipe', () => {
     const stuck = path.join(lab.root, 'stuck');
     lab.mountFs(stuck);
     makeDeepTree(stuck, 50, 'd'.repeat(100), (bottom) => makeImmutable(`${bottom}/leaf`));
-    const error: Error = await wipeFilesystem(stuck, await MountTable.read()).then(() => new Error('wiped'), (e: Error) => e);
+    const error: Error = await wipeAt(stuck, await MountTable.read()).then(() => new Error('wiped'), (e: Error) => e);
     // The start names the volume, the end the entry; the middle is cut.
     expect(error.message).toMatch(new RegExp(`^unlink ${stuck}/.*\\.\\.\\..*/leaf: EPERM$`));
     expect(error.message.length).toBeLessThanOrEqual(MAX_SHOWN_CHARS + 'unlink : EPERM'.length);
