@@ -28,7 +28,8 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 import { withResourceVersion } from './patch';
-import { isConflict, isNotFound } from '../core/errors';
+import { createPv, deletePv } from './pv-writes';
+import { isNotFound } from '../core/errors';
 import { ConfigError } from '../core/flags';
 import { formatMicroTime, parseTime } from '../core/leader';
 import type { EventPort } from '../ports/events';
@@ -58,7 +59,8 @@ export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.Proce
   return kc;
 }
 
-const PAGE_SIZE = 500;
+/** Items per list page. */
+export const PAGE_SIZE = 500;
 /** Field manager of our patches (what `kubectl get -o yaml --show-managed-fields` names). */
 const FIELD_MANAGER = 'cdk8s-storage-controller';
 
@@ -82,8 +84,10 @@ export class KubeClient implements ClusterPorts {
       this.core.listPersistentVolumeClaimForAllNamespaces({ limit: PAGE_SIZE, _continue }));
   }
 
-  volumes(): ListWatchPort<V1PersistentVolume> {
-    return this.listWatch('/api/v1/persistentvolumes', (_continue) => this.core.listPersistentVolume({ limit: PAGE_SIZE, _continue }));
+  /** PVs; with a label selector, only those matching it (`key=value` or `key`). */
+  volumes(labelSelector?: string): ListWatchPort<V1PersistentVolume> {
+    return this.listWatch('/api/v1/persistentvolumes', (_continue) =>
+      this.core.listPersistentVolume({ labelSelector, limit: PAGE_SIZE, _continue }), labelSelector);
   }
 
   storageClasses(): ListWatchPort<V1StorageClass> {
@@ -92,24 +96,11 @@ export class KubeClient implements ClusterPorts {
 
   volumeWriter(): VolumeWriter {
     return {
-      createVolume: async (pv) => {
-        try {
-          await this.core.createPersistentVolume({ body: pv });
-          return 'created';
-        } catch (error) {
-          if (isConflict(error)) return 'exists';
-          throw error;
-        }
-      },
+      createVolume: (pv) => createPv(this.core, pv),
       deleteVolume: async (name, uid) => {
-        try {
-          // The uid precondition: never delete a newer PV that reuses the name.
-          await this.core.deletePersistentVolume({ name, body: uid ? { preconditions: { uid } } : undefined });
-          return 'deleted';
-        } catch (error) {
-          if (isNotFound(error) || isConflict(error)) return 'gone';
-          throw error;
-        }
+        // The uid precondition: never delete a newer PV that reuses the name (a conflict means it is).
+        const result = await deletePv(this.core, name, { uid: uid || undefined });
+        return result === 'deleted' ? 'deleted' : 'gone';
       },
     };
   }
@@ -164,6 +155,7 @@ export class KubeClient implements ClusterPorts {
   private listWatch<T extends KubernetesObject>(
     path: string,
     page: (continueToken: string | undefined) => Promise<Page<T>>,
+    labelSelector?: string,
   ): ListWatchPort<T> {
     return {
       list: async () => {
@@ -181,7 +173,7 @@ export class KubeClient implements ClusterPorts {
       watch: async (resourceVersion, timeoutSeconds, onEvent, onDone): Promise<WatchHandle> => {
         const controller = await this.watcher.watch(
           path,
-          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+          { labelSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
           (type: string, obj: T) => onEvent(type as WatchEventType, obj),
           (error: unknown) => onDone(error ?? null),
         );

@@ -1,21 +1,19 @@
 /**
- * The local node agent's API access (ports/local.ts's LocalClusterPorts) on the real API.
+ * The local node agent's API access (ports/local.ts's LocalClusterPorts) on the real API,
+ * through client.ts's API objects (client.ts is the only module that loads client-node).
  *
  * Each agent watches only its own node's PVs (a label selector), so a cluster of N nodes
  * does not have N processes caching every PV. PV lists are served from that informer's
  * cache once it has synced; reads that decide a wipe (`getPV`) go to the API server.
  */
-import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
-import type { V1Node, V1PersistentVolume } from '@kubernetes/client-node';
-import { KubeClient } from './client';
-import { isConflict, isNotFound } from '../core/errors';
+import type { KubeConfig, V1Node, V1PersistentVolume } from '@kubernetes/client-node';
+import { KubeClient, PAGE_SIZE } from './client';
+import { createPv, deletePv } from './pv-writes';
+import { isNotFound } from '../core/errors';
 import { Informer, InformerOptions } from '../core/informer';
 import type { Logger } from '../ops/log';
 import type { EventPort } from '../ports/events';
-import type { ListWatchPort, WatchEventType, WatchHandle } from '../ports/list-watch';
 import type { DeletePreconditions, LocalApi, LocalClusterPorts, PvChange } from '../ports/local';
-
-const PAGE_SIZE = 500;
 
 interface Selected {
   readonly informer: Informer<V1PersistentVolume>;
@@ -24,30 +22,29 @@ interface Selected {
 
 /** Connects the `local` command to the API server described by `kc`. */
 export class LocalClusterClient implements LocalClusterPorts {
-  constructor(private readonly kc: KubeConfig) {}
+  private readonly client: KubeClient;
+
+  constructor(kc: KubeConfig) {
+    this.client = new KubeClient(kc);
+  }
 
   localApi(log: Logger, informerOptions: InformerOptions): LocalApi {
-    return new LocalKubeApi(this.kc, log, informerOptions);
+    return new LocalKubeApi(this.client, log, informerOptions);
   }
 
   eventPort(): EventPort {
-    return new KubeClient(this.kc).eventPort();
+    return this.client.eventPort();
   }
 }
 
 export class LocalKubeApi implements LocalApi {
-  private readonly core: CoreV1Api;
-  private readonly watcher: Watch;
   private readonly selected = new Map<string, Selected>();
 
   constructor(
-    kc: KubeConfig,
+    private readonly client: KubeClient,
     private readonly log: Logger,
     private readonly informerOptions: InformerOptions = {},
-  ) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.watcher = new Watch(kc);
-  }
+  ) {}
 
   /** Milliseconds the longest-failing PV informer has been failing (0 when all are fine). */
   get unhealthyForMs(): number {
@@ -56,7 +53,7 @@ export class LocalKubeApi implements LocalApi {
 
   async getNode(name: string): Promise<V1Node | undefined> {
     try {
-      return await this.core.readNode({ name });
+      return await this.client.core.readNode({ name });
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -67,7 +64,7 @@ export class LocalKubeApi implements LocalApi {
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.core.listNode({ limit: PAGE_SIZE, _continue: token });
+      const page = await this.client.core.listNode({ limit: PAGE_SIZE, _continue: token });
       names.push(...page.items.map((n) => n.metadata?.name ?? '').filter((n) => n !== ''));
       token = page.metadata?._continue || undefined;
     } while (token);
@@ -77,37 +74,24 @@ export class LocalKubeApi implements LocalApi {
   async listPVs(labelSelector: string): Promise<V1PersistentVolume[]> {
     const informer = this.selected.get(labelSelector)?.informer;
     if (informer?.hasSynced) return informer.list();
-    return (await this.listPage(labelSelector)).items;
+    return (await this.client.volumes(labelSelector).list()).items;
   }
 
   async getPV(name: string): Promise<V1PersistentVolume | undefined> {
     try {
-      return await this.core.readPersistentVolume({ name });
+      return await this.client.core.readPersistentVolume({ name });
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
     }
   }
 
-  async createPV(pv: V1PersistentVolume): Promise<'created' | 'exists'> {
-    try {
-      await this.core.createPersistentVolume({ body: pv });
-      return 'created';
-    } catch (error) {
-      if (isConflict(error)) return 'exists';
-      throw error;
-    }
+  createPV(pv: V1PersistentVolume): Promise<'created' | 'exists'> {
+    return createPv(this.client.core, pv);
   }
 
-  async deletePV(name: string, preconditions: DeletePreconditions): Promise<'deleted' | 'gone' | 'conflict'> {
-    try {
-      await this.core.deletePersistentVolume({ name, body: { preconditions: { ...preconditions } } });
-      return 'deleted';
-    } catch (error) {
-      if (isNotFound(error)) return 'gone';
-      if (isConflict(error)) return 'conflict';
-      throw error;
-    }
+  deletePV(name: string, preconditions: DeletePreconditions): Promise<'deleted' | 'gone' | 'conflict'> {
+    return deletePv(this.client.core, name, preconditions);
   }
 
   watchPVs(labelSelector: string, onChange: (change?: PvChange) => void): () => void {
@@ -115,7 +99,7 @@ export class LocalKubeApi implements LocalApi {
     if (!entry) {
       const listeners = new Set<(change?: PvChange) => void>();
       const notify = (change: PvChange) => listeners.forEach((l) => l(change));
-      const informer = new Informer<V1PersistentVolume>(`persistentvolumes(${labelSelector})`, this.listWatch(labelSelector),
+      const informer = new Informer<V1PersistentVolume>(`persistentvolumes(${labelSelector})`, this.client.volumes(labelSelector),
         { upsert: (pv) => notify({ pv, deleted: false }), remove: (pv) => notify({ pv, deleted: true }) }, this.log, this.informerOptions);
       entry = { informer, listeners };
       this.selected.set(labelSelector, entry);
@@ -137,33 +121,5 @@ export class LocalKubeApi implements LocalApi {
     const all = [...this.selected.values()];
     this.selected.clear();
     await Promise.all(all.map((s) => s.informer.stop()));
-  }
-
-  private async listPage(labelSelector: string): Promise<{ items: V1PersistentVolume[]; resourceVersion: string }> {
-    const items: V1PersistentVolume[] = [];
-    let token: string | undefined;
-    let resourceVersion = '';
-    do {
-      const page = await this.core.listPersistentVolume({ labelSelector, limit: PAGE_SIZE, _continue: token });
-      items.push(...page.items);
-      resourceVersion = page.metadata?.resourceVersion ?? '';
-      token = page.metadata?._continue || undefined;
-    } while (token);
-    return { items, resourceVersion };
-  }
-
-  private listWatch(labelSelector: string): ListWatchPort<V1PersistentVolume> {
-    return {
-      list: () => this.listPage(labelSelector),
-      watch: async (resourceVersion, timeoutSeconds, onEvent, onDone): Promise<WatchHandle> => {
-        const controller = await this.watcher.watch(
-          '/api/v1/persistentvolumes',
-          { labelSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-          (type: string, obj: V1PersistentVolume) => onEvent(type as WatchEventType, obj),
-          (error: unknown) => onDone(error ?? null),
-        );
-        return { abort: () => controller.abort() };
-      },
-    };
   }
 }
