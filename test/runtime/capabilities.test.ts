@@ -11,9 +11,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { buildSync } from 'esbuild';
-import { LoopLab } from './local/loop-lab';
 import { LocalStaticProvisioner, NfsProvisioner, NfsServer } from '../../src';
 import type { LocalClassConfig } from '../../src/contract/controller-config';
+import { LoopLab } from '../util/loop-lab';
 import { one, synthValid } from '../util/synth';
 
 const lab = new LoopLab('capabilities');

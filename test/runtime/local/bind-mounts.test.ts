@@ -6,13 +6,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
-import { LoopLab } from './loop-lab';
 import type { LocalClassConfig } from '../../../src/contract/controller-config';
 import { cleanVolume } from '../../../src/runtime/local/cleanup';
 import { planDiscovery } from '../../../src/runtime/local/discovery';
 import { MountTable } from '../../../src/runtime/local/mountinfo';
 import { buildLocalPv, readRecord } from '../../../src/runtime/local/pv';
 import { scanDirectory } from '../../../src/runtime/local/scan';
+import { LoopLab } from '../../util/loop-lab';
 
 const lab = new LoopLab('local-bind');
 afterAll(() => lab.cleanup());

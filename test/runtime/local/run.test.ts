@@ -5,12 +5,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { FakeCluster, localClusterPorts as ports } from './fake-cluster';
-import { LoopLab } from './loop-lab';
 import { ConfigError } from '../../../src/runtime/core/flags';
 import { parseLocalCommand } from '../../../src/runtime/local/flags';
 import { localPvName } from '../../../src/runtime/local/pv';
 import { runLocal } from '../../../src/runtime/local/run';
 import { JsonLogger } from '../../../src/runtime/ops/log';
+import { LoopLab } from '../../util/loop-lab';
 import { until as pollUntil } from '../core/until';
 
 const lab = new LoopLab('local-run');

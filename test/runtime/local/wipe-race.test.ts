@@ -10,9 +10,9 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { LoopLab, sh } from './loop-lab';
 import { wipeAt } from './wipe-at';
 import { MountTable } from '../../../src/runtime/local/mountinfo';
+import { LoopLab, sh } from '../../util/loop-lab';
 import { until } from '../core/until';
 
 const ROUNDS_PER_CASE = 1000;

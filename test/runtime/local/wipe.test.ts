@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { contains, LoopLab, readDevice, sh, writeMarker } from './loop-lab';
+import { contains, readDevice, writeMarker } from './device-markers';
 import { wipeAt } from './wipe-at';
 import type { LocalClassConfig } from '../../../src/contract/controller-config';
 import type { BlockCleanerKind } from '../../../src/contract/values';
@@ -15,6 +15,7 @@ import { MountTable } from '../../../src/runtime/local/mountinfo';
 import { buildLocalPv, readRecord } from '../../../src/runtime/local/pv';
 import { scanDirectory } from '../../../src/runtime/local/scan';
 import { guardBlockDevice, runBlockCleaner } from '../../../src/runtime/local/wipe-block';
+import { LoopLab, sh } from '../../util/loop-lab';
 import { makeByteNamedTree, makeDeepTree, makeImmutable } from '../fs/tenant-trees';
 
 const lab = new LoopLab('local-wipe');
