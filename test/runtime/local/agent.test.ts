@@ -4,13 +4,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { contains, readDevice, writeMarker } from './device-markers';
 import { FakeCluster, memoryLogger } from './fake-cluster';
 import type { LocalAgentConfig, LocalClassConfig } from '../../../src/contract/controller-config';
 import { LocalAgent, needsPass } from '../../../src/runtime/local/agent';
 import { NodeCleanupRole } from '../../../src/runtime/local/node-cleanup';
 import { localPvName } from '../../../src/runtime/local/pv';
 import type { PvChange } from '../../../src/runtime/ports/local';
+import { contains, readDevice, writeMarker } from '../../util/device-markers';
 import { LoopLab, sh } from '../../util/loop-lab';
 
 const lab = new LoopLab('local-agent');

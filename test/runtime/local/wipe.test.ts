@@ -4,7 +4,6 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { contains, readDevice, writeMarker } from './device-markers';
 import { wipeAt } from './wipe-at';
 import type { LocalClassConfig } from '../../../src/contract/controller-config';
 import type { BlockCleanerKind } from '../../../src/contract/values';
@@ -15,6 +14,7 @@ import { MountTable } from '../../../src/runtime/local/mountinfo';
 import { buildLocalPv, readRecord } from '../../../src/runtime/local/pv';
 import { scanDirectory } from '../../../src/runtime/local/scan';
 import { guardBlockDevice, runBlockCleaner } from '../../../src/runtime/local/wipe-block';
+import { contains, readDevice, writeMarker } from '../../util/device-markers';
 import { LoopLab, sh } from '../../util/loop-lab';
 import { makeByteNamedTree, makeDeepTree, makeImmutable } from '../fs/tenant-trees';
 

@@ -1,4 +1,4 @@
-/** Markers written to and looked for on block devices, to tell a wiped device from one left alone. */
+/** Markers written to and looked for on block devices, to tell a wiped device from one left alone (unit and e2e tests). */
 import * as fs from 'fs';
 
 /** True if the buffer contains the ASCII marker. */
