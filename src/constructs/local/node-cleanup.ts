@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { COMMANDS, DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS } from '../../contract/controller-config';
+import { flagArg, LOCAL_FLAG_SPECS } from '../../contract/flags';
 import { LABELS } from '../../contract/keys';
 import { LOCAL_NODE_CLEANUP_RULES } from '../../contract/rbac';
 import { clusterScoped } from '../common/cluster-scoped';
@@ -66,7 +67,11 @@ export function addNodeCleanup(scope: Construct, options: NodeCleanupOptions): v
             name: 'node-cleanup',
             image: options.image,
             imagePullPolicy: 'IfNotPresent',
-            args: [COMMANDS.local, `--${LOCAL_FLAGS.nodeCleanup}`, `--${LOCAL_FLAGS.httpPort}=${DEFAULT_HTTP_PORT}`],
+            args: [
+              COMMANDS.local,
+              flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.nodeCleanup),
+              flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.httpPort, DEFAULT_HTTP_PORT),
+            ],
             env: [fieldEnv(ENV.podName, 'metadata.name'), fieldEnv(ENV.podNamespace, 'metadata.namespace')],
             ports: [{ name: HTTP_PORT_NAME, containerPort: DEFAULT_HTTP_PORT, protocol: 'TCP' }],
             livenessProbe: { ...probe('/healthz', 20), initialDelaySeconds: 10 },

@@ -3,6 +3,7 @@
  * reads, so anything it does not know is a mistake worth stopping for, with a one-line
  * message that names the flag.
  */
+import type { FlagSpec } from '../../contract/flags';
 
 /** A configuration problem; `main` prints the message on one line and exits with status 2. */
 export class ConfigError extends Error {
@@ -10,17 +11,6 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
-}
-
-export type FlagKind = 'string' | 'boolean' | 'integer';
-
-export interface FlagSpec {
-  readonly kind: FlagKind;
-  /** One line for `--help`. */
-  readonly help: string;
-  /** Shown in `--help`; the parser itself applies no defaults. */
-  readonly defaultText?: string;
-  readonly required?: boolean;
 }
 
 export type FlagValue = string | boolean | number;

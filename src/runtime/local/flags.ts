@@ -1,21 +1,15 @@
 /**
  * The `local` command's configuration: exactly the flags and environment the
  * LocalStaticProvisioner construct writes into its DaemonSet (and, with --node-cleanup, into
- * its node-deletion Deployment), plus `--kubeconfig` for running outside a cluster.
+ * its node-deletion Deployment), plus `--kubeconfig` for running outside a cluster. The
+ * flags themselves are specified in src/contract/flags.ts.
  */
-import { DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS, PATHS } from '../../contract/controller-config';
-import { ConfigError, FlagSpec, FlagValue, parseFlags } from '../core/flags';
+import { DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS } from '../../contract/controller-config';
+import { KUBECONFIG_FLAG, LOCAL_FLAG_SPECS } from '../../contract/flags';
+import { ConfigError, FlagValue, parseFlags } from '../core/flags';
 
-/** Not in LOCAL_FLAGS: the constructs never write it (in a cluster the service account is used). */
-const KUBECONFIG_FLAG = 'kubeconfig';
-
-export const LOCAL_FLAG_SPECS: Readonly<Record<string, FlagSpec>> = {
-  // Required in agent mode; checked below, because the node-deletion role has no class map.
-  [LOCAL_FLAGS.config]: { kind: 'string', help: `the class map (${PATHS.localConfigDir}/${PATHS.localConfigFile} in the DaemonSet); required unless --${LOCAL_FLAGS.nodeCleanup}` },
-  [LOCAL_FLAGS.httpPort]: { kind: 'integer', defaultText: String(DEFAULT_HTTP_PORT), help: 'port for /healthz, /readyz and /metrics (0 picks a free port)' },
-  [LOCAL_FLAGS.nodeCleanup]: { kind: 'boolean', defaultText: 'false', help: 'run the cluster-wide node-deletion role (one replica) instead of a node agent' },
-  [KUBECONFIG_FLAG]: { kind: 'string', defaultText: 'in-cluster service account', help: 'kubeconfig file to use instead' },
-};
+// main.ts prints --help from the spec it reads here.
+export { LOCAL_FLAG_SPECS };
 
 export interface LocalCommandConfig {
   /** Path of the class map. */

@@ -1,42 +1,23 @@
 /**
  * The `nfs` command's configuration: exactly the flags and environment the NfsProvisioner
- * construct writes into its Deployment (see shared/controller-config.ts), plus
- * `--kubeconfig` for running outside a cluster.
+ * construct writes into its Deployment, plus `--kubeconfig` for running outside a cluster.
+ * The flags themselves are specified in src/contract/flags.ts.
  */
 import { randomBytes } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
 import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS } from '../../contract/controller-config';
+import { DEFAULT_WORKERS, KUBECONFIG_FLAG, NFS_FLAG_SPECS } from '../../contract/flags';
 import { isDnsSubdomain, isProvisionerName, leaseNameFor } from '../../contract/names';
-import { ConfigError, FlagSpec, parseFlags } from '../core/flags';
+import { ConfigError, parseFlags } from '../core/flags';
 
-/** Flags every command accepts. */
-export const COMMON_FLAGS = {
-  kubeconfig: 'kubeconfig',
-} as const;
+// main.ts reads the spec and the kubeconfig flag name from here.
+export { NFS_FLAG_SPECS };
+export const COMMON_FLAGS = { kubeconfig: KUBECONFIG_FLAG } as const;
 
-export const DEFAULT_WORKERS = 16;
 const MAX_WORKERS = 1024;
 /** A day: measuring less often than that is as good as off. */
 const MAX_USAGE_INTERVAL_SECONDS = 86_400;
-
-export const NFS_FLAG_SPECS: Readonly<Record<string, FlagSpec>> = {
-  [NFS_FLAGS.provisionerName]: { kind: 'string', required: true, help: 'provisioner name the StorageClasses refer to, e.g. example.com/nfs' },
-  [NFS_FLAGS.server]: { kind: 'string', required: true, help: 'NFS server host or IP written into every PV (resolved by the nodes)' },
-  [NFS_FLAGS.path]: { kind: 'string', required: true, help: 'exported path on the server under which volume directories live' },
-  [NFS_FLAGS.root]: { kind: 'string', required: true, help: 'where that export is mounted in this container' },
-  [NFS_FLAGS.leaderElect]: { kind: 'boolean', defaultText: 'true', help: 'hold a Lease before doing any work (needed with more than one replica)' },
-  [NFS_FLAGS.leaseName]: { kind: 'string', defaultText: 'the provisioner name with "/" as "-", lowercased (a DNS label if still not a valid name)', help: 'name of the Lease' },
-  [NFS_FLAGS.leaseNamespace]: { kind: 'string', defaultText: `$${ENV.podNamespace}`, help: 'namespace of the Lease' },
-  [NFS_FLAGS.httpPort]: { kind: 'integer', defaultText: String(DEFAULT_HTTP_PORT), help: 'port for /healthz, /readyz and /metrics (0 picks a free port)' },
-  [NFS_FLAGS.workers]: { kind: 'integer', defaultText: String(DEFAULT_WORKERS), help: 'most volume operations running at once' },
-  [NFS_FLAGS.usageInterval]: {
-    kind: 'integer',
-    defaultText: String(DEFAULT_USAGE_INTERVAL_SECONDS),
-    help: 'seconds between measurements of the volumes\' used bytes (annotations, metrics, autoGrow); 0 turns them off',
-  },
-  [COMMON_FLAGS.kubeconfig]: { kind: 'string', defaultText: 'in-cluster service account', help: 'kubeconfig file to use instead' },
-};
 
 export type LeaderElectionConfig =
   | { readonly enabled: false }
@@ -101,7 +82,7 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
     httpPort,
     workers,
     usageIntervalSeconds,
-    kubeconfig: str(COMMON_FLAGS.kubeconfig),
+    kubeconfig: str(KUBECONFIG_FLAG),
   };
 }
 

@@ -1,0 +1,86 @@
+/**
+ * The flag spec of each command: name, kind, help and default, in one table per command.
+ * The runtime parses against these tables and prints `--help` from them, the constructs
+ * build their container args through {@link flagArg} (which refuses a flag the table does
+ * not have), and a test holds the flag tables in docs/controller.md and docs/local.md to
+ * them.
+ */
+import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, PATHS } from './controller-config';
+
+export type FlagKind = 'string' | 'boolean' | 'integer';
+
+export interface FlagSpec {
+  readonly kind: FlagKind;
+  /** One line for `--help`. */
+  readonly help: string;
+  /** Shown in `--help` and the docs; the parser itself applies no defaults. */
+  readonly defaultText?: string;
+  readonly required?: boolean;
+}
+
+/**
+ * Every command accepts it; the constructs never write it (in a cluster the service
+ * account is used).
+ */
+export const KUBECONFIG_FLAG = 'kubeconfig';
+
+const KUBECONFIG_SPEC: FlagSpec = { kind: 'string', defaultText: 'in-cluster service account', help: 'kubeconfig file to use instead' };
+const HTTP_PORT_SPEC: FlagSpec = { kind: 'integer', defaultText: String(DEFAULT_HTTP_PORT), help: 'port for /healthz, /readyz and /metrics (0 picks a free port)' };
+
+/** Default of the nfs command's --workers. */
+export const DEFAULT_WORKERS = 16;
+
+export type NfsFlagName = typeof NFS_FLAGS[keyof typeof NFS_FLAGS] | typeof KUBECONFIG_FLAG;
+
+/** The `nfs` command's flags, in `--help` and docs order. */
+export const NFS_FLAG_SPECS: Readonly<Record<NfsFlagName, FlagSpec>> = {
+  [NFS_FLAGS.provisionerName]: { kind: 'string', required: true, help: 'provisioner name the StorageClasses refer to, e.g. example.com/nfs' },
+  [NFS_FLAGS.server]: { kind: 'string', required: true, help: 'NFS server host or IP written into every PV (resolved by the nodes)' },
+  [NFS_FLAGS.path]: { kind: 'string', required: true, help: 'exported path on the server under which volume directories live' },
+  [NFS_FLAGS.root]: { kind: 'string', required: true, help: 'where that export is mounted in this container' },
+  [NFS_FLAGS.leaderElect]: { kind: 'boolean', defaultText: 'true', help: 'hold a Lease before doing any work (needed with more than one replica)' },
+  [NFS_FLAGS.leaseName]: {
+    kind: 'string',
+    defaultText: 'the provisioner name with "/" as "-", lowercased (a DNS label if still not a valid name)',
+    help: 'name of the Lease',
+  },
+  [NFS_FLAGS.leaseNamespace]: { kind: 'string', defaultText: `$${ENV.podNamespace}`, help: 'namespace of the Lease' },
+  [NFS_FLAGS.httpPort]: HTTP_PORT_SPEC,
+  [NFS_FLAGS.workers]: { kind: 'integer', defaultText: String(DEFAULT_WORKERS), help: 'most volume operations running at once' },
+  [NFS_FLAGS.usageInterval]: {
+    kind: 'integer',
+    defaultText: String(DEFAULT_USAGE_INTERVAL_SECONDS),
+    help: 'seconds between measurements of the volumes\' used bytes (annotations, metrics, autoGrow); 0 turns them off',
+  },
+  [KUBECONFIG_FLAG]: KUBECONFIG_SPEC,
+};
+
+export type LocalFlagName = typeof LOCAL_FLAGS[keyof typeof LOCAL_FLAGS] | typeof KUBECONFIG_FLAG;
+
+/** The `local` command's flags (node agent and, with --node-cleanup, the node-deletion role). */
+export const LOCAL_FLAG_SPECS: Readonly<Record<LocalFlagName, FlagSpec>> = {
+  // Required in agent mode only, so not `required`: the parser checks it, because the
+  // node-deletion role has no class map.
+  [LOCAL_FLAGS.config]: {
+    kind: 'string',
+    help: `the class map (${PATHS.localConfigDir}/${PATHS.localConfigFile} in the DaemonSet); required unless --${LOCAL_FLAGS.nodeCleanup}`,
+  },
+  [LOCAL_FLAGS.httpPort]: HTTP_PORT_SPEC,
+  [LOCAL_FLAGS.nodeCleanup]: { kind: 'boolean', defaultText: 'false', help: 'run the cluster-wide node-deletion role (one replica) instead of a node agent' },
+  [KUBECONFIG_FLAG]: KUBECONFIG_SPEC,
+};
+
+/**
+ * One container argument, `--name=value` (or a bare `--name` for a boolean set to true
+ * without a value). Throws for a name the command's spec does not have, so a construct can
+ * never write a flag the controller would refuse at start.
+ */
+export function flagArg<N extends string>(specs: Readonly<Record<N, FlagSpec>>, name: N, value?: string | number): string {
+  if (!Object.prototype.hasOwnProperty.call(specs, name)) {
+    throw new Error(`--${name} is not a flag of this command; known flags: ${Object.keys(specs).map((k) => `--${k}`).join(', ')}`);
+  }
+  if (value === undefined && specs[name].kind !== 'boolean') {
+    throw new Error(`--${name} needs a value: only a boolean flag may be written bare`);
+  }
+  return value === undefined ? `--${name}` : `--${name}=${value}`;
+}
