@@ -11,11 +11,13 @@
  */
 import { constants, promises as fsp } from 'fs';
 import * as path from 'path';
+import { CrashJournal } from './journal';
 import { ARCHIVE_PREFIX, CONTROLLER_DIR_PREFIX, MAX_SEGMENT_BYTES, resolveUnderRoot } from '../../contract/path-template';
 
 export { ARCHIVE_PREFIX };
 import { emptyTree } from '../fs/empty-tree';
 import { PinnedDir } from '../fs/pinned-dir';
+import { closeAll, entryKind, mkdirIfMissing } from '../fs/pinned-entries';
 import { hasEntries } from '../fs/read-entries';
 import { showPath } from '../fs/show-path';
 import type { ArchiveResult, EnsureResult, RetainedDirectory, UnfinishedVolume, VolumeFs } from '../ports/volume-fs';
@@ -32,27 +34,8 @@ export class FsError extends Error {
 
 /** Mode of the intermediate directories a nested pattern creates. */
 export const PARENT_MODE = 0o755;
-/**
- * Directory under the root holding one note per volume being provisioned (file name = PV
- * name, content = its directory). It exists only while notes do; no volume may use the name.
- */
-export const UNFINISHED_DIR = `${CONTROLLER_DIR_PREFIX}unfinished`;
-/**
- * Directory under the root holding one note per directory kept by RETAIN (file name = the
- * deleted PV's name, content = JSON: directory, namespace, claim). It exists only while
- * notes do; no volume may use the name.
- */
-export const RETAINED_DIR = `${CONTROLLER_DIR_PREFIX}retained`;
-
 // eslint-disable-next-line no-bitwise
 const DIR_FOLLOW = constants.O_RDONLY | constants.O_DIRECTORY;
-// eslint-disable-next-line no-bitwise
-const NOTE_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
-// eslint-disable-next-line no-bitwise
-const NOTE_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-/** PV names are `pvc-<uid>`: anything else in the notes directory is not ours to read. */
-const NOTE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
 export class NfsRootFs implements VolumeFs {
   /** Fails when `/proc/self/fd` is not there (the controller only runs on Linux). */
   static async check(root: string): Promise<void> {
@@ -67,6 +50,17 @@ export class NfsRootFs implements VolumeFs {
       await handle.close();
     }
   }
+
+  /** The notes that outlive a crash (journal.ts); they live on the export next to the volumes. */
+  private readonly journal = new CrashJournal({
+    openRoot: () => this.openRoot(),
+    openChild: (parent, name) => this.openChild(parent, name),
+    wrap: (error, relativePath) => this.wrap(error, relativePath),
+    checkPath: (relativePath) => {
+      this.segments(relativePath);
+    },
+    invalidName: (pvName) => new FsError('invalid-path', `${JSON.stringify(pvName)} is not a PersistentVolume name`),
+  });
 
   constructor(private readonly root: string) {}
 
@@ -87,7 +81,7 @@ export class NfsRootFs implements VolumeFs {
       let created = false;
       for (let i = 0; i < segments.length; i++) {
         const leaf = i === segments.length - 1;
-        created = await this.mkdir(dir, segments[i], leaf ? mode : PARENT_MODE);
+        created = await mkdirIfMissing(dir, segments[i], leaf ? mode : PARENT_MODE);
         dir = await this.openChild(dir, segments[i]);
         held.push(dir);
         // mkdir's mode is cut by the umask; set it exactly. Parents we did not create and
@@ -161,7 +155,7 @@ export class NfsRootFs implements VolumeFs {
         // Claim the name by creating it: mkdir is atomic, so an earlier archive is never
         // replaced. rename() may replace an *empty* directory, which is the one we just made
         // (or one left by a crash between these two steps).
-        const made = await this.mkdir(root, candidate, 0o700);
+        const made = await mkdirIfMissing(root, candidate, 0o700);
         if (!made && !(await isEmptyDir(root, candidate))) continue;
         await fsp.rename(parent.at(name), root.at(candidate));
         return { outcome: 'archived', archivedAs: candidate };
@@ -211,183 +205,28 @@ export class NfsRootFs implements VolumeFs {
     }
   }
 
-  async recordUnfinished(pvName: string, relativePath: string): Promise<void> {
-    this.checkNoteName(pvName);
-    // Another worker may remove the emptied notes directory between our mkdir and open: retry.
-    for (let attempt = 1; ; attempt++) {
-      const held: PinnedDir[] = [];
-      try {
-        const root = await this.openRoot();
-        held.push(root);
-        await this.mkdir(root, UNFINISHED_DIR, 0o700);
-        const notes = await this.openChild(root, UNFINISHED_DIR);
-        held.push(notes);
-        // Written aside and renamed into place: a retry rewrites the note, and a crash
-        // halfway through a rewrite must not leave an empty note in place of the whole one.
-        const file = await fsp.open(notes.at(writingName(pvName)), NOTE_WRITE, 0o600);
-        try {
-          await file.writeFile(relativePath, 'utf8');
-        } finally {
-          await file.close();
-        }
-        await fsp.rename(notes.at(writingName(pvName)), notes.at(pvName));
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw this.wrap(error, UNFINISHED_DIR);
-      } finally {
-        await closeAll(held);
-      }
-    }
+  recordUnfinished(pvName: string, relativePath: string): Promise<void> {
+    return this.journal.recordUnfinished(pvName, relativePath);
   }
 
-  async clearUnfinished(pvName: string): Promise<void> {
-    this.checkNoteName(pvName);
-    const held: PinnedDir[] = [];
-    try {
-      const root = await this.openRoot();
-      held.push(root);
-      if (await entryKind(root, UNFINISHED_DIR) === 'missing') return;
-      const notes = await this.openChild(root, UNFINISHED_DIR);
-      held.push(notes);
-      for (const name of [pvName, writingName(pvName)]) {
-        await fsp.unlink(notes.at(name)).catch((error) => {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        });
-      }
-      // Gone with its last note, so an idle export shows nothing of ours but the volumes.
-      await fsp.rmdir(root.at(UNFINISHED_DIR)).catch(() => undefined);
-    } catch (error) {
-      throw this.wrap(error, UNFINISHED_DIR);
-    } finally {
-      await closeAll(held);
-    }
+  clearUnfinished(pvName: string): Promise<void> {
+    return this.journal.clearUnfinished(pvName);
   }
 
-  async listUnfinished(): Promise<UnfinishedVolume[]> {
-    const held: PinnedDir[] = [];
-    try {
-      const root = await this.openRoot();
-      held.push(root);
-      if (await entryKind(root, UNFINISHED_DIR) === 'missing') return [];
-      const notes = await this.openChild(root, UNFINISHED_DIR);
-      held.push(notes);
-      const found: UnfinishedVolume[] = [];
-      const names = (await fsp.readdir(notes.at('.'))).sort();
-      const present = new Set(names);
-      for (const name of names) {
-        // A note still being written with none in place: its writer was killed before the
-        // rename. (Next to a whole note it is a rewrite in progress, and the whole one counts.)
-        const writing = name.startsWith('.') ? name.slice(1) : undefined;
-        if (writing !== undefined && NOTE_NAME.test(writing) && !present.has(writing)) {
-          found.push({ pvName: writing });
-          continue;
-        }
-        if (!NOTE_NAME.test(name)) continue;
-        const relativePath = await readNote(notes, name);
-        if (relativePath === undefined) continue;
-        try {
-          this.segments(relativePath);
-        } catch {
-          continue; // not a path we could have written: leave it alone
-        }
-        found.push({ pvName: name, relativePath });
-      }
-      return found;
-    } catch (error) {
-      throw this.wrap(error, UNFINISHED_DIR);
-    } finally {
-      await closeAll(held);
-    }
+  listUnfinished(): Promise<UnfinishedVolume[]> {
+    return this.journal.listUnfinished();
   }
 
-  async recordRetained(record: RetainedDirectory): Promise<void> {
-    this.checkNoteName(record.pvName);
-    this.segments(record.relativePath);
-    const content = JSON.stringify({ directory: record.relativePath, namespace: record.namespace, claim: record.claim });
-    // Another worker may remove the emptied notes directory between our mkdir and open: retry.
-    for (let attempt = 1; ; attempt++) {
-      const held: PinnedDir[] = [];
-      try {
-        const root = await this.openRoot();
-        held.push(root);
-        await this.mkdir(root, RETAINED_DIR, 0o700);
-        const notes = await this.openChild(root, RETAINED_DIR);
-        held.push(notes);
-        // The newest owner of a directory is the only one: an older note about it goes.
-        for (const older of await this.readRetained(notes)) {
-          if (older.relativePath === record.relativePath && older.pvName !== record.pvName) await unlinkIfThere(notes, older.pvName);
-        }
-        // Written aside and renamed into place, so a crash never leaves half a note.
-        const file = await fsp.open(notes.at(writingName(record.pvName)), NOTE_WRITE, 0o600);
-        try {
-          await file.writeFile(content, 'utf8');
-        } finally {
-          await file.close();
-        }
-        await fsp.rename(notes.at(writingName(record.pvName)), notes.at(record.pvName));
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw this.wrap(error, RETAINED_DIR);
-      } finally {
-        await closeAll(held);
-      }
-    }
+  recordRetained(record: RetainedDirectory): Promise<void> {
+    return this.journal.recordRetained(record);
   }
 
-  async listRetained(): Promise<RetainedDirectory[]> {
-    const held: PinnedDir[] = [];
-    try {
-      const root = await this.openRoot();
-      held.push(root);
-      if (await entryKind(root, RETAINED_DIR) === 'missing') return [];
-      const notes = await this.openChild(root, RETAINED_DIR);
-      held.push(notes);
-      return await this.readRetained(notes);
-    } catch (error) {
-      throw this.wrap(error, RETAINED_DIR);
-    } finally {
-      await closeAll(held);
-    }
+  listRetained(): Promise<RetainedDirectory[]> {
+    return this.journal.listRetained();
   }
 
-  async clearRetained(pvName: string): Promise<void> {
-    this.checkNoteName(pvName);
-    const held: PinnedDir[] = [];
-    try {
-      const root = await this.openRoot();
-      held.push(root);
-      if (await entryKind(root, RETAINED_DIR) === 'missing') return;
-      const notes = await this.openChild(root, RETAINED_DIR);
-      held.push(notes);
-      await unlinkIfThere(notes, pvName);
-      await unlinkIfThere(notes, writingName(pvName));
-      await fsp.rmdir(root.at(RETAINED_DIR)).catch(() => undefined);
-    } catch (error) {
-      throw this.wrap(error, RETAINED_DIR);
-    } finally {
-      await closeAll(held);
-    }
-  }
-
-  /** The whole, well-formed notes in the kept-directories folder; anything else is skipped, never followed. */
-  private async readRetained(notes: PinnedDir): Promise<RetainedDirectory[]> {
-    const found: RetainedDirectory[] = [];
-    for (const name of (await fsp.readdir(notes.at('.'))).sort()) {
-      if (!NOTE_NAME.test(name)) continue;
-      const record = parseRetained(name, await readNote(notes, name));
-      if (!record) continue;
-      try {
-        this.segments(record.relativePath);
-      } catch {
-        continue;
-      }
-      found.push(record);
-    }
-    return found;
-  }
-
-  private checkNoteName(pvName: string): void {
-    if (!NOTE_NAME.test(pvName)) throw new FsError('invalid-path', `${JSON.stringify(pvName)} is not a PersistentVolume name`);
+  clearRetained(pvName: string): Promise<void> {
+    return this.journal.clearRetained(pvName);
   }
 
   /** Validates a relative path and splits it; the lexical root check happens here. */
@@ -439,17 +278,6 @@ export class NfsRootFs implements VolumeFs {
         }
         throw new FsError('not-a-directory', `${display} exists and is not a directory: remove it on the server or use another pathPattern`);
       }
-      throw error;
-    }
-  }
-
-  /** mkdir that treats an existing entry as "not created" (the caller opens it no-follow next). */
-  private async mkdir(parent: PinnedDir, name: string, mode: number): Promise<boolean> {
-    try {
-      await fsp.mkdir(parent.at(name), mode);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;
     }
   }
@@ -526,54 +354,6 @@ function truncateBytes(text: string, maxBytes: number): string {
   return out;
 }
 
-async function entryKind(dir: PinnedDir, name: string): Promise<'missing' | 'directory' | 'symlink' | 'other'> {
-  try {
-    const st = await fsp.lstat(dir.at(name));
-    if (st.isSymbolicLink()) return 'symlink';
-    return st.isDirectory() ? 'directory' : 'other';
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw error;
-  }
-}
-
-/** Name of a note while it is being written (no PV name starts with a dot). */
-function writingName(pvName: string): string {
-  return `.${pvName}`;
-}
-
-/** A note's content; undefined for anything but a small regular file (never follows a link, never blocks on a FIFO). */
-async function readNote(dir: PinnedDir, name: string): Promise<string | undefined> {
-  const file = await fsp.open(dir.at(name), NOTE_READ).catch(() => undefined);
-  if (!file) return undefined;
-  try {
-    const st = await file.stat();
-    if (!st.isFile() || st.size > 8192) return undefined;
-    return await file.readFile('utf8');
-  } finally {
-    await file.close();
-  }
-}
-
-/** A kept directory's note, or undefined when the content is not one we could have written. */
-function parseRetained(pvName: string, content: string | undefined): RetainedDirectory | undefined {
-  if (content === undefined) return undefined;
-  try {
-    const { directory, namespace, claim } = JSON.parse(content);
-    if (typeof directory !== 'string' || typeof namespace !== 'string' || typeof claim !== 'string') return undefined;
-    if (namespace === '' || claim === '') return undefined;
-    return { pvName, relativePath: directory, namespace, claim };
-  } catch {
-    return undefined;
-  }
-}
-
-async function unlinkIfThere(dir: PinnedDir, name: string): Promise<void> {
-  await fsp.unlink(dir.at(name)).catch((error) => {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  });
-}
-
 async function isEmptyDir(dir: PinnedDir, name: string): Promise<boolean> {
   if (await entryKind(dir, name) !== 'directory') return false;
   const child = await dir.openChild(name).catch(() => undefined);
@@ -583,8 +363,4 @@ async function isEmptyDir(dir: PinnedDir, name: string): Promise<boolean> {
   } finally {
     await child.close();
   }
-}
-
-async function closeAll(held: PinnedDir[]): Promise<void> {
-  await Promise.all(held.map((d) => d.close().catch(() => undefined)));
 }

@@ -15,7 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { NfsDeployment, subdirectories } from './fixture';
-import { UNFINISHED_DIR } from '../../../src/runtime/nfs/fs';
+import { UNFINISHED_DIR } from '../../../src/runtime/nfs/journal';
 import { KubeObject, paths } from '../support';
 
 export interface ExportAudit {

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv } from './fixture';
 import { OnDelete } from '../../../src/constructs/nfs';
-import { UNFINISHED_DIR } from '../../../src/runtime/nfs/fs';
+import { UNFINISHED_DIR } from '../../../src/runtime/nfs/journal';
 import { diffTrees, KubeObject, paths, snapshotTree, useControllers, waitForClaimBound, waitForEvent } from '../support';
 
 const controllers = useControllers();

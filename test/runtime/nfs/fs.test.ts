@@ -2,7 +2,8 @@ import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { archiveNames, FsError, NfsRootFs, RETAINED_DIR, UNFINISHED_DIR } from '../../../src/runtime/nfs/fs';
+import { archiveNames, FsError, NfsRootFs } from '../../../src/runtime/nfs/fs';
+import { RETAINED_DIR, UNFINISHED_DIR } from '../../../src/runtime/nfs/journal';
 import { makeByteNamedTree, makeDeepTree } from '../fs/tenant-trees';
 
 let base: string;
