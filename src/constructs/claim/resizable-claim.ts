@@ -5,9 +5,9 @@ import { sizeToBytes } from './size';
 import { PVC_ANNOTATIONS } from '../../contract/keys';
 import { isDnsLabel, isDnsSubdomain } from '../../contract/names';
 import { formatQuantity } from '../../contract/quantity';
+import { apiObjectsInApp, checkNowAndAtSynth } from '../common/app-checks';
 import { propError, quote } from '../common/errors';
 import { AccessMode, IStorageClassRef, VolumeMode } from '../common/storage-class-ref';
-import { apiObjectsInApp } from '../nfs/app-checks';
 
 /**
  * Grow a claim automatically when its volume fills up. The controller measures the used
@@ -198,17 +198,13 @@ export class ResizableClaim extends Construct {
     this.name = resource.name;
 
     // Two claims of one name in one namespace are one object to the API server: applying the
-    // app would silently keep only the last. Checked now against the claims made so far,
-    // and again at synth against any added later.
-    const duplicate = (): string[] => {
+    // app would silently keep only the last.
+    checkNowAndAtSynth(this, () => {
       const other = sameClaim(resource);
       const namespace = resource.metadata.namespace;
       return other ? [`${where}: name ${quote(this.name)} is already used by the PersistentVolumeClaim at ${other.node.path} in the same namespace `
         + `(${namespace === undefined ? 'none set: the one kubectl applies to' : quote(namespace)}): give each claim in a namespace its own name`] : [];
-    };
-    const found = duplicate();
-    if (found.length > 0) throw new Error(found[0]);
-    this.node.addValidation({ validate: duplicate });
+    });
   }
 
   /** Access modes of the claim (a copy). */

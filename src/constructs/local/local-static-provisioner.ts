@@ -13,7 +13,8 @@ import { isDnsLabel } from '../../contract/names';
 import { pathsOverlap } from '../../contract/path-containment';
 import { LOCAL_AGENT_RULES } from '../../contract/rbac';
 import { clusterScoped } from '../common/cluster-scoped';
-import { quote } from '../common/errors';
+import { checkNowAndAtSynth } from '../common/app-checks';
+import { propError, quote } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
 import { VolumeMode } from '../common/storage-class-ref';
 
@@ -196,26 +197,15 @@ export class LocalStaticProvisioner extends Construct {
 
   /**
    * @internal Called by every LocalStorageClass of this provisioner: rejects a class whose
-   * name or directories collide with another local class anywhere in the app.
+   * name or directories collide with another local class or StorageClass anywhere in the
+   * app, now and again at synth (for those added later).
    */
   public _register(cls: LocalStorageClass): void {
-    for (const other of allLocalClasses(this)) {
-      if (other.name === cls.name) {
-        throw new Error(`${cls._where}: name ${quote(cls.name)} is already used by ${other._where}; StorageClass names are cluster-wide, give each class its own name`);
-      }
-      if (pathsOverlap(cls.hostDir, other.hostDir)) {
-        const how = cls.hostDir === other.hostDir ? 'is also the hostDir of' : 'overlaps the hostDir of';
-        throw new Error(`${cls._where}: hostDir ${quote(cls.hostDir)} ${how} ${other._where} (${quote(other.hostDir)}); every class needs its own discovery directory, not nested in another one (the outer class would publish the inner directory itself as a volume)`);
-      }
-      if (other.provisioner === this && pathsOverlap(cls.mountDir, other.mountDir)) {
-        throw new Error(`${cls._where}: mountDir ${quote(cls.mountDir)} overlaps the mountDir of ${other._where} (${quote(other.mountDir)}) in the same agent container; give each class its own mountDir`);
-      }
-    }
-    for (const obj of allApiObjects(this)) {
-      if (obj.kind === 'StorageClass' && obj.name === cls.name && obj.node.scope !== cls) {
-        throw new Error(`${cls._where}: name ${quote(cls.name)} is already used by the StorageClass at ${obj.node.path}; give each class its own name`);
-      }
-    }
+    checkNowAndAtSynth(cls, () => [
+      ...allLocalClasses(this).filter((other) => other !== cls).flatMap((other) => classConflicts(cls, other)),
+      ...allApiObjects(this).filter((obj) => obj.kind === 'StorageClass' && obj.name === cls.name && obj.node.scope !== cls && !(obj.node.scope instanceof LocalStorageClass))
+        .map((obj) => propError(cls._where, 'name', cls.name, `is already used by the StorageClass at ${obj.node.path}`, 'give each class its own name').message),
+    ]);
     this.classes.push(cls);
   }
 
@@ -310,6 +300,24 @@ function allLocalClasses(scope: IConstruct): LocalStorageClass[] {
   return allConstructs(scope)
     .filter((c): c is LocalStaticProvisioner => c instanceof LocalStaticProvisioner)
     .flatMap((p) => p.storageClasses);
+}
+
+/** Why two local classes cannot both be in the app (a StorageClass name, a discovery or mount directory shared). */
+function classConflicts(cls: LocalStorageClass, other: LocalStorageClass): string[] {
+  const found: string[] = [];
+  if (other.name === cls.name) {
+    found.push(propError(cls._where, 'name', cls.name, `is already used by ${other._where}`, 'StorageClass names are cluster-wide, give each class its own name').message);
+  }
+  if (pathsOverlap(cls.hostDir, other.hostDir)) {
+    const how = cls.hostDir === other.hostDir ? 'is also the hostDir of' : 'overlaps the hostDir of';
+    found.push(propError(cls._where, 'hostDir', cls.hostDir, `${how} ${other._where} (${quote(other.hostDir)})`,
+      'give each class its own discovery directory, not nested in another (the outer class would publish the inner one as a volume)').message);
+  }
+  if (other.provisioner === cls.provisioner && pathsOverlap(cls.mountDir, other.mountDir)) {
+    found.push(propError(cls._where, 'mountDir', cls.mountDir, `overlaps the mountDir of ${other._where} (${quote(other.mountDir)}) in the same agent`,
+      'give each class its own mountDir').message);
+  }
+  return found;
 }
 
 function allApiObjects(scope: IConstruct): ApiObject[] {

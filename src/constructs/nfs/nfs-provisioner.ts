@@ -7,6 +7,7 @@ import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_F
 import { LABELS, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel, isProvisionerName, leaseNameFor, reservedDomainOf } from '../../contract/names';
 import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule } from '../../contract/rbac';
+import { checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
 import { propError } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
@@ -126,12 +127,10 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         'Kubernetes takes a \'kubernetes.io/\' name for one of its built-in provisioners and never hands its claims to this controller: '
         + 'use a domain you own, e.g. \'example.com/nfs\'');
     }
-    for (const other of this.node.root.node.findAll()) {
-      if (other !== this && other instanceof NfsProvisioner && other.provisionerName === this.provisionerName) {
-        throw propError(where, 'provisionerName', this.provisionerName, `is already used by the NfsProvisioner at ${other.node.path}`,
-          'two controllers with one name would both act on the same claims: give each provisioner its own provisionerName');
-      }
-    }
+    checkNowAndAtSynth(this, () => this.node.root.node.findAll()
+      .filter((other): other is NfsProvisioner => other !== this && other instanceof NfsProvisioner && other.provisionerName === this.provisionerName)
+      .map((other) => propError(where, 'provisionerName', this.provisionerName, `is already used by the NfsProvisioner at ${other.node.path}`,
+        'two controllers with one name would both act on the same claims: give each provisioner its own provisionerName').message));
 
     this.image = props.image ?? defaultControllerImage();
     const imageProblem = imageReferenceProblem(this.image);

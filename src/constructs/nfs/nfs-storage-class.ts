@@ -1,7 +1,6 @@
 import { Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { apiObjectsInApp } from './app-checks';
 import { OnDelete } from './on-delete';
 import { K8S, NFS_CLASS_PARAMETERS } from '../../contract/keys';
 import { isDnsSubdomain, reservedDomainOf } from '../../contract/names';
@@ -9,6 +8,7 @@ import { DEFAULT_PATH_PATTERN, validatePathPattern } from '../../contract/path-t
 import { formatQuantity } from '../../contract/quantity';
 import { DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE } from '../../contract/values';
 import { sizeToBytes } from '../claim/size';
+import { apiObjectsInApp, checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
 import { propError } from '../common/errors';
 import { AccessMode, IStorageClassRef, ReclaimPolicy, VolumeBindingMode, VolumeMode } from '../common/storage-class-ref';
@@ -233,17 +233,13 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
     clusterScoped(resource);
     this.name = resource.name;
 
-    for (const other of apiObjectsInApp(this, 'StorageClass')) {
-      if (other === resource) continue;
-      if (other.name === this.name) {
-        throw propError(where, 'name', this.name, `is already used by the StorageClass at ${other.node.path}`,
-          'give each StorageClass in the app its own name');
-      }
-      if (this.defaultClass && other.toJson().metadata?.annotations?.[K8S.defaultClass] === 'true') {
-        throw propError(where, 'defaultClass', true, `but the StorageClass at ${other.node.path} is already the default`,
-          'mark only one StorageClass as the default');
-      }
-    }
+    checkNowAndAtSynth(this, () => apiObjectsInApp(this, 'StorageClass').filter((other) => other !== resource).flatMap((other) => [
+      ...other.name === this.name ? [propError(where, 'name', this.name, `is already used by the StorageClass at ${other.node.path}`,
+        'give each StorageClass in the app its own name').message] : [],
+      ...this.defaultClass && other.toJson().metadata?.annotations?.[K8S.defaultClass] === 'true'
+        ? [propError(where, 'defaultClass', true, `but the StorageClass at ${other.node.path} is already the default`,
+          'mark only one StorageClass as the default').message] : [],
+    ]));
   }
 
   /** The mount options written on the volumes (a copy). */

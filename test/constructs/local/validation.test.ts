@@ -1,3 +1,4 @@
+import { Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { setup } from './helpers';
 import { VolumeBindingMode, VolumeMode } from '../../../src/constructs/common/storage-class-ref';
@@ -183,6 +184,13 @@ describe('LocalStorageClass validation', () => {
     new k8s.KubeStorageClass(chart, 'existing', { metadata: { name: 'standard' }, provisioner: 'example.com/x' });
     expect(() => provisioner.addStorageClass('a', { name: 'standard', hostDir: '/mnt/a' }))
       .toThrow(/name "standard" is already used by the StorageClass at test\/existing/);
+  });
+
+  test('a StorageClass of the same name added later fails the synth', () => {
+    const { chart, provisioner } = setup();
+    provisioner.addStorageClass('a', { name: 'standard', hostDir: '/mnt/a' });
+    new k8s.KubeStorageClass(chart, 'later', { metadata: { name: 'standard' }, provisioner: 'example.com/x' });
+    expect(() => Testing.synth(chart)).toThrow(/LocalStorageClass test\/local\/a: name "standard" is already used by the StorageClass at test\/later/);
   });
 
   test('throws for a blockCleaner on a Filesystem class', () => {

@@ -268,6 +268,22 @@ describe('NfsStorageClass validation', () => {
     expect(() => setup({ name: 'standard' }, chart)).toThrow(/name "standard" is already used by the StorageClass at test\/raw/);
   });
 
+  test('a StorageClass of the same name added later fails the synth', () => {
+    const chart = Testing.chart();
+    setup({ name: 'standard' }, chart);
+    new ApiObject(chart, 'raw', { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard' } });
+    expect(() => Testing.synth(chart)).toThrow(/NfsStorageClass test\/nfs\/class: name "standard" is already used by the StorageClass at test\/raw/);
+  });
+
+  test('a default StorageClass added later fails the synth of a default class', () => {
+    const chart = Testing.chart();
+    setup({ name: 'a', defaultClass: true }, chart);
+    new ApiObject(chart, 'raw', {
+      apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'b', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    });
+    expect(() => Testing.synth(chart)).toThrow(/defaultClass true but the StorageClass at test\/raw is already the default/);
+  });
+
   test('throws for two default classes in an app', () => {
     const chart = Testing.chart();
     const { provisioner } = setup({ name: 'a', defaultClass: true }, chart);
