@@ -21,6 +21,6 @@ export default async function globalSetup(): Promise<void> {
   process.env[E2E_STATE_ENV] = env.stateFile;
   process.stderr.write(
     `\n[e2e] control plane ${env.controlPlane.server}, NFS ${env.nfs.host}:${env.nfs.port}${env.nfs.exportPath} and node ` +
-    `${env.node.name} (Ready with its images in ${env.node.startSeconds?.toFixed(1)}s) ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+    `${env.node.name} (containerd with its images ${env.node.runtimeSeconds?.toFixed(1)}s, kubelet to Ready ${env.node.startSeconds?.toFixed(1)}s) ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
   );
 }

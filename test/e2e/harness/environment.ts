@@ -109,39 +109,34 @@ export interface StartEnvironmentOptions {
   readonly binDir?: string;
 }
 
-/** Starts a control plane and an NFS server side by side, then the node, and writes `<stateDir>/state.json`. */
+/** Starts a control plane, an NFS server and the node's containerd side by side, then the node's kubelet, and writes `<stateDir>/state.json`. */
 export async function startEnvironment(options: StartEnvironmentOptions): Promise<Environment> {
   fs.mkdirSync(options.stateDir, { recursive: true });
   const stateFile = path.join(options.stateDir, 'state.json');
   const binDir = options.binDir ?? ensureBinaries();
   const kubeletBinDir = ensureKubelet();
   const [pauseArchive, controllerArchive] = ensureNodeImages();
-  const [cp, nfs] = await Promise.allSettled([
+  const [cp, nfs, node] = await Promise.allSettled([
     ControlPlane.start({ binDir, stateFile: path.join(options.stateDir, 'control-plane.json') }),
     NfsServer.start({ port: process.env.E2E_NFS_PORT ? Number(process.env.E2E_NFS_PORT) : undefined }),
+    // containerd loads the images while the control plane starts; kubelet joins after.
+    TestNode.startRuntime({ pauseArchive, controllerArchive }),
   ]);
-  if (cp.status === 'rejected' || nfs.status === 'rejected') {
-    if (cp.status === 'fulfilled') {
-      await cp.value.stop({ keepLogs: false });
+  const joinError = cp.status === 'fulfilled' && node.status === 'fulfilled'
+    ? await node.value.joinCluster({ kubeletBinDir, kubeconfig: cp.value.kubeconfig, kubectlPath: cp.value.kubectlPath })
+      .then(() => undefined, (err: unknown) => err)
+    : undefined;
+  if (cp.status === 'rejected' || nfs.status === 'rejected' || node.status === 'rejected' || joinError !== undefined) {
+    await Promise.allSettled([
+      node.status === 'fulfilled' ? node.value.stop({ keepLogs: true }) : undefined,
+      cp.status === 'fulfilled' ? cp.value.stop({ keepLogs: joinError !== undefined }) : undefined,
+      nfs.status === 'fulfilled' ? nfs.value.stop({ keepLogs: false }) : undefined,
+    ]);
+    const reasons = [cp, nfs, node].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason?.stack ?? r.reason));
+    if (joinError !== undefined) {
+      reasons.push(String((joinError as Error)?.stack ?? joinError));
     }
-    if (nfs.status === 'fulfilled') {
-      await nfs.value.stop({ keepLogs: false });
-    }
-    const reasons = [cp, nfs].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason?.stack ?? r.reason));
     throw new Error(`e2e environment failed to start:\n${reasons.join('\n')}`);
-  }
-  let node: TestNode;
-  try {
-    node = await TestNode.start({
-      kubeletBinDir,
-      pauseArchive,
-      controllerArchive,
-      kubeconfig: cp.value.kubeconfig,
-      kubectlPath: cp.value.kubectlPath,
-    });
-  } catch (err) {
-    await Promise.allSettled([cp.value.stop({ keepLogs: true }), nfs.value.stop({ keepLogs: false })]);
-    throw err;
   }
   const state: EnvironmentState = {
     kind: 'cdk8s-storage-e2e-environment',
@@ -150,10 +145,10 @@ export async function startEnvironment(options: StartEnvironmentOptions): Promis
     startedAt: new Date().toISOString(),
     controlPlane: cp.value.state(),
     nfs: nfs.value.state(),
-    node: node.state(),
+    node: node.value.state(),
   };
   fs.writeFileSync(stateFile, JSON.stringify(state, undefined, 2));
-  return { controlPlane: cp.value, nfs: nfs.value, node, stateFile };
+  return { controlPlane: cp.value, nfs: nfs.value, node: node.value, stateFile };
 }
 
 function readState(stateFile: string): EnvironmentState {

@@ -38,26 +38,35 @@ export interface TestNodeState {
   readonly socket: string;
   readonly kubeletPort: number;
   readonly controllerImage: string;
-  /** Seconds from starting containerd to the node being Ready with its images loaded. */
+  /** Seconds to start containerd and load the images. */
+  readonly runtimeSeconds?: number;
+  /** Seconds from starting kubelet to the node being Ready. */
   readonly startSeconds?: number;
   readonly processes: { containerd?: ProcessRecord; kubelet?: ProcessRecord };
 }
 
-export interface TestNodeOptions {
-  /** Directory holding the kubelet binary (`binaries.sh kubelet`). */
-  readonly kubeletBinDir: string;
+export interface RuntimeOptions {
   /** Archives to load: the sandbox image and the controller image (`node/images.sh`). */
   readonly pauseArchive: string;
   readonly controllerArchive: string;
+}
+
+export interface KubeletOptions {
+  /** Directory holding the kubelet binary (`binaries.sh kubelet`). */
+  readonly kubeletBinDir: string;
   /** Admin kubeconfig of the control plane (the kubelet's credentials here). */
   readonly kubeconfig: string;
   readonly kubectlPath: string;
   readonly readyTimeoutMs?: number;
 }
 
+/**
+ * Started in two steps, so that the slow part (containerd loading the images) runs
+ * while the control plane starts: `startRuntime`, then `joinCluster`.
+ */
 export class TestNode {
-  /** Starts containerd and kubelet, loads the images and waits until the node is Ready. */
-  public static async start(options: TestNodeOptions): Promise<TestNode> {
+  /** Starts containerd and loads the images. */
+  public static async startRuntime(options: RuntimeOptions): Promise<TestNode> {
     const started = Date.now();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-storage-e2e-node-'));
     for (const sub of ['logs', 'containerd', 'state', 'opt', 'cni/bin', 'cni/conf', 'kubelet', 'pod-logs']) {
@@ -73,15 +82,12 @@ export class TestNode {
     });
     try {
       await node.startContainerd();
-      await Promise.all([
-        node.importImages([options.pauseArchive, options.controllerArchive]),
-        node.startKubelet(options),
-      ]);
+      await node.importImages([options.pauseArchive, options.controllerArchive]);
     } catch (err) {
       await node.stop({ keepLogs: true });
       throw err;
     }
-    node.s = { ...node.s, startSeconds: (Date.now() - started) / 1000 };
+    node.s = { ...node.s, runtimeSeconds: (Date.now() - started) / 1000 };
     return node;
   }
 
@@ -100,6 +106,7 @@ export class TestNode {
   }
 
   public get name(): string { return TEST_NODE_NAME; }
+  public get runtimeSeconds(): number | undefined { return this.s.runtimeSeconds; }
   public get startSeconds(): number | undefined { return this.s.startSeconds; }
   public get dir(): string { return this.s.dir; }
   public get logDir(): string { return path.join(this.s.dir, 'logs'); }
@@ -176,7 +183,9 @@ export class TestNode {
     }
   }
 
-  private async startKubelet(options: TestNodeOptions): Promise<void> {
+  /** Starts kubelet against the control plane and waits until the node is Ready. */
+  public async joinCluster(options: KubeletOptions): Promise<void> {
+    const started = Date.now();
     const config = this.file('kubelet.yaml');
     fs.writeFileSync(config, yaml.dump(kubeletConfig(this.s, this.file('pod-logs'))));
     const record = startProcess({
@@ -201,6 +210,7 @@ export class TestNode {
         '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
       return r.code === 0 && r.stdout.trim() === 'True';
     }, { timeoutMs: options.readyTimeoutMs ?? 60_000, onTimeout: () => `see ${record.logFile}` });
+    this.s = { ...this.s, startSeconds: (Date.now() - started) / 1000 };
   }
 
   private ctr(args: string[], timeoutMs = 30_000) {
