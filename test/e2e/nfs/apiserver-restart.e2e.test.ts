@@ -5,28 +5,23 @@
  */
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
 import { OnDelete } from '../../../src/constructs/nfs';
-import { eventually, KubeError, paths, scaled, sleep, useControllers, waitForClaimsBound } from '../support';
+import { eventually, KubeError, paths, scaled, sleep, useNfsDeployment, waitForClaimsBound } from '../support';
 
 const CLAIMS = 60;
 /** Claims created before the restart begins. */
 const BEFORE_RESTART = 20;
 
-const controllers = useControllers();
 let env: NfsTestEnv;
 let d: NfsDeployment;
-
-beforeAll(async () => {
-  env = nfsTestEnv();
-  d = await deployNfs(env, {
-    prefix: 'apirestart',
-    replicas: 1,
-    classes: { Burst: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE } },
-  });
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await d?.cleanUp();
+const { controllers } = useNfsDeployment({
+  deploy: async () => {
+    env = nfsTestEnv();
+    return (d = await deployNfs(env, {
+      prefix: 'apirestart',
+      replicas: 1,
+      classes: { Burst: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE } },
+    }));
+  },
 });
 
 /** Creates a claim, retrying while the API server is away; an AlreadyExists after a lost response counts as created. */

@@ -11,19 +11,10 @@
 import { BURST, crashBurst, deployCrashTarget } from './crash-scenarios';
 import { auditExport } from './export-audit';
 import { NfsDeployment, nfsTestEnv } from './fixture';
-import { scaled, useControllers } from '../support';
+import { scaled, useNfsDeployment } from '../support';
 
-const controllers = useControllers();
 let d: NfsDeployment;
-
-beforeAll(async () => {
-  d = await deployCrashTarget(nfsTestEnv(), 'crash');
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await d?.cleanUp();
-});
+const { controllers } = useNfsDeployment({ deploy: async () => (d = await deployCrashTarget(nfsTestEnv(), 'crash')) });
 
 // Creating the burst, three Lease takeovers and binding about 65 claims take 2-3 minutes
 // here; the bound is generous so a slow machine does not fail a correct run.

@@ -8,20 +8,15 @@
 import { crashWindow, deployCrashTarget } from './crash-scenarios';
 import { auditExport } from './export-audit';
 import { NfsDeployment, nfsTestEnv, NfsTestEnv } from './fixture';
-import { useControllers } from '../support';
+import { useNfsDeployment } from '../support';
 
-const controllers = useControllers();
 let env: NfsTestEnv;
 let d: NfsDeployment;
-
-beforeAll(async () => {
-  env = nfsTestEnv();
-  d = await deployCrashTarget(env, 'window');
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await d?.cleanUp();
+const { controllers } = useNfsDeployment({
+  deploy: async () => {
+    env = nfsTestEnv();
+    return (d = await deployCrashTarget(env, 'window'));
+  },
 });
 
 test('a crash between directory and PV: a claim deleted meanwhile leaves no directory, a remaining one reuses it', async () => {

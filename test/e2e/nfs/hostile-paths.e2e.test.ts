@@ -12,9 +12,8 @@ import * as path from 'path';
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv } from './fixture';
 import { OnDelete } from '../../../src/constructs/nfs';
 import { UNFINISHED_DIR } from '../../../src/runtime/nfs/journal';
-import { diffTrees, KubeObject, paths, snapshotTree, useControllers, waitForClaimBound, waitForEvent } from '../support';
+import { diffTrees, KubeObject, paths, snapshotTree, useNfsDeployment, waitForClaimBound, waitForEvent } from '../support';
 
-const controllers = useControllers();
 let env: NfsTestEnv;
 let d: NfsDeployment;
 let outside: string;
@@ -22,23 +21,23 @@ let outside: string;
 /** A marker in every hostile value, to search the disk for anything they made. */
 const MARK = `pwned${process.pid}`;
 
-beforeAll(async () => {
-  env = nfsTestEnv();
-  d = await deployNfs(env, {
-    prefix: 'hostile',
-    replicas: 1,
-    classes: {
-      Tenant: { pathPattern: '${.PVC.namespace}/${.PVC.labels.team}/${.PVC.annotations.project}', onDelete: OnDelete.DELETE },
-    },
-  });
-  outside = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-hostile-outside-'));
-  await d.startController(controllers);
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await d?.cleanUp();
-  if (outside) fs.rmSync(outside, { recursive: true, force: true });
+useNfsDeployment({
+  deploy: async () => {
+    env = nfsTestEnv();
+    d = await deployNfs(env, {
+      prefix: 'hostile',
+      replicas: 1,
+      classes: {
+        Tenant: { pathPattern: '${.PVC.namespace}/${.PVC.labels.team}/${.PVC.annotations.project}', onDelete: OnDelete.DELETE },
+      },
+    });
+    outside = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-hostile-outside-'));
+    return d;
+  },
+  startController: true,
+  cleanUp: async () => {
+    if (outside) fs.rmSync(outside, { recursive: true, force: true });
+  },
 });
 
 /** Entries of the directories around the root (the NFS server's directory and the temp dir), without churn that is not ours. */

@@ -7,29 +7,24 @@
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
 import { OnDelete } from '../../../src/constructs/nfs';
 import {
-  ControllerProcess, eventually, KubeObject, paths, scaled, useControllers, waitForClaimsBound,
+  ControllerProcess, eventually, KubeObject, paths, scaled, useNfsDeployment, waitForClaimsBound,
 } from '../support';
 
 /** The controller's Lease duration (kube/leader.ts); the takeover may take up to this plus a retry period. */
 const LEASE_DURATION_MS = 15_000;
 const CLAIMS_PER_PHASE = 10;
 
-const controllers = useControllers();
 let env: NfsTestEnv;
 let d: NfsDeployment;
-
-beforeAll(async () => {
-  env = nfsTestEnv();
-  d = await deployNfs(env, {
-    prefix: 'leader',
-    // The construct's default is 2 replicas: run both.
-    classes: { Shared: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE } },
-  });
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await d?.cleanUp();
+const { controllers } = useNfsDeployment({
+  deploy: async () => {
+    env = nfsTestEnv();
+    return (d = await deployNfs(env, {
+      prefix: 'leader',
+      // The construct's default is 2 replicas: run both.
+      classes: { Shared: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE } },
+    }));
+  },
 });
 
 async function lease(): Promise<KubeObject | undefined> {

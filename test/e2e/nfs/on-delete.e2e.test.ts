@@ -8,30 +8,25 @@ import * as os from 'os';
 import * as path from 'path';
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, subdirectories } from './fixture';
 import { OnDelete } from '../../../src/constructs/nfs';
-import { KubeObject, paths, useControllers, waitForClaimBound, waitForEvent, waitForGone } from '../support';
+import { KubeObject, paths, useNfsDeployment, waitForClaimBound, waitForEvent, waitForGone } from '../support';
 
-const controllers = useControllers();
 let env: NfsTestEnv;
 let d: NfsDeployment;
-
-beforeAll(async () => {
-  env = nfsTestEnv();
-  d = await deployNfs(env, {
-    prefix: 'ondelete',
-    replicas: 1,
-    classes: {
-      // Each class nests its volumes under its own top directory, so emptied parents are visible.
-      Delete: { pathPattern: 'delete/${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE },
-      Retain: { pathPattern: 'retain/${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.RETAIN },
-      Archive: { pathPattern: 'archive/${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.ARCHIVE },
-    },
-  });
-  await d.startController(controllers);
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await d?.cleanUp();
+useNfsDeployment({
+  deploy: async () => {
+    env = nfsTestEnv();
+    return (d = await deployNfs(env, {
+      prefix: 'ondelete',
+      replicas: 1,
+      classes: {
+        // Each class nests its volumes under its own top directory, so emptied parents are visible.
+        Delete: { pathPattern: 'delete/${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE },
+        Retain: { pathPattern: 'retain/${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.RETAIN },
+        Archive: { pathPattern: 'archive/${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.ARCHIVE },
+      },
+    }));
+  },
+  startController: true,
 });
 
 /**

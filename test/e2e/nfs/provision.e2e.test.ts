@@ -11,45 +11,39 @@ import { ResizableClaim } from '../../../src/constructs/claim';
 import { AccessMode, ReclaimPolicy } from '../../../src/constructs/common/storage-class-ref';
 import { OnDelete } from '../../../src/constructs/nfs';
 import { PV_ANNOTATIONS, K8S } from '../../../src/contract/keys';
-import { ControllerProcess, paths, useControllers, waitForClaimBound, waitForEvent } from '../support';
+import { paths, useNfsDeployment, waitForClaimBound, waitForEvent } from '../support';
 
-const controllers = useControllers();
 let env: NfsTestEnv;
 let d: NfsDeployment;
-let controller: ControllerProcess;
-
-beforeAll(async () => {
-  env = nfsTestEnv();
-  d = await deployNfs(env, {
-    prefix: 'provision',
-    replicas: 1,
-    classes: {
-      // Nested directories, an explicit mode, and the defaults for the rest.
-      Default: { pathPattern: '${.PVC.namespace}/${.PVC.name}', directoryMode: '0770' },
-      // Everything non-default that ends up on the PV.
-      Custom: {
-        pathPattern: 'custom-${.PVC.namespace}-${.PVC.name}-${.PV.name}',
-        reclaimPolicy: ReclaimPolicy.RETAIN,
-        mountOptions: ['nfsvers=3', 'nolock', 'soft'],
-        onDelete: OnDelete.RETAIN,
+const nfs = useNfsDeployment({
+  deploy: async () => {
+    env = nfsTestEnv();
+    return (d = await deployNfs(env, {
+      prefix: 'provision',
+      replicas: 1,
+      classes: {
+        // Nested directories, an explicit mode, and the defaults for the rest.
+        Default: { pathPattern: '${.PVC.namespace}/${.PVC.name}', directoryMode: '0770' },
+        // Everything non-default that ends up on the PV.
+        Custom: {
+          pathPattern: 'custom-${.PVC.namespace}-${.PVC.name}-${.PV.name}',
+          reclaimPolicy: ReclaimPolicy.RETAIN,
+          mountOptions: ['nfsvers=3', 'nolock', 'soft'],
+          onDelete: OnDelete.RETAIN,
+        },
       },
-    },
-    // A claim from the ResizableClaim construct, synthesized and applied with the provisioner.
-    extra: (scope, { classes, claimsNamespace }) => {
-      new ResizableClaim(scope, 'construct-claim', {
-        name: 'from-construct',
-        namespace: claimsNamespace,
-        storageClass: classes.Default,
-        storage: Size.gibibytes(2),
-      });
-    },
-  });
-  controller = await d.startController(controllers);
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await d?.cleanUp();
+      // A claim from the ResizableClaim construct, synthesized and applied with the provisioner.
+      extra: (scope, { classes, claimsNamespace }) => {
+        new ResizableClaim(scope, 'construct-claim', {
+          name: 'from-construct',
+          namespace: claimsNamespace,
+          storageClass: classes.Default,
+          storage: Size.gibibytes(2),
+        });
+      },
+    }));
+  },
+  startController: true,
 });
 
 async function boundVolume(name: string) {
@@ -119,13 +113,13 @@ test('the class\'s reclaim policy, mount options and the claim\'s size and acces
 test('the controller ran as the synthesized Deployment: its args, a ServiceAccount token, only paths overridden', () => {
   const deployment = d.manifests.one('Deployment');
   const container = deployment.spec.template.spec.containers[0];
-  const args = controller.args;
+  const args = nfs.controller.args;
   // The manifest's args come first, unchanged; overrides are appended.
   expect(args.slice(0, container.args.length)).toEqual(container.args);
   const appended = args.slice(container.args.length);
   expect(appended.map((a) => a.split('=')[0])).toEqual(['--root', '--kubeconfig', '--http-port']);
   expect(appended[0]).toBe(`--root=${d.root}`);
   expect(appended[1]).toContain(`${d.namespace}.${deployment.spec.template.spec.serviceAccountName}.kubeconfig`);
-  const started = controller.entries('started')[0];
+  const started = nfs.controller.entries('started')[0];
   expect(started).toMatchObject({ provisioner: d.provisionerName, server: env.nfs.host, exportPath: d.exportPath, root: d.root });
 });

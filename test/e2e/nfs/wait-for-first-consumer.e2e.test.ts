@@ -6,32 +6,31 @@
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForDefaultServiceAccount } from './fixture';
 import { VolumeBindingMode } from '../../../src/constructs/common/storage-class-ref';
 import { K8S } from '../../../src/contract/keys';
-import { paths, sleep, useControllers, waitForClaimBound, waitForEvent, waitForObject } from '../support';
+import { paths, sleep, useNfsDeployment, waitForClaimBound, waitForEvent, waitForObject } from '../support';
 
-const controllers = useControllers();
 let env: NfsTestEnv;
 let d: NfsDeployment;
 let node: string;
 
-beforeAll(async () => {
-  env = nfsTestEnv();
-  d = await deployNfs(env, {
-    prefix: 'wffc',
-    replicas: 1,
-    classes: {
-      Late: { pathPattern: '${.PVC.namespace}/${.PVC.name}', volumeBindingMode: VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER },
-      Now: { pathPattern: '${.PVC.namespace}/${.PVC.name}' },
-    },
-  });
-  node = `${d.claimsNamespace}-node`;
-  await d.startController(controllers);
-  await waitForDefaultServiceAccount(env.kube, d.claimsNamespace);
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await env.kube.delete(paths.node(node)).catch(() => undefined);
-  await d?.cleanUp();
+useNfsDeployment({
+  deploy: async () => {
+    env = nfsTestEnv();
+    d = await deployNfs(env, {
+      prefix: 'wffc',
+      replicas: 1,
+      classes: {
+        Late: { pathPattern: '${.PVC.namespace}/${.PVC.name}', volumeBindingMode: VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER },
+        Now: { pathPattern: '${.PVC.namespace}/${.PVC.name}' },
+      },
+    });
+    node = `${d.claimsNamespace}-node`;
+    return d;
+  },
+  startController: true,
+  ready: () => waitForDefaultServiceAccount(env.kube, d.claimsNamespace),
+  cleanUp: async () => {
+    if (node) await env.kube.delete(paths.node(node)).catch(() => undefined);
+  },
 });
 
 test('no volume until the scheduler has placed a pod that uses the claim; then one, and the pod lands on that node', async () => {

@@ -7,33 +7,27 @@
 import { Size } from 'cdk8s';
 import { capacityOf, deployResizeApp, ResizeApp, resizeEnv, ResizeEnv, waitBound } from './fixture';
 import { PVC_ANNOTATIONS } from '../../../src/contract/keys';
-import { applyManifests, ControllerProcess, eventually, KubeObject, paths, sleep, useControllers, waitForObject } from '../support';
+import { applyManifests, eventually, KubeObject, paths, sleep, useNfsDeployment, waitForObject } from '../support';
 
-const controllers = useControllers();
 let env: ResizeEnv;
 let app: ResizeApp;
-let controller: ControllerProcess;
-
-beforeAll(async () => {
-  env = resizeEnv();
-  app = await deployResizeApp(env, {
-    prefix: 'autogrow',
-    classes: { Grow: {} },
-    claims: {
-      cache: {
-        storage: Size.mebibytes(1),
-        classId: 'Grow',
-        autoGrow: { thresholdPercent: 50, increment: Size.mebibytes(1), max: Size.mebibytes(2) },
+const nfs = useNfsDeployment({
+  deploy: async () => {
+    env = resizeEnv();
+    return (app = await deployResizeApp(env, {
+      prefix: 'autogrow',
+      classes: { Grow: {} },
+      claims: {
+        cache: {
+          storage: Size.mebibytes(1),
+          classId: 'Grow',
+          autoGrow: { thresholdPercent: 50, increment: Size.mebibytes(1), max: Size.mebibytes(2) },
+        },
       },
-    },
-  });
-  controller = await app.startController(controllers);
-  await waitBound(app, ['cache']);
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await app?.cleanUp();
+    }));
+  },
+  startController: true,
+  ready: () => waitBound(app, ['cache']),
 });
 
 /**
@@ -92,7 +86,7 @@ test('3: usage past the threshold grows the claim by the increment, then at max:
   const used = Number(claim.metadata.annotations[PVC_ANNOTATIONS.usedBytes]);
   expect(used).toBeGreaterThanOrEqual(1400 * 1024);
   expect(Date.parse(claim.metadata.annotations[PVC_ANNOTATIONS.usedMeasuredAt])).toBeGreaterThan(Date.now() - 120_000);
-  const metrics = (await controller.http('/metrics')).body;
+  const metrics = (await nfs.controller.http('/metrics')).body;
   expect(metrics).toMatch(new RegExp(`cdk8s_storage_volume_used_bytes\\{volume="${pv.metadata.name}",namespace="${app.claimsNamespace}",claim="cache"\\} \\d+`));
 });
 

@@ -6,26 +6,19 @@
  */
 import { Size } from 'cdk8s';
 import { capacityOf, deployResizeApp, ResizeApp, resizeConditions, resizeEnv, waitBound } from './fixture';
-import { eventually, paths, useControllers } from '../support';
+import { eventually, paths, useNfsDeployment } from '../support';
 
 const RESIZES = 20;
 
-const controllers = useControllers();
 let app: ResizeApp;
-
-beforeAll(async () => {
-  app = await deployResizeApp(resizeEnv(), {
+useNfsDeployment({
+  deploy: async () => (app = await deployResizeApp(resizeEnv(), {
     prefix: 'latency',
     classes: { Plain: {} },
     claims: { timed: { storage: Size.gibibytes(1), classId: 'Plain' } },
-  });
-  await app.startController(controllers);
-  await waitBound(app, ['timed']);
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await app?.cleanUp();
+  })),
+  startController: true,
+  ready: () => waitBound(app, ['timed']),
 });
 
 test(`median time from edit to new status.capacity over ${RESIZES} resizes`, async () => {

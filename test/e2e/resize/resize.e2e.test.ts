@@ -11,32 +11,26 @@ import { Size } from 'cdk8s';
 import { capacityOf, deployResizeApp, ResizeApp, resizeConditions, resizeEnv, ResizeEnv, waitBound } from './fixture';
 import { K8S, PV_ANNOTATIONS } from '../../../src/contract/keys';
 import { toYaml } from '../harness';
-import { applyManifests, ControllerProcess, eventually, KubeObject, paths, scaled, sleep, useControllers, waitForObject } from '../support';
+import { applyManifests, eventually, KubeObject, paths, scaled, sleep, useNfsDeployment, waitForObject } from '../support';
 
-const controllers = useControllers();
 let env: ResizeEnv;
 let app: ResizeApp;
-let controller: ControllerProcess;
-
-beforeAll(async () => {
-  env = resizeEnv();
-  app = await deployResizeApp(env, {
-    prefix: 'resize',
-    classes: { Shared: { maxVolumeSize: Size.gibibytes(5) } },
-    claims: {
-      grow: { storage: Size.gibibytes(1), classId: 'Shared' },
-      capped: { storage: Size.gibibytes(1), classId: 'Shared' },
-      barrier: { storage: Size.gibibytes(1), classId: 'Shared' },
-      crash: { storage: Size.gibibytes(1), classId: 'Shared' },
-    },
-  });
-  controller = await app.startController(controllers);
-  await waitBound(app, ['grow', 'capped', 'barrier', 'crash']);
-});
-
-afterAll(async () => {
-  await controllers.stopAll();
-  await app?.cleanUp();
+const nfs = useNfsDeployment({
+  deploy: async () => {
+    env = resizeEnv();
+    return (app = await deployResizeApp(env, {
+      prefix: 'resize',
+      classes: { Shared: { maxVolumeSize: Size.gibibytes(5) } },
+      claims: {
+        grow: { storage: Size.gibibytes(1), classId: 'Shared' },
+        capped: { storage: Size.gibibytes(1), classId: 'Shared' },
+        barrier: { storage: Size.gibibytes(1), classId: 'Shared' },
+        crash: { storage: Size.gibibytes(1), classId: 'Shared' },
+      },
+    }));
+  },
+  startController: true,
+  ready: () => waitBound(app, ['grow', 'capped', 'barrier', 'crash']),
 });
 
 const reasons = (events: KubeObject[]) => events.map((e) => `${e.type} ${e.reason}`);
@@ -179,7 +173,7 @@ test('5: shrinking is refused by the API server with its own message; nothing ch
 });
 
 test('a controller killed in the middle of a resize finishes it after its restart', async () => {
-  await controller.kill('SIGKILL');
+  await nfs.controller.kill('SIGKILL');
   // The state a crash right after the first step leaves: request raised, claim marked.
   const edited = await app.setRequest('crash', '2Gi');
   await env.kube.request('PATCH', `${paths.pvc(app.claimsNamespace, 'crash')}/status`, {
@@ -191,7 +185,7 @@ test('a controller killed in the middle of a resize finishes it after its restar
     },
   }, { contentType: 'application/merge-patch+json' });
 
-  await controller.start();
+  await nfs.controller.start();
   const claim = await waitForObject(env.kube, paths.pvc(app.claimsNamespace, 'crash'), (c) => capacityOf(c) === '2Gi');
   expect(resizeConditions(claim)).toEqual([]);
   expect(claim.status.allocatedResourceStatuses).toBeUndefined();

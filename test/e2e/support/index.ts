@@ -19,6 +19,7 @@ export * from './controller';
 export * from './kube';
 export * from './logs';
 export * from './names';
+export * from './nfs-deployment';
 export * from './synth';
 export * from './tree';
 export * from './wait';
