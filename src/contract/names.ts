@@ -38,7 +38,7 @@ export function toDnsLabel(value: string): string {
  * provisioner; a name it does not know fails there), and the `kubernetes.io` and `k8s.io`
  * domains, subdomains included, are reserved for Kubernetes' own components.
  */
-export const RESERVED_DOMAINS: readonly string[] = ['kubernetes.io', 'k8s.io'];
+const RESERVED_DOMAINS: readonly string[] = ['kubernetes.io', 'k8s.io'];
 
 /** The reserved domain a qualified name (`<domain>/<name>`) is in, or undefined. */
 export function reservedDomainOf(value: string): string | undefined {

@@ -1,5 +1,5 @@
 import { Size } from 'cdk8s';
-import { formatQuantity, QuantityError, sizeStringToBytes } from '../../contract/quantity';
+import { QuantityError, sizeStringToBytes } from '../../contract/quantity';
 import { propError } from '../common/errors';
 
 /**
@@ -18,9 +18,4 @@ export function sizeToBytes(where: string, prop: string, size: Size): bigint {
     }
     throw e;
   }
-}
-
-/** The shortest exact Kubernetes quantity of a `Size` (`Size.gibibytes(1.5)` -> `1536Mi`). */
-export function sizeToQuantity(where: string, prop: string, size: Size): string {
-  return formatQuantity(sizeToBytes(where, prop, size));
 }

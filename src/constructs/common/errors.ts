@@ -4,7 +4,7 @@
  */
 
 /** Longest part of a value a message shows, in characters; the rest is cut with "...". */
-export const MAX_QUOTED_CHARS = 100;
+const MAX_QUOTED_CHARS = 100;
 
 /**
  * Builds the error for a bad prop.

@@ -7,12 +7,12 @@ import * as path from 'path';
 import { quote } from './errors';
 
 /** Where the release images are published. */
-export const CONTROLLER_IMAGE_REPOSITORY = 'ghcr.io/cdk8s-storage/controller';
+const CONTROLLER_IMAGE_REPOSITORY = 'ghcr.io/cdk8s-storage/controller';
 
 let version: string | undefined;
 
 /** The version in this package's package.json (read once). */
-export function packageVersion(): string {
+function packageVersion(): string {
   if (version === undefined) {
     // Three levels up from both src/constructs/common (tests) and lib/constructs/common (the published package).
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));

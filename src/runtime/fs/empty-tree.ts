@@ -23,7 +23,7 @@ import { errorAt, showPath } from './show-path';
 /** Directories held open at once below the top (each also holds one open listing). */
 export const MAX_PINNED_DEPTH = 32;
 /** Name prefix of a deep directory moved up into the top directory. */
-export const MOVED_UP_PREFIX = '.cdk8s-storage-deep-';
+const MOVED_UP_PREFIX = '.cdk8s-storage-deep-';
 /**
  * Passes over one directory that keep finding new or changed entries before we give up:
  * someone is writing as fast as we delete. The caller fails and retries later.

@@ -188,11 +188,6 @@ export function mergePatch() {
   return setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 }
 
-/** Options that make a patch call a strategic merge patch (built-in kinds only). */
-export function strategicMergePatch() {
-  return setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
-}
-
 function toLease(namespace: string, name: string, record: LeaseRecord): V1Lease {
   // Lease times must carry six fractional digits; the client passes strings through unchanged.
   const micro = (date: Date | undefined) => (date ? (formatMicroTime(date) as unknown as V1MicroTime) : undefined);

@@ -3,7 +3,7 @@
  * literal. A leading dot is not special (a pattern of `*` matches `.hidden`), as in the
  * upstream local static provisioner.
  */
-export function globToRegExp(pattern: string): RegExp {
+function globToRegExp(pattern: string): RegExp {
   const body = [...pattern].map(ch => {
     if (ch === '*') return '.*';
     if (ch === '?') return '.';

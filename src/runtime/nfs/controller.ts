@@ -23,7 +23,7 @@ import type { Lookup, VolumeWriter } from '../ports/nfs-api';
 import type { RetainedDirectory, UnfinishedVolume, VolumeFs } from '../ports/volume-fs';
 
 /** Event reasons. The first four are the ones every external provisioner uses. */
-export const REASONS = {
+const REASONS = {
   provisioning: 'Provisioning',
   provisioningSucceeded: 'ProvisioningSucceeded',
   provisioningFailed: 'ProvisioningFailed',
@@ -479,6 +479,6 @@ export function claimRef(claim: V1PersistentVolumeClaim): ObjectRef {
   };
 }
 
-export function volumeRef(pv: V1PersistentVolume): ObjectRef {
+function volumeRef(pv: V1PersistentVolume): ObjectRef {
   return { apiVersion: 'v1', kind: 'PersistentVolume', name: pv.metadata?.name ?? '', uid: pv.metadata?.uid, resourceVersion: pv.metadata?.resourceVersion };
 }

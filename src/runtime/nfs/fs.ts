@@ -33,7 +33,7 @@ export class FsError extends Error {
 }
 
 /** Mode of the intermediate directories a nested pattern creates. */
-export const PARENT_MODE = 0o755;
+const PARENT_MODE = 0o755;
 // eslint-disable-next-line no-bitwise
 const DIR_FOLLOW = constants.O_RDONLY | constants.O_DIRECTORY;
 export class NfsRootFs implements VolumeFs {

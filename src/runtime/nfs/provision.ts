@@ -13,7 +13,7 @@ import { formatQuantity, parseQuantity } from '../../contract/quantity';
 import type { OnDeleteValue } from '../../contract/values';
 
 /** Legacy claim annotations still honoured (old clients set them instead of the spec fields). */
-export const LEGACY = {
+const LEGACY = {
   storageClass: 'volume.beta.kubernetes.io/storage-class',
   alphaSelectedNode: 'volume.alpha.kubernetes.io/selected-node',
 } as const;

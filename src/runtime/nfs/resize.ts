@@ -30,7 +30,7 @@ import { K8S, NFS_CLASS_PARAMETERS, PV_ANNOTATIONS } from '../../contract/keys';
 import { formatQuantity, quantityOrUndefined } from '../../contract/quantity';
 
 /** PVC condition types of the resize protocol. */
-export const CONDITIONS = {
+const CONDITIONS = {
   resizing: 'Resizing',
   fileSystemResizePending: 'FileSystemResizePending',
   controllerResizeError: 'ControllerResizeError',
@@ -38,7 +38,7 @@ export const CONDITIONS = {
 } as const;
 
 /** Values of `status.allocatedResourceStatuses.storage` this controller writes. */
-export const RESIZE_STATUS = {
+const RESIZE_STATUS = {
   inProgress: 'ControllerResizeInProgress',
   infeasible: 'ControllerResizeInfeasible',
 } as const;
@@ -121,7 +121,7 @@ export function capacityBytes(claim: V1PersistentVolumeClaim): bigint | undefine
 }
 
 /** Conditions that belong to the resize protocol (ours or a kubelet's). */
-export function isResizeCondition(condition: V1PersistentVolumeClaimCondition): boolean {
+function isResizeCondition(condition: V1PersistentVolumeClaimCondition): boolean {
   return RESIZE_CONDITIONS.includes(condition.type);
 }
 
@@ -215,7 +215,7 @@ export function decideResize(input: ResizeInput): ResizeDecision {
 }
 
 /** Step 1: `Resizing` + allocatedResources + ControllerResizeInProgress. */
-export function markPatch(claim: V1PersistentVolumeClaim, target: bigint, now: Date): ClaimStatusPatch {
+function markPatch(claim: V1PersistentVolumeClaim, target: bigint, now: Date): ClaimStatusPatch {
   const existing = (claim.status?.conditions ?? []).find((c) => c.type === CONDITIONS.resizing);
   const resizing: V1PersistentVolumeClaimCondition = {
     type: CONDITIONS.resizing,
@@ -259,7 +259,7 @@ export function clearPatch(claim: V1PersistentVolumeClaim): ClaimStatusPatch {
 }
 
 /** The class maximum is exceeded: `ControllerResizeInfeasible` + `ControllerResizeError`. */
-export function infeasiblePatch(claim: V1PersistentVolumeClaim, message: string, now: Date): ClaimStatusPatch {
+function infeasiblePatch(claim: V1PersistentVolumeClaim, message: string, now: Date): ClaimStatusPatch {
   const existing = (claim.status?.conditions ?? []).find((c) => c.type === CONDITIONS.controllerResizeError);
   return {
     status: {

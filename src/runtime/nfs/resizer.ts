@@ -59,10 +59,6 @@ export function resizeKey(namespace: string, name: string): string {
   return `${RESIZE}${namespace}/${name}`;
 }
 
-export function isResizeKey(key: string): boolean {
-  return key.startsWith(RESIZE);
-}
-
 /** What the informer filter remembers of a claim. */
 export interface ClaimSnapshot {
   readonly resourceVersion?: string;
