@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
 import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
+import { flagArg, NFS_FLAG_SPECS } from '../../contract/flags';
 import { LABELS, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel, isProvisionerName, leaseNameFor, reservedDomainOf } from '../../contract/names';
 import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule } from '../../contract/rbac';
@@ -220,15 +221,15 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     const port = DEFAULT_HTTP_PORT;
     const args = [
       COMMANDS.nfs,
-      `--${NFS_FLAGS.provisionerName}=${this.provisionerName}`,
-      `--${NFS_FLAGS.server}=${this.server.host}`,
-      `--${NFS_FLAGS.path}=${this.server.path}`,
-      `--${NFS_FLAGS.root}=${PATHS.nfsRoot}`,
-      `--${NFS_FLAGS.leaderElect}=true`,
-      `--${NFS_FLAGS.leaseName}=${this.leaseName}`,
-      `--${NFS_FLAGS.leaseNamespace}=${this.namespace}`,
-      `--${NFS_FLAGS.httpPort}=${port}`,
-      `--${NFS_FLAGS.usageInterval}=${this.usageIntervalSeconds}`,
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.provisionerName, this.provisionerName),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.server, this.server.host),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.path, this.server.path),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.root, PATHS.nfsRoot),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaderElect, 'true'),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaseName, this.leaseName),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaseNamespace, this.namespace),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.httpPort, port),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.usageInterval, this.usageIntervalSeconds),
     ];
     return {
       serviceAccountName,
