@@ -4,7 +4,6 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { FakeCluster, memoryLogger } from './fake-cluster';
 import type { LocalAgentConfig, LocalClassConfig } from '../../../src/contract/controller-config';
 import { LocalAgent, needsPass } from '../../../src/runtime/local/agent';
 import { NodeCleanupRole } from '../../../src/runtime/local/node-cleanup';
@@ -12,6 +11,7 @@ import { localPvName } from '../../../src/runtime/local/pv';
 import type { PvChange } from '../../../src/runtime/ports/local';
 import { contains, readDevice, writeMarker } from '../../util/device-markers';
 import { LoopLab, sh } from '../../util/loop-lab';
+import { MemoryApi, memoryLogger } from '../support/memory-api';
 
 const lab = new LoopLab('local-agent');
 afterAll(() => lab.cleanup());
@@ -20,11 +20,11 @@ function fsClass(name: string, dir: string): LocalClassConfig {
   return { storageClassName: name, hostDir: `/mnt/${name}`, mountDir: dir, volumeMode: 'Filesystem', namePattern: 'vol*', reclaimPolicy: 'Delete', mountOptions: ['noatime'] };
 }
 
-function agentFor(cluster: FakeCluster, nodeName: string, config: LocalAgentConfig) {
+function agentFor(cluster: MemoryApi, nodeName: string, config: LocalAgentConfig) {
   return new LocalAgent({
     nodeName,
     config,
-    port: cluster.port(),
+    port: cluster.localPort(),
     log: memoryLogger(),
     pollMs: 100,
     debounceMs: 50,
@@ -44,7 +44,7 @@ async function until(what: string, check: () => boolean, ms = 5000): Promise<voi
 describe('filesystem class', () => {
   const disks = path.join(lab.root, 'fs-disks');
   const cls = fsClass('local-fast', disks);
-  const cluster = new FakeCluster();
+  const cluster = new MemoryApi();
   cluster.addNode('node-a', 'host-a'); // hostname label deliberately differs from the node name
   const agent = agentFor(cluster, 'node-a', { classes: [cls] });
   const nameOf = (entry: string) => localPvName('node-a', 'local-fast', entry);
@@ -62,7 +62,7 @@ describe('filesystem class', () => {
     const report = await agent.pass();
     expect(report.errors).toEqual([]);
     expect(report.created.sort()).toEqual([nameOf('vol1'), nameOf('vol2')].sort());
-    const pv = cluster.pvs.get(nameOf('vol1'))!;
+    const pv = cluster.volumes.get(nameOf('vol1'))!;
     const sfs = fs.statfsSync(path.join(disks, 'vol1'));
     expect(pv.spec?.capacity?.storage).toBe(String(sfs.blocks * sfs.bsize));
     expect(pv.spec?.local?.path).toBe('/mnt/local-fast/vol1');
@@ -70,17 +70,17 @@ describe('filesystem class', () => {
     expect(pv.spec?.mountOptions).toEqual(['noatime']);
     expect(pv.spec?.nodeAffinity?.required?.nodeSelectorTerms).toEqual([{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['host-a'] }] }]);
     expect(pv.metadata?.labels).toEqual({ 'cdk8s-storage.dev/node': 'node-a', 'cdk8s-storage.dev/local-class': 'local-fast' });
-    expect(cluster.events.map(e => `${e.ref.kind}/${e.reason}`).sort()).toEqual(['Node/NotAMountPoint', 'Node/UnsupportedEntry']);
+    expect(cluster.recordedEvents.map(e => `${e.ref.kind}/${e.reason}`).sort()).toEqual(['Node/NotAMountPoint', 'Node/UnsupportedEntry']);
 
     const again = await agent.pass();
     expect(again).toEqual({ created: [], withdrawn: [], cleanupsStarted: [], errors: [] });
-    expect(cluster.events).toHaveLength(2);
+    expect(cluster.recordedEvents).toHaveLength(2);
     expect(agent.status().ready).toBe(true);
   });
 
   test('a released volume is wiped and comes back Available under the same name', async () => {
     const name = nameOf('vol1');
-    const oldUid = cluster.pvs.get(name)!.metadata?.uid;
+    const oldUid = cluster.volumes.get(name)!.metadata?.uid;
     cluster.setPhase(name, 'Bound');
     fs.writeFileSync(path.join(disks, 'vol1', 'marker'), 'tenant data');
     fs.symlinkSync(path.join(disks, 'vol2'), path.join(disks, 'vol1', 'escape'));
@@ -92,7 +92,7 @@ describe('filesystem class', () => {
     await agent.settle();
     expect(fs.readdirSync(path.join(disks, 'vol1'))).toEqual([]);
     expect(fs.readFileSync(path.join(disks, 'vol2', 'neighbour'), 'utf8')).toBe('keep');
-    const back = cluster.pvs.get(name)!;
+    const back = cluster.volumes.get(name)!;
     expect(back.status?.phase).toBe('Available');
     expect(back.metadata?.uid).not.toBe(oldUid);
     expect(cluster.eventsFor('VolumeCleaned')).toHaveLength(1);
@@ -103,16 +103,16 @@ describe('filesystem class', () => {
     const cleanedBefore = cluster.eventsFor('VolumeCleaned').length;
     cluster.setPhase(name, 'Bound');
     cluster.setPhase(name, 'Released');
-    const released = cluster.snapshot();
+    const released = cluster.volumes.all();
     cluster.freezeList(released); // keeps showing the Released PV after the wipe deleted it
     await agent.pass();
     await agent.settle();
-    expect(cluster.pvs.has(name)).toBe(false);
+    expect(cluster.volumes.has(name)).toBe(false);
     expect(cluster.eventsFor('VolumeCleaned')).toHaveLength(cleanedBefore + 1);
 
-    cluster.freezeList(cluster.snapshot()); // a list without the PV
+    cluster.freezeList(cluster.volumes.all()); // a list without the PV
     await agent.pass();
-    expect(cluster.pvs.get(name)?.status?.phase).toBe('Available');
+    expect(cluster.volumes.get(name)?.status?.phase).toBe('Available');
     await agent.pass(); // the list still lacks it: create answers "exists", and it is ours
     expect(cluster.eventsFor('PersistentVolumeNameTaken')).toEqual([]);
 
@@ -132,8 +132,8 @@ describe('filesystem class', () => {
     lab.umount(path.join(disks, 'vol2'));
     const report = await agent.pass();
     expect(report.withdrawn).toEqual([nameOf('vol2')]);
-    expect(cluster.pvs.has(nameOf('vol2'))).toBe(false);
-    expect(cluster.pvs.get(nameOf('vol1'))?.status?.phase).toBe('Bound');
+    expect(cluster.volumes.has(nameOf('vol2'))).toBe(false);
+    expect(cluster.volumes.get(nameOf('vol1'))?.status?.phase).toBe('Bound');
     expect(cluster.eventsFor('VolumeWithdrawn').map(e => e.message)).toEqual([expect.stringMatching(/\/mnt\/local-fast\/vol2 is no longer usable .*not a mount point.*withdrew the unused PV/)]);
     expect(cluster.eventsFor('VolumeEntryMissing').map(e => e.ref.name)).toEqual([nameOf('vol1')]);
     await agent.pass();
@@ -144,7 +144,7 @@ describe('filesystem class', () => {
     await agent.start();
     const started = Date.now();
     lab.mountFs(path.join(disks, 'vol3'));
-    await until('vol3 published', () => cluster.pvs.has(nameOf('vol3')), 5000);
+    await until('vol3 published', () => cluster.volumes.has(nameOf('vol3')), 5000);
     expect(Date.now() - started).toBeLessThan(5000);
     await agent.stop();
   });
@@ -161,7 +161,7 @@ describe('block class', () => {
     reclaimPolicy: 'Delete',
     blockCleaner: { kind: 'ZERO', passes: 1 },
   };
-  const cluster = new FakeCluster();
+  const cluster = new MemoryApi();
   cluster.addNode('node-b', 'host-b');
   const agent = agentFor(cluster, 'node-b', { classes: [cls] });
   const marker = 'BLOCK-TENANT-MARKER';
@@ -173,7 +173,7 @@ describe('block class', () => {
     const name = localPvName('node-b', 'local-raw', 'disk1');
 
     await agent.pass();
-    const pv = cluster.pvs.get(name)!;
+    const pv = cluster.volumes.get(name)!;
     expect(pv.spec?.volumeMode).toBe('Block');
     expect(pv.spec?.capacity?.storage).toBe(String(8 * 1024 * 1024));
     expect(pv.metadata?.annotations?.['cdk8s-storage.dev/local-device-id']).toMatch(/^loop:.*agent-block\.img$/);
@@ -184,7 +184,7 @@ describe('block class', () => {
     await agent.pass();
     await agent.settle();
     expect(contains(readDevice(dev), marker)).toBe(false);
-    expect(cluster.pvs.get(name)?.status?.phase).toBe('Available');
+    expect(cluster.volumes.get(name)?.status?.phase).toBe('Available');
     expect(cluster.eventsFor('VolumeCleanupStarted').map(e => e.message)).toEqual([expect.stringMatching(/wiping \/mnt\/local-raw\/disk1 with ZERO/)]);
 
     // Released again, but someone mounted the device meanwhile.
@@ -197,7 +197,7 @@ describe('block class', () => {
     cluster.setPhase(name, 'Released');
     await agent.pass();
     await agent.settle();
-    expect(cluster.pvs.get(name)?.status?.phase).toBe('Released');
+    expect(cluster.volumes.get(name)?.status?.phase).toBe('Released');
     expect(cluster.eventsFor('VolumeFailedDelete').map(e => `${e.type} ${e.message}`)).toEqual([
       expect.stringMatching(new RegExp(`^Warning device 7:\\d+ of .*disk1 is mounted at ${mnt}; PV ${name} is not wiped and stays Released`)),
     ]);
@@ -208,7 +208,7 @@ describe('block class', () => {
 
 describe('two nodes', () => {
   test('each agent publishes only its own volumes, and the node-deletion role cleans up after a deleted node', async () => {
-    const cluster = new FakeCluster();
+    const cluster = new MemoryApi();
     cluster.addNode('node-1', 'host-1');
     cluster.addNode('node-2', 'host-2');
     const dir1 = path.join(lab.root, 'n1');
@@ -221,22 +221,22 @@ describe('two nodes', () => {
     const a2 = agentFor(cluster, 'node-2', { classes: [fsClass('shared', dir2)] });
     await a1.pass();
     await a2.pass();
-    const byNode = (n: string) => [...cluster.pvs.values()].filter(pv => pv.metadata?.labels?.['cdk8s-storage.dev/node'] === n).map(pv => pv.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0].matchExpressions?.[0].values?.[0]);
+    const byNode = (n: string) => cluster.volumes.all().filter(pv => pv.metadata?.labels?.['cdk8s-storage.dev/node'] === n).map(pv => pv.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0].matchExpressions?.[0].values?.[0]);
     expect(byNode('node-1')).toEqual(['host-1']);
     expect(byNode('node-2')).toEqual(['host-2', 'host-2']);
     // Agent 1 does not withdraw node 2's PVs although its directory lacks vol-y.
     await a1.pass();
-    expect(cluster.pvs.size).toBe(3);
+    expect(cluster.volumes.size).toBe(3);
 
     cluster.setPhase(localPvName('node-2', 'shared', 'vol-x'), 'Bound');
-    cluster.nodes.delete('node-2');
-    const role = new NodeCleanupRole(cluster.port(), memoryLogger());
+    cluster.nodes.remove('node-2');
+    const role = new NodeCleanupRole(cluster.localPort(), memoryLogger());
     expect(await role.runOnce()).toEqual({ deleted: [localPvName('node-2', 'shared', 'vol-y')], reported: [localPvName('node-2', 'shared', 'vol-x')] });
-    expect(cluster.pvs.size).toBe(2);
+    expect(cluster.volumes.size).toBe(2);
   });
 
   test('a node without the hostname label fails the pass with a message saying what to do', async () => {
-    const cluster = new FakeCluster();
+    const cluster = new MemoryApi();
     cluster.addNode('node-x', undefined);
     const agent = agentFor(cluster, 'node-x', { classes: [fsClass('c', lab.root)] });
     const report = await agent.pass();
@@ -247,7 +247,7 @@ describe('two nodes', () => {
 
 describe('two provisioners on one node', () => {
   test('each agent publishes and wipes only its own volumes, and says nothing about the other\'s', async () => {
-    const cluster = new FakeCluster();
+    const cluster = new MemoryApi();
     cluster.addNode('node-p', 'host-p');
     const [dir1, dir2] = [path.join(lab.root, 'p1'), path.join(lab.root, 'p2')];
     lab.mountFs(path.join(dir1, 'vol-1'));
@@ -257,31 +257,31 @@ describe('two provisioners on one node', () => {
     expect((await one.pass()).created).toEqual([localPvName('node-p', 'class-one', 'vol-1')]);
     expect((await two.pass()).created).toEqual([localPvName('node-p', 'class-two', 'vol-2')]);
     const name = localPvName('node-p', 'class-two', 'vol-2');
-    expect(cluster.pvs.get(name)?.metadata?.annotations?.['pv.kubernetes.io/provisioned-by']).toBe('cdk8s-storage.dev/local-agent.storage.two.node-p');
+    expect(cluster.volumes.get(name)?.metadata?.annotations?.['pv.kubernetes.io/provisioned-by']).toBe('cdk8s-storage.dev/local-agent.storage.two.node-p');
 
     cluster.setPhase(name, 'Bound');
     fs.writeFileSync(path.join(dir2, 'vol-2', 'data'), 'tenant of two');
     cluster.setPhase(name, 'Released');
     expect(await one.pass()).toEqual({ created: [], withdrawn: [], cleanupsStarted: [], errors: [] });
     await one.settle();
-    expect(cluster.events).toEqual([]);
+    expect(cluster.recordedEvents).toEqual([]);
     expect(fs.readFileSync(path.join(dir2, 'vol-2', 'data'), 'utf8')).toBe('tenant of two');
 
     expect((await two.pass()).cleanupsStarted).toEqual([name]);
     await two.settle();
     expect(fs.readdirSync(path.join(dir2, 'vol-2'))).toEqual([]);
-    expect(cluster.events.map(e => `${e.ref.name} ${e.reason}`)).toEqual([`${name} VolumeCleaned`]);
+    expect(cluster.recordedEvents.map(e => `${e.ref.name} ${e.reason}`)).toEqual([`${name} VolumeCleaned`]);
   });
 });
 
 describe('logging of failing passes', () => {
   test('a pass that fails is logged once with its reason, and the recovery too', async () => {
-    const cluster = new FakeCluster();
+    const cluster = new MemoryApi();
     cluster.addNode('node-l', 'host-l');
     const log = memoryLogger();
     let refuse = true;
     let lists = 0;
-    const base = cluster.port();
+    const base = cluster.localPort();
     const dir = fs.mkdtempSync(path.join(lab.root, 'logging-'));
     const agent = new LocalAgent({
       nodeName: 'node-l',
@@ -329,9 +329,9 @@ describe('many volumes at once', () => {
       fs.mkdirSync(path.join(dir, e));
       lab.bind(path.join(dir, e), path.join(dir, e));
     }
-    const cluster = new FakeCluster();
+    const cluster = new MemoryApi();
     cluster.addNode('node-m', 'host-m');
-    const base = cluster.port();
+    const base = cluster.localPort();
     let inFlight = 0;
     let maxInFlight = 0;
     let lists = 0;
@@ -361,7 +361,7 @@ describe('many volumes at once', () => {
     });
     await agent.start();
     try {
-      await until('all published', () => cluster.pvs.size === entries.length);
+      await until('all published', () => cluster.volumes.size === entries.length);
       await agent.settle();
       expect(maxInFlight).toBe(5);
       // The creates' own watch events (new Available PVs) did not each cause a pass.
@@ -400,7 +400,7 @@ describe('event de-duplication per entry', () => {
   test('several entries with the same problem are each reported once, not again on every pass', async () => {
     const dir = fs.mkdtempSync(path.join(lab.root, 'dedup-'));
     for (const e of ['vol-x', 'vol-y', 'vol-z']) fs.mkdirSync(path.join(dir, e));
-    const cluster = new FakeCluster();
+    const cluster = new MemoryApi();
     cluster.addNode('node-d', 'host-d');
     const agent = agentFor(cluster, 'node-d', { classes: [fsClass('dedup', dir)] });
     const notMounted = () => cluster.eventsFor('NotAMountPoint').map(e => e.message.split(' ')[0]).sort();

@@ -2,7 +2,6 @@
  * `local --node-cleanup`: parsing, and the whole role in one process against an in-memory
  * API (rounds at start and periodically, events, readiness, shutdown).
  */
-import { FakeCluster, localClusterPorts as ports } from './fake-cluster';
 import type { LocalClassConfig } from '../../../src/contract/controller-config';
 import { ConfigError } from '../../../src/runtime/core/flags';
 import { parseLocalCommand, parseLocalInvocation } from '../../../src/runtime/local/flags';
@@ -10,6 +9,7 @@ import { buildLocalPv } from '../../../src/runtime/local/pv';
 import { runNodeCleanup } from '../../../src/runtime/local/run-node-cleanup';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { until as pollUntil } from '../core/until';
+import { MemoryApi } from '../support/memory-api';
 
 describe('local --node-cleanup flags', () => {
   test('needs neither a class map nor NODE_NAME', () => {
@@ -43,18 +43,18 @@ describe('local --node-cleanup flags', () => {
 
 const cls: LocalClassConfig = { storageClassName: 'fast', hostDir: '/mnt/fast', mountDir: '/mnt/fast', volumeMode: 'Filesystem', namePattern: '*', reclaimPolicy: 'Delete' };
 
-async function publish(cluster: FakeCluster, node: string, entry: string): Promise<string> {
+async function publish(cluster: MemoryApi, node: string, entry: string): Promise<string> {
   const pv = buildLocalPv(cls, { name: node, hostname: `host-${node}` }, {
     name: entry, kind: 'dir', path: `/mnt/fast/${entry}`, identity: { devno: '8:1' }, capacityBytes: 1024n,
   });
-  await cluster.port().createPV(pv);
+  await cluster.localPort().createPV(pv);
   return pv.metadata!.name!;
 }
 
 const until = (check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> => pollUntil(check, ms, 20);
 
 test('removes Available PVs of deleted nodes at start and on later rounds, reports bound ones, and stops on the signal', async () => {
-  const cluster = new FakeCluster();
+  const cluster = new MemoryApi();
   cluster.addNode('node-a', 'host-node-a');
   const kept = await publish(cluster, 'node-a', 'vol1');
   const gone = await publish(cluster, 'node-b', 'vol1');
@@ -66,7 +66,7 @@ test('removes Available PVs of deleted nodes at start and on later rounds, repor
   let httpPort = 0;
   const exit = runNodeCleanup({ httpPort: 0, instance: 'cleanup-1' }, new JsonLogger(() => undefined), {
     shutdownSignal: new Promise(resolve => { stop = resolve; }),
-    connect: () => ports(cluster, sent),
+    connect: () => cluster.localClusterPorts(sent),
     onListening: p => { httpPort = p; },
     onRound: r => rounds.push(r),
     periodMs: 50,
@@ -74,13 +74,13 @@ test('removes Available PVs of deleted nodes at start and on later rounds, repor
 
   await until(() => rounds.length >= 1);
   expect(rounds[0]).toEqual({ deleted: [gone], reported: [bound] });
-  expect([...cluster.pvs.keys()].sort()).toEqual([kept, bound].sort());
+  expect(cluster.volumes.names().sort()).toEqual([kept, bound].sort());
   await until(() => sent.includes(`PersistentVolume/${gone} NodeDeletedVolumeRemoved`) && sent.includes(`PersistentVolume/${bound} ReferencedNodeDeleted`));
   expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
 
   // A node deleted while it runs is handled on the next round.
-  cluster.nodes.delete('node-a');
-  await until(() => !cluster.pvs.has(kept));
+  cluster.nodes.remove('node-a');
+  await until(() => !cluster.volumes.has(kept));
   const reportsBefore = sent.filter(s => s.endsWith('ReferencedNodeDeleted')).length;
   await until(() => rounds.length >= 5);
   // A condition that persists is reported once, not every round.
@@ -91,9 +91,9 @@ test('removes Available PVs of deleted nodes at start and on later rounds, repor
 });
 
 test('a failing API makes it not ready, and it recovers', async () => {
-  const cluster = new FakeCluster();
+  const cluster = new MemoryApi();
   let failing = true;
-  const base = ports(cluster, []);
+  const base = cluster.localClusterPorts([]);
   const rounds: unknown[] = [];
   let stop!: (signal: string) => void;
   let httpPort = 0;

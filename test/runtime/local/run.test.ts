@@ -4,7 +4,6 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { FakeCluster, localClusterPorts as ports } from './fake-cluster';
 import { ConfigError } from '../../../src/runtime/core/flags';
 import { parseLocalCommand } from '../../../src/runtime/local/flags';
 import { localPvName } from '../../../src/runtime/local/pv';
@@ -12,6 +11,7 @@ import { runLocal } from '../../../src/runtime/local/run';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { LoopLab } from '../../util/loop-lab';
 import { until as pollUntil } from '../core/until';
+import { MemoryApi } from '../support/memory-api';
 
 const lab = new LoopLab('local-run');
 afterAll(() => lab.cleanup());
@@ -26,7 +26,7 @@ test('starts from its flags and class map, publishes, reports ready and metrics,
   fs.writeFileSync(classesFile, JSON.stringify({
     classes: [{ storageClassName: 'local-ssd', hostDir: '/mnt/ssd', mountDir: disks, volumeMode: 'Filesystem', namePattern: '*', reclaimPolicy: 'Delete' }],
   }));
-  const cluster = new FakeCluster();
+  const cluster = new MemoryApi();
   cluster.addNode('node-a', 'host-a');
   const sent: string[] = [];
   const lines: string[] = [];
@@ -35,14 +35,14 @@ test('starts from its flags and class map, publishes, reports ready and metrics,
   const config = parseLocalCommand([`--config=${classesFile}`, '--http-port=0'], { NODE_NAME: 'node-a', POD_NAME: 'agent-1' });
   const exit = runLocal(config, new JsonLogger(l => lines.push(l)), {
     shutdownSignal: new Promise(resolve => { stop = resolve; }),
-    connect: () => ports(cluster, sent),
+    connect: () => cluster.localClusterPorts(sent),
     onListening: p => { httpPort = p; },
   });
 
   await until(() => httpPort > 0);
   await until(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200);
   const name = localPvName('node-a', 'local-ssd', 'vol1');
-  expect(cluster.pvs.get(name)?.spec?.local?.path).toBe('/mnt/ssd/vol1');
+  expect(cluster.volumes.get(name)?.spec?.local?.path).toBe('/mnt/ssd/vol1');
   await until(() => sent.includes('Node/node-a NotAMountPoint'));
   const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   expect(metrics).toContain('cdk8s_storage_operations_total{kind="provision",result="succeeded"} 1');

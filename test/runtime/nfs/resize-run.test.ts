@@ -8,26 +8,26 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { FakeCluster } from './fake-cluster';
 import { claim, IDENTITY, storageClass } from './fixtures';
 import { PV_ANNOTATIONS, PVC_ANNOTATIONS } from '../../../src/contract/keys';
 import { parseNfsConfig } from '../../../src/runtime/nfs/flags';
 import { runNfs } from '../../../src/runtime/nfs/run';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { sleep, until as pollUntil } from '../core/until';
+import { MemoryApi } from '../support/memory-api';
 
 const until = <T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> => pollUntil(probe, ms);
 
 let base: string;
-let cluster: FakeCluster;
+let cluster: MemoryApi;
 let stop: (signal: string) => void;
 let exit: Promise<number>;
 let port: number;
 
 beforeEach(() => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'resize-run-'));
-  cluster = new FakeCluster();
-  cluster.classStore.put(storageClass({ parameters: { pathPattern: '${.PVC.namespace}/${.PVC.name}', maxVolumeSize: '5Gi' }, allowVolumeExpansion: true }));
+  cluster = new MemoryApi();
+  cluster.classes.put(storageClass({ parameters: { pathPattern: '${.PVC.namespace}/${.PVC.name}', maxVolumeSize: '5Gi' }, allowVolumeExpansion: true }));
   const config = parseNfsConfig([
     '--provisioner-name=example.com/nfs', `--nfs-server=${IDENTITY.server}`, `--nfs-path=${IDENTITY.exportPath}`,
     `--root=${base}`, '--http-port=0', '--leader-elect=false', '--usage-interval-seconds=1',
@@ -35,7 +35,7 @@ beforeEach(() => {
   port = 0;
   exit = runNfs(config, new JsonLogger(() => undefined), {
     shutdownSignal: new Promise((resolve) => { stop = resolve; }),
-    connect: () => cluster,
+    connect: () => cluster.clusterPorts(),
     onListening: (p) => { port = p; },
   });
 });
@@ -49,29 +49,29 @@ afterEach(async () => {
 /** Creates a claim, waits for its PV, and binds the two as the PV controller would. */
 async function boundClaim(name: string, size: string, annotations: Record<string, string> = {}): Promise<string> {
   const uid = `uid-${name}`;
-  cluster.claimStore.put(claim({ uid, name, namespace: 'team', annotations, spec: { resources: { requests: { storage: size } } } }));
+  cluster.claims.put(claim({ uid, name, namespace: 'team', annotations, spec: { resources: { requests: { storage: size } } } }));
   const pvName = `pvc-${uid}`;
-  const pv = await until(() => cluster.volumeStore.get(pvName));
-  cluster.volumeStore.put({ ...pv, status: { phase: 'Bound' } });
-  const c = cluster.claimStore.get(name, 'team')!;
-  cluster.claimStore.put({ ...c, spec: { ...c.spec, volumeName: pvName }, status: { phase: 'Bound', capacity: { storage: size }, accessModes: ['ReadWriteMany'] } });
+  const pv = await until(() => cluster.volumes.get(pvName));
+  cluster.volumes.put({ ...pv, status: { phase: 'Bound' } });
+  const c = cluster.claims.get(name, 'team')!;
+  cluster.claims.put({ ...c, spec: { ...c.spec, volumeName: pvName }, status: { phase: 'Bound', capacity: { storage: size }, accessModes: ['ReadWriteMany'] } });
   return pvName;
 }
 
 function edit(name: string, size: string): void {
-  const c = cluster.claimStore.get(name, 'team')!;
-  cluster.claimStore.put({ ...c, spec: { ...c.spec, resources: { requests: { storage: size } } } });
+  const c = cluster.claims.get(name, 'team')!;
+  cluster.claims.put({ ...c, spec: { ...c.spec, resources: { requests: { storage: size } } } });
 }
 
-const claimNow = (name: string): V1PersistentVolumeClaim => cluster.claimStore.get(name, 'team')!;
+const claimNow = (name: string): V1PersistentVolumeClaim => cluster.claims.get(name, 'team')!;
 const reasonsFor = (name: string) => cluster.events.filter((e) => e.involvedObject.name === name).map((e) => `${e.type} ${e.reason}`);
 
 test('editing the request resizes: PV capacity, claim status, events; above the maximum it waits for a lower request', async () => {
   const pvName = await boundClaim('db', '1Gi');
   edit('db', '3Gi');
   await until(() => claimNow('db').status?.capacity?.storage === '3Gi');
-  expect(cluster.volumeStore.get(pvName)?.spec?.capacity).toEqual({ storage: '3Gi' });
-  expect(cluster.volumeStore.get(pvName)?.metadata?.annotations?.[PV_ANNOTATIONS.sizeLimit]).toBe('3Gi');
+  expect(cluster.volumes.get(pvName)?.spec?.capacity).toEqual({ storage: '3Gi' });
+  expect(cluster.volumes.get(pvName)?.metadata?.annotations?.[PV_ANNOTATIONS.sizeLimit]).toBe('3Gi');
   expect(claimNow('db').status?.conditions ?? []).toEqual([]);
   await until(() => reasonsFor('db').includes('Normal VolumeResizeSuccessful'));
   expect(reasonsFor('db').filter((r) => r.includes('Resiz'))).toEqual(['Normal Resizing', 'Normal VolumeResizeSuccessful']);

@@ -4,7 +4,6 @@
  * requests and claims that are not ours.
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { FakeCluster } from './fake-cluster';
 import { bound, classWithMax, PROVISIONER } from './resize-fixtures';
 import { K8S, PV_ANNOTATIONS } from '../../../src/contract/keys';
 import { ReportedError } from '../../../src/runtime/nfs/controller';
@@ -13,6 +12,7 @@ import { JsonLogger } from '../../../src/runtime/ops/log';
 import { Metrics } from '../../../src/runtime/ops/metrics';
 import type { EventType, ObjectRef } from '../../../src/runtime/ports/events';
 import type { ClaimPatcher } from '../../../src/runtime/ports/nfs-api';
+import { MemoryApi } from '../support/memory-api';
 
 interface Recorded {
   ref: ObjectRef;
@@ -21,7 +21,7 @@ interface Recorded {
   message: string;
 }
 
-let cluster: FakeCluster;
+let cluster: MemoryApi;
 let events: Recorded[];
 let requeued: string[];
 let metrics: Metrics;
@@ -42,9 +42,9 @@ interface ResizerOptions {
 function resizer(options: ResizerOptions = {}): NfsResizer {
   return new NfsResizer({
     provisionerName: PROVISIONER,
-    claims: options.claims ?? lookup(cluster.claimStore),
-    volumes: lookup(cluster.volumeStore),
-    classes: lookup(cluster.classStore),
+    claims: options.claims ?? lookup(cluster.claims),
+    volumes: lookup(cluster.volumes),
+    classes: lookup(cluster.classes),
     api: options.api ?? cluster.claimPatcher(),
     events: { emit: (ref, type, reason, message) => events.push({ ref, type, reason, message }) },
     metrics,
@@ -58,10 +58,10 @@ function resizer(options: ResizerOptions = {}): NfsResizer {
 /** Puts a bound claim and its PV in the fake API; returns their names. */
 function put(options: Parameters<typeof bound>[0]): { claim: V1PersistentVolumeClaim; pv: V1PersistentVolume } {
   const { claim, pv } = bound(options);
-  return { claim: cluster.claimStore.put(claim), pv: cluster.volumeStore.put(pv) };
+  return { claim: cluster.claims.put(claim), pv: cluster.volumes.put(pv) };
 }
 
-const claimNow = (name = 'data', ns = 'team-a') => cluster.claimStore.get(name, ns)!;
+const claimNow = (name = 'data', ns = 'team-a') => cluster.claims.get(name, ns)!;
 const reasons = () => events.map((e) => `${e.type} ${e.reason}`);
 
 /** A patcher that fails its n-th call (1-based) the way a crash or an API error would. */
@@ -82,14 +82,14 @@ function expectResized(size: string) {
   expect(claim.status?.allocatedResourceStatuses).toBeUndefined();
   expect(claim.status?.conditions ?? []).toEqual([]);
   expect(claim.metadata?.annotations?.[K8S.nodeExpansionNotRequired]).toBe('true');
-  const pv = cluster.volumeStore.get(claim.spec!.volumeName!)!;
+  const pv = cluster.volumes.get(claim.spec!.volumeName!)!;
   expect(pv.spec?.capacity).toEqual({ storage: size });
   expect(pv.metadata?.annotations?.[PV_ANNOTATIONS.sizeLimit]).toBe(size);
 }
 
 beforeEach(() => {
-  cluster = new FakeCluster();
-  cluster.classStore.put(classWithMax('5Gi'));
+  cluster = new MemoryApi();
+  cluster.classes.put(classWithMax('5Gi'));
   events = [];
   requeued = [];
   logs = [];
@@ -143,7 +143,7 @@ test('a conflict (the claim changed under us) is retried quietly: no event, no w
   // The cache still holds the old version while the user edits the claim again.
   const stale = claimNow();
   const r = resizer({ claims: { get: () => stale, list: () => [stale] } });
-  cluster.claimStore.put({ ...claimNow(), metadata: { ...claimNow().metadata, annotations: { edited: 'yes' } } });
+  cluster.claims.put({ ...claimNow(), metadata: { ...claimNow().metadata, annotations: { edited: 'yes' } } });
   await expect(r.handle(resizeKey('team-a', 'data'))).rejects.toBeInstanceOf(QuietRetry);
   expect(events).toEqual([]);
   expect(logs.filter((l) => l.includes('"warn"'))).toEqual([]);
@@ -187,7 +187,7 @@ describe('above the class maximum', () => {
     expect(status.conditions).toEqual([expect.objectContaining({ type: 'ControllerResizeError', status: 'True', message: expect.stringContaining('allows at most 5Gi') })]);
     expect(events.map((e) => [e.type, e.reason])).toEqual([['Warning', 'VolumeResizeFailed']]);
     expect(events[0].message).toMatch(/StorageClass "nfs" allows at most 5Gi .*Lower spec.resources.requests.storage to 5Gi or less/);
-    expect(cluster.volumeStore.get(claimNow().spec!.volumeName!)!.spec?.capacity).toEqual({ storage: '1Gi' });
+    expect(cluster.volumes.get(claimNow().spec!.volumeName!)!.spec?.capacity).toEqual({ storage: '1Gi' });
 
     // Our own write comes back as an update: no second write, no second Warning.
     const writes = cluster.patches.length;
@@ -202,7 +202,7 @@ describe('above the class maximum', () => {
     expect(events.filter((e) => e.reason === 'VolumeResizeFailed')).toHaveLength(2);
 
     // The user lowers the request to a feasible size.
-    cluster.claimStore.put({ ...claimNow(), spec: { ...claimNow().spec, resources: { requests: { storage: '4Gi' } } } });
+    cluster.claims.put({ ...claimNow(), spec: { ...claimNow().spec, resources: { requests: { storage: '4Gi' } } } });
     await r.handle(key);
     expectResized('4Gi');
     expect(events.slice(-2).map((e) => e.reason)).toEqual(['Resizing', 'VolumeResizeSuccessful']);
@@ -227,8 +227,8 @@ describe('claims that are not ours are never touched', () => {
   ])('%s: not queued, and no write or event when handled anyway', async (_what, mutate) => {
     const { claim, pv } = bound({ request: '30Gi', capacity: '1Gi' });
     mutate(pv);
-    cluster.claimStore.put(claim);
-    cluster.volumeStore.put(pv);
+    cluster.claims.put(claim);
+    cluster.volumes.put(pv);
     const r = resizer();
     expect(r.claimChanged(claimNow())).toBeUndefined();
     await r.handle(resizeKey('team-a', 'data'));
@@ -257,7 +257,7 @@ test('allKeys lists the claims with work; metadata-only updates do not queue aga
   put({ name: 'idle', uid: 'idle-1' });
   const r = resizer();
   expect(r.allKeys()).toEqual([resizeKey('team-a', 'data')]);
-  const annotated = cluster.claimStore.put({ ...claim, metadata: { ...claim.metadata, annotations: { [`${'x'}`]: 'y' } } });
+  const annotated = cluster.claims.put({ ...claim, metadata: { ...claim.metadata, annotations: { [`${'x'}`]: 'y' } } });
   expect(r.claimChanged(annotated)).toBeUndefined();
   r.claimRemoved(annotated);
   expect(r.claimChanged(annotated)).toBe(resizeKey('team-a', 'data'));

@@ -6,13 +6,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FakeCluster } from './fake-cluster';
 import { claim, IDENTITY, storageClass } from './fixtures';
 import { K8S, PV_ANNOTATIONS } from '../../../src/contract/keys';
 import { parseNfsConfig } from '../../../src/runtime/nfs/flags';
 import { runNfs } from '../../../src/runtime/nfs/run';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { sleep, until } from '../core/until';
+import { MemoryApi } from '../support/memory-api';
 
 
 let base: string;
@@ -24,8 +24,8 @@ afterEach(() => {
 });
 
 test('leads, provisions, archives on release, and shuts down cleanly releasing the Lease', async () => {
-  const cluster = new FakeCluster();
-  cluster.classStore.put(storageClass({ parameters: { onDelete: 'ARCHIVE', pathPattern: '${.PVC.namespace}/${.PVC.name}' } }));
+  const cluster = new MemoryApi();
+  cluster.classes.put(storageClass({ parameters: { onDelete: 'ARCHIVE', pathPattern: '${.PVC.namespace}/${.PVC.name}' } }));
   const config = parseNfsConfig([
     '--provisioner-name=example.com/nfs',
     `--nfs-server=${IDENTITY.server}`,
@@ -41,7 +41,7 @@ test('leads, provisions, archives on release, and shuts down cleanly releasing t
   const exit = runNfs(config, new JsonLogger((l) => lines.push(l)), {
     env: { POD_NAME: 'nfs-0' },
     shutdownSignal: new Promise((resolve) => { stop = resolve; }),
-    connect: () => cluster,
+    connect: () => cluster.clusterPorts(),
     onListening: (p) => { port = p; },
   });
 
@@ -51,8 +51,8 @@ test('leads, provisions, archives on release, and shuts down cleanly releasing t
   await until(async () => (await ready()) === 200);
 
   // A claim arrives: directory + PV.
-  cluster.claimStore.put(claim({ uid: 'run-1', namespace: 'team', name: 'db' }));
-  const pv = await until(() => cluster.volumeStore.get('pvc-run-1'));
+  cluster.claims.put(claim({ uid: 'run-1', namespace: 'team', name: 'db' }));
+  const pv = await until(() => cluster.volumes.get('pvc-run-1'));
   expect(pv.spec?.nfs).toEqual({ server: IDENTITY.server, path: `${IDENTITY.exportPath}/team/db`, readOnly: false });
   expect(pv.metadata?.annotations).toMatchObject({ [K8S.provisionedBy]: 'example.com/nfs', [PV_ANNOTATIONS.onDelete]: 'ARCHIVE' });
   expect(fs.statSync(path.join(base, 'team/db')).isDirectory()).toBe(true);
@@ -60,9 +60,9 @@ test('leads, provisions, archives on release, and shuts down cleanly releasing t
   fs.writeFileSync(path.join(base, 'team/db/data'), 'payload');
 
   // The claim is deleted; Kubernetes releases the PV; the controller archives and deletes it.
-  cluster.claimStore.remove('db', 'team');
-  cluster.volumeStore.put({ ...cluster.volumeStore.get('pvc-run-1')!, status: { phase: 'Released' } });
-  await until(() => !cluster.volumeStore.get('pvc-run-1'));
+  cluster.claims.remove('db', 'team');
+  cluster.volumes.put({ ...cluster.volumes.get('pvc-run-1')!, status: { phase: 'Released' } });
+  await until(() => !cluster.volumes.get('pvc-run-1'));
   expect(fs.readFileSync(path.join(base, 'archived-team-db-pvc-run-1/data'), 'utf8')).toBe('payload');
   expect(fs.readdirSync(base)).toEqual(['archived-team-db-pvc-run-1']);
 
@@ -80,9 +80,9 @@ test('leads, provisions, archives on release, and shuts down cleanly releasing t
 });
 
 test('without leader election it works at once; a standby never touches the export', async () => {
-  const cluster = new FakeCluster();
-  cluster.classStore.put(storageClass());
-  cluster.claimStore.put(claim({ uid: 'run-2', namespace: 'team', name: 'web' }));
+  const cluster = new MemoryApi();
+  cluster.classes.put(storageClass());
+  cluster.claims.put(claim({ uid: 'run-2', namespace: 'team', name: 'web' }));
   // Someone else holds the Lease and keeps renewing it.
   const now = new Date();
   cluster.lease = { holderIdentity: 'other', leaseDurationSeconds: 3600, renewTime: now, acquireTime: now, resourceVersion: '1' };
@@ -94,7 +94,7 @@ test('without leader election it works at once; a standby never touches the expo
   fs.mkdirSync(standbyRoot);
   const standby = runNfs(parseNfsConfig([...args, `--root=${standbyRoot}`], { POD_NAMESPACE: 'storage' }), new JsonLogger(() => undefined), {
     shutdownSignal: new Promise((r) => { stopStandby = r; }),
-    connect: () => cluster,
+    connect: () => cluster.clusterPorts(),
     onListening: (p) => { standbyPort = p; },
   });
   await until(() => standbyPort > 0);
@@ -102,7 +102,7 @@ test('without leader election it works at once; a standby never touches the expo
   expect(await (await fetch(`http://127.0.0.1:${standbyPort}/readyz`)).text()).toBe('ok: standby\n');
   await sleep(200);
   expect(fs.readdirSync(standbyRoot)).toEqual([]);
-  expect(cluster.volumeStore.all()).toEqual([]);
+  expect(cluster.volumes.all()).toEqual([]);
   stopStandby('SIGTERM');
   await expect(standby).resolves.toBe(0);
   expect(cluster.lease?.holderIdentity).toBe('other');
@@ -112,9 +112,9 @@ test('without leader election it works at once; a standby never touches the expo
   fs.mkdirSync(soloRoot);
   const solo = runNfs(parseNfsConfig([...args, `--root=${soloRoot}`, '--leader-elect=false'], {}), new JsonLogger(() => undefined), {
     shutdownSignal: new Promise((r) => { stopSolo = r; }),
-    connect: () => cluster,
+    connect: () => cluster.clusterPorts(),
   });
-  await until(() => cluster.volumeStore.get('pvc-run-2'));
+  await until(() => cluster.volumes.get('pvc-run-2'));
   // Done once it says so (the provisioning note is cleared after the PV is created).
   await until(() => cluster.events.some((e) => e.reason === 'ProvisioningSucceeded'));
   expect(fs.readdirSync(soloRoot)).toEqual(['team-web-pvc-run-2']);
@@ -127,7 +127,7 @@ test('a root that does not exist is a configuration error before connecting', as
   let connected = false;
   await expect(runNfs(config, new JsonLogger(() => undefined), {
     shutdownSignal: new Promise(() => undefined),
-    connect: () => { connected = true; return new FakeCluster(); },
+    connect: () => { connected = true; return new MemoryApi().clusterPorts(); },
   })).rejects.toThrow(/--root: the NFS root .*missing does not exist/);
   expect(connected).toBe(false);
 });

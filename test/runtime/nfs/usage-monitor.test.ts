@@ -6,7 +6,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { FakeCluster } from './fake-cluster';
 import { bound, classWithMax, PROVISIONER } from './resize-fixtures';
 import { K8S, PVC_ANNOTATIONS } from '../../../src/contract/keys';
 import { recordedDirectory } from '../../../src/runtime/nfs/delete';
@@ -15,9 +14,10 @@ import { UsageMonitor } from '../../../src/runtime/nfs/usage-monitor';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { Metrics } from '../../../src/runtime/ops/metrics';
 import type { EventType } from '../../../src/runtime/ports/events';
+import { MemoryApi } from '../support/memory-api';
 
 let root: string;
-let cluster: FakeCluster;
+let cluster: MemoryApi;
 let events: Array<{ type: EventType; reason: string; message: string; name: string }>;
 let metrics: Metrics;
 let monitor: UsageMonitor;
@@ -27,15 +27,15 @@ const lookup = <T>(store: Store<T>) => ({ get: (n: string, ns?: string) => store
 
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'usage-monitor-'));
-  cluster = new FakeCluster();
-  cluster.classStore.put(classWithMax());
+  cluster = new MemoryApi();
+  cluster.classes.put(classWithMax());
   events = [];
   metrics = new Metrics();
   monitor = new UsageMonitor({
     provisionerName: PROVISIONER,
-    claims: lookup(cluster.claimStore),
-    volumes: lookup(cluster.volumeStore),
-    classes: lookup(cluster.classStore),
+    claims: lookup(cluster.claims),
+    volumes: lookup(cluster.volumes),
+    classes: lookup(cluster.classes),
     meter: new UsageMeter(root, { budgetMs: 60_000 }),
     api: cluster.claimPatcher(),
     events: { emit: (ref, type, reason, message) => events.push({ type, reason, message, name: ref.name }) },
@@ -54,11 +54,11 @@ function put(options: Parameters<typeof bound>[0] = {}): { claim: V1PersistentVo
   const { claim, pv } = bound(options);
   const dir = path.join(root, recordedDirectory(pv)!);
   fs.mkdirSync(dir, { recursive: true });
-  return { claim: cluster.claimStore.put(claim), pv: cluster.volumeStore.put(pv), dir };
+  return { claim: cluster.claims.put(claim), pv: cluster.volumes.put(pv), dir };
 }
 
 const fill = (dir: string, name: string, bytes: number) => fs.writeFileSync(path.join(dir, name), Buffer.alloc(bytes, 1));
-const claimNow = (name = 'data') => cluster.claimStore.get(name, 'team-a')!;
+const claimNow = (name = 'data') => cluster.claims.get(name, 'team-a')!;
 const gauge = async () => (metrics.registry.getSingleMetricAsString('cdk8s_storage_volume_used_bytes'));
 
 test('measures our volumes: gauge and annotations; an unchanged value is not written again', async () => {
@@ -79,11 +79,11 @@ test('measures our volumes: gauge and annotations; an unchanged value is not wri
 
 test('volumes that are not ours, not bound, or bound to another claim are not measured or written', async () => {
   const foreign = put({ name: 'foreign', uid: 'f-1' });
-  cluster.volumeStore.put({ ...foreign.pv, metadata: { ...foreign.pv.metadata, annotations: { ...foreign.pv.metadata!.annotations, [K8S.provisionedBy]: 'someone/else' } } });
+  cluster.volumes.put({ ...foreign.pv, metadata: { ...foreign.pv.metadata, annotations: { ...foreign.pv.metadata!.annotations, [K8S.provisionedBy]: 'someone/else' } } });
   const released = put({ name: 'released', uid: 'r-1' });
-  cluster.volumeStore.put({ ...released.pv, status: { phase: 'Released' } });
+  cluster.volumes.put({ ...released.pv, status: { phase: 'Released' } });
   const moved = put({ name: 'moved', uid: 'm-1' });
-  cluster.claimStore.put({ ...moved.claim, metadata: { ...moved.claim.metadata, uid: 'a-new-claim-with-that-name' } });
+  cluster.claims.put({ ...moved.claim, metadata: { ...moved.claim.metadata, uid: 'a-new-claim-with-that-name' } });
   for (const d of [foreign.dir, released.dir, moved.dir]) fill(d, 'x', 10_000);
 
   expect(monitor.targets()).toEqual([]);
@@ -96,7 +96,7 @@ test('a volume that goes away loses its series', async () => {
   const { pv } = put();
   await monitor.runPass();
   expect(await gauge()).toContain(pv.metadata!.name);
-  cluster.volumeStore.remove(pv.metadata!.name!);
+  cluster.volumes.remove(pv.metadata!.name!);
   await monitor.runPass();
   expect(await gauge()).not.toContain(pv.metadata!.name);
 });
@@ -123,7 +123,7 @@ test('autoGrow: grows by the increment with the claim\'s resourceVersion, then a
   expect(events).toHaveLength(1);
 
   // The resizer finishes (status.capacity 2Mi); the volume fills further.
-  cluster.claimStore.put({ ...claimNow(), status: { ...claimNow().status, capacity: { storage: '2Mi' } } });
+  cluster.claims.put({ ...claimNow(), status: { ...claimNow().status, capacity: { storage: '2Mi' } } });
   fill(dir, 'b.bin', 700 * 1024);
   await monitor.runPass();
   expect(claimNow().metadata?.annotations?.[PVC_ANNOTATIONS.autoGrowAtMax]).toBe('2Mi');
@@ -153,7 +153,7 @@ test('a user edit racing autoGrow wins: the growth patch conflicts and nothing i
   const racing = {
     ...real,
     patchClaim: async (ns: string, name: string, patch: any, rv?: string) => {
-      if (patch.spec) cluster.claimStore.put({ ...claimNow(), metadata: { ...claimNow().metadata, labels: { edited: 'by-user' } } });
+      if (patch.spec) cluster.claims.put({ ...claimNow(), metadata: { ...claimNow().metadata, labels: { edited: 'by-user' } } });
       return real.patchClaim(ns, name, patch, rv);
     },
   };
