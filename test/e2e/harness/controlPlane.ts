@@ -337,6 +337,27 @@ export class ControlPlane {
   }
 
   /**
+   * Writes a kubeconfig for the kubelet of node `name`: a client certificate for
+   * `system:node:<name>` in `system:nodes`, so the Node authorizer limits it to what
+   * its own pods need (their secrets, config maps, ServiceAccount tokens). Returns its path.
+   */
+  public async nodeKubeconfig(name: string): Promise<string> {
+    const dir = this.file('pki');
+    const cert = await signCertificate(dir, pkiPaths(dir), `node-${name}`, `/O=system:nodes/CN=system:node:${name}`, CLIENT_CERT_EXTENSIONS);
+    const file = path.join(this.s.dir, 'kubeconfigs', `node-${name}.kubeconfig`);
+    writeKubeconfig(file, {
+      server: this.s.server,
+      ca: fs.readFileSync(this.s.caFile),
+      user: {
+        'client-certificate-data': fs.readFileSync(cert.cert).toString('base64'),
+        'client-key-data': fs.readFileSync(cert.key).toString('base64'),
+      },
+      userName: `system:node:${name}`,
+    });
+    return file;
+  }
+
+  /**
    * Stops kube-apiserver and starts it again with the same flags and port;
    * waits until it is ready. kube-apiserver can take a minute to exit on
    * SIGTERM while clients hold watches, so it gets `graceMs` (default 3 s)
@@ -633,20 +654,34 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   }
 }
 
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+const CLIENT_CERT_EXTENSIONS = [
+  'basicConstraints=CA:FALSE',
+  'keyUsage=critical,digitalSignature,keyEncipherment',
+  'extendedKeyUsage=clientAuth',
+  '',
+].join('\n');
+
+/** A key and a certificate for `subj` signed by the throwaway CA: `<dir>/<name>.key`, `<dir>/<name>.crt`. */
+async function signCertificate(dir: string, p: PkiPaths, name: string, subj: string, ext: string): Promise<{ cert: string; key: string }> {
+  const csr = path.join(dir, `${name}.csr`);
+  const extFile = path.join(dir, `${name}.ext`);
+  const key = path.join(dir, `${name}.key`);
+  const cert = path.join(dir, `${name}.crt`);
+  fs.writeFileSync(extFile, ext);
+  await openssl(['req', '-new', ...EC_KEY, '-keyout', key, '-out', csr, '-subj', subj], dir);
+  await openssl(['x509', '-req', '-in', csr, '-CA', p.caCert, '-CAkey', p.caKey, '-CAcreateserial', '-out', cert,
+    '-days', '3650', '-extfile', extFile], dir);
+  return { cert, key };
+}
+
 /** A throwaway CA, the apiserver serving certificate, an admin client certificate and the ServiceAccount signing key. */
 async function makePki(dir: string): Promise<PkiPaths> {
   const p = pkiPaths(dir);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl(['req', '-x509', ...ec, '-keyout', p.caKey, '-out', p.caCert, '-days', '3650', '-subj', '/CN=cdk8s-storage-e2e-ca',
+  await openssl(['req', '-x509', ...EC_KEY, '-keyout', p.caKey, '-out', p.caCert, '-days', '3650', '-subj', '/CN=cdk8s-storage-e2e-ca',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], dir);
-  const sign = async (name: string, subj: string, ext: string) => {
-    const csr = path.join(dir, `${name}.csr`);
-    const extFile = path.join(dir, `${name}.ext`);
-    fs.writeFileSync(extFile, ext);
-    await openssl(['req', '-new', ...ec, '-keyout', path.join(dir, `${name}.key`), '-out', csr, '-subj', subj], dir);
-    await openssl(['x509', '-req', '-in', csr, '-CA', p.caCert, '-CAkey', p.caKey, '-CAcreateserial', '-out', path.join(dir, `${name}.crt`),
-      '-days', '3650', '-extfile', extFile], dir);
-  };
+  const sign = (name: string, subj: string, ext: string) => signCertificate(dir, p, name, subj, ext);
   await sign('apiserver', '/CN=kube-apiserver', [
     'basicConstraints=CA:FALSE',
     'keyUsage=critical,digitalSignature,keyEncipherment',
@@ -654,12 +689,7 @@ async function makePki(dir: string): Promise<PkiPaths> {
     'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
     '',
   ].join('\n'));
-  await sign('admin', '/O=system:masters/CN=e2e-admin', [
-    'basicConstraints=CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=clientAuth',
-    '',
-  ].join('\n'));
+  await sign('admin', '/O=system:masters/CN=e2e-admin', CLIENT_CERT_EXTENSIONS);
   await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', p.saKey], dir);
   await openssl(['pkey', '-in', p.saKey, '-pubout', '-out', p.saPub], dir);
   return p;

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ControlPlane, ControlPlaneState } from './controlPlane';
 import { NfsServer, NfsServerState } from './nfsServer';
-import { TestNode, TestNodeState } from './node';
+import { TEST_NODE_NAME, TestNode, TestNodeState } from './node';
 
 /** Environment variable holding the path of the running environment's state file. */
 export const E2E_STATE_ENV = 'CDK8S_STORAGE_E2E_STATE';
@@ -123,7 +123,12 @@ export async function startEnvironment(options: StartEnvironmentOptions): Promis
     TestNode.startRuntime({ pauseArchive, controllerArchive }),
   ]);
   const joinError = cp.status === 'fulfilled' && node.status === 'fulfilled'
-    ? await node.value.joinCluster({ kubeletBinDir, kubeconfig: cp.value.kubeconfig, kubectlPath: cp.value.kubectlPath })
+    ? await node.value.joinCluster({
+      kubeletBinDir,
+      kubeletKubeconfig: await cp.value.nodeKubeconfig(TEST_NODE_NAME),
+      kubeconfig: cp.value.kubeconfig,
+      kubectlPath: cp.value.kubectlPath,
+    })
       .then(() => undefined, (err: unknown) => err)
     : undefined;
   if (cp.status === 'rejected' || nfs.status === 'rejected' || node.status === 'rejected' || joinError !== undefined) {

@@ -54,7 +54,9 @@ export interface RuntimeOptions {
 export interface KubeletOptions {
   /** Directory holding the kubelet binary (`binaries.sh kubelet`). */
   readonly kubeletBinDir: string;
-  /** Admin kubeconfig of the control plane (the kubelet's credentials here). */
+  /** The kubelet's credentials: `system:node:localhost` (ControlPlane.nodeKubeconfig). */
+  readonly kubeletKubeconfig: string;
+  /** Admin kubeconfig of the control plane (to watch the node become Ready). */
   readonly kubeconfig: string;
   readonly kubectlPath: string;
   readonly readyTimeoutMs?: number;
@@ -193,7 +195,7 @@ export class TestNode {
       command: path.join(options.kubeletBinDir, 'kubelet'),
       args: [
         `--config=${config}`,
-        `--kubeconfig=${options.kubeconfig}`,
+        `--kubeconfig=${options.kubeletKubeconfig}`,
         `--root-dir=${this.file('kubelet')}`,
         `--cert-dir=${this.file('kubelet', 'pki')}`,
         `--hostname-override=${TEST_NODE_NAME}`,
