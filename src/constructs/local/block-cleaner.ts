@@ -1,5 +1,5 @@
 import { BlockCleanerKind } from '../../contract/values';
-import { quote } from '../common/errors';
+import { propError } from '../common/errors';
 
 /**
  * The wiping methods of a {@link BlockCleaner}: the contract's BLOCK_CLEANER_KINDS
@@ -70,7 +70,7 @@ export class BlockCleaner {
 
 function checkPasses(method: string, passes: number): number {
   if (!Number.isInteger(passes) || passes < MIN_PASSES || passes > MAX_PASSES) {
-    throw new Error(`BlockCleaner.${method}(passes): passes is ${quote(passes)}; use a whole number from ${MIN_PASSES} to ${MAX_PASSES}`);
+    throw propError(`BlockCleaner.${method}()`, 'passes', passes, 'is out of range', `use a whole number from ${MIN_PASSES} to ${MAX_PASSES}`);
   }
   return passes;
 }

@@ -5,7 +5,7 @@ import { Construct, IConstruct } from 'constructs';
 import { agentSecurityContext } from './agent-security';
 import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-class';
 import { addNodeCleanup } from './node-cleanup';
-import { isLabelValue, isQualifiedName, renderToleration } from './scheduling';
+import { isLabelValue, isQualifiedName, LABEL_VALUE_FIX, renderToleration } from './scheduling';
 import { Toleration } from './toleration';
 import { COMMANDS, DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS, LocalAgentConfig, PATHS } from '../../contract/controller-config';
 import { LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
@@ -102,24 +102,25 @@ export class LocalStaticProvisioner extends Construct {
 
     this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'default';
     if (!isDnsLabel(this.namespace)) {
-      throw new Error(`${where}: namespace ${quote(this.namespace)} is not a valid namespace name; use lowercase letters, digits and '-', starting and ending with a letter or digit (at most 63 characters)`);
+      throw propError(where, 'namespace', this.namespace, 'is not a valid namespace name',
+        'use lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 63 characters)');
     }
     this.image = props.image ?? defaultControllerImage();
     const imageProblem = imageReferenceProblem(this.image);
     if (imageProblem) {
-      throw new Error(`${where}: image ${quote(this.image)} is not an image reference: it ${imageProblem}; `
-        + 'give [registry[:port]/]path[:tag][@sha256:digest], e.g. "registry.example.com/cdk8s-storage/controller:1.2.3"');
+      throw propError(where, 'image', this.image, `is not an image reference: it ${imageProblem}`,
+        'give [registry[:port]/]path[:tag][@sha256:digest], e.g. "registry.example.com/cdk8s-storage/controller:1.2.3"');
     }
     this.nodeSelector = { ...props.nodeSelector ?? {} };
     for (const [key, value] of Object.entries(this.nodeSelector)) {
       if (!isQualifiedName(key)) {
-        throw new Error(`${where}: nodeSelector key ${quote(key)} is not a valid label key; use e.g. "node.example.com/disks"`);
+        throw propError(where, 'nodeSelector key', key, 'is not a valid label key', 'use e.g. "node.example.com/disks"');
       }
       if (typeof value !== 'string' || !isLabelValue(value)) {
-        throw new Error(`${where}: nodeSelector value ${quote(value)} of ${quote(key)} is not a valid label value; use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`);
+        throw propError(where, `nodeSelector[${quote(key)}]`, value, 'is not a valid label value', LABEL_VALUE_FIX);
       }
     }
-    this.tolerations = (props.tolerations ?? []).map((t) => renderToleration(t, where));
+    this.tolerations = (props.tolerations ?? []).map((t, i) => renderToleration(t, where, i));
 
     const instance = Names.toLabelValue(this);
     const labels = {

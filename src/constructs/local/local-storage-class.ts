@@ -8,7 +8,7 @@ import { LocalClassConfig } from '../../contract/controller-config';
 import { K8S, LABELS, PROJECT_NAME } from '../../contract/keys';
 import { isDnsSubdomain } from '../../contract/names';
 import { clusterScoped } from '../common/cluster-scoped';
-import { quote } from '../common/errors';
+import { propError } from '../common/errors';
 import { AccessMode, IStorageClassRef, ReclaimPolicy, VolumeBindingMode, VolumeMode } from '../common/storage-class-ref';
 
 /** Static provisioners publish existing volumes; nothing is created on demand. */
@@ -159,14 +159,15 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
     this.namePattern = props.namePattern ?? '*';
     const block = this.volumeMode === VolumeMode.BLOCK;
     if (!Object.values(VolumeMode).includes(this.volumeMode)) {
-      throw new Error(`${where}: volumeMode ${quote(this.volumeMode)} is not a VolumeMode value; use VolumeMode.FILESYSTEM or VolumeMode.BLOCK`);
+      throw propError(where, 'volumeMode', this.volumeMode, 'is not a VolumeMode value', 'use VolumeMode.FILESYSTEM or VolumeMode.BLOCK');
     }
     if (!Object.values(ReclaimPolicy).includes(this.reclaimPolicy)) {
-      throw new Error(`${where}: reclaimPolicy ${quote(this.reclaimPolicy)} is not a ReclaimPolicy value; use ReclaimPolicy.DELETE or ReclaimPolicy.RETAIN`);
+      throw propError(where, 'reclaimPolicy', this.reclaimPolicy, 'is not a ReclaimPolicy value', 'use ReclaimPolicy.DELETE or ReclaimPolicy.RETAIN');
     }
 
     if (props.name !== undefined && !isDnsSubdomain(props.name)) {
-      throw new Error(`${where}: name ${quote(props.name)} is not a valid StorageClass name; use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253 characters)`);
+      throw propError(where, 'name', props.name, 'is not a valid StorageClass name',
+        'use lowercase letters, digits, \'-\' and \'.\', starting and ending with a letter or digit (at most 253 characters)');
     }
     checkHostDir(props.hostDir, where);
     this.hostDir = props.hostDir;
@@ -178,26 +179,30 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
 
     const bindingMode = props.volumeBindingMode ?? VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER;
     if (bindingMode !== VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER) {
-      throw new Error(`${where}: volumeBindingMode ${quote(bindingMode)} is not possible for local volumes: with Immediate binding a claim is bound to a volume on some node before its pod is scheduled, and the pod can then only run on that node (or never, if it does not fit there); remove volumeBindingMode or set VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER`);
+      // Immediate binding ties a claim to some node's volume before its pod is scheduled; the pod may then never fit there.
+      throw propError(where, 'volumeBindingMode', bindingMode, 'is not possible for local volumes (claims would be bound before their pods are scheduled)',
+        'remove volumeBindingMode or set VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER');
     }
     if (props.blockCleaner && !block) {
-      throw new Error(`${where}: blockCleaner is set on a ${this.volumeMode} class; block cleaners wipe raw devices of Block classes only (a Filesystem volume's contents are deleted instead); remove blockCleaner or set volumeMode: VolumeMode.BLOCK`);
+      throw propError(where, 'blockCleaner', props.blockCleaner.method, `is set on a ${this.volumeMode} class (cleaners wipe raw devices of Block classes only)`,
+        'remove blockCleaner or set volumeMode: VolumeMode.BLOCK');
     }
     this.blockCleaner = block ? props.blockCleaner ?? BlockCleaner.quickReset() : undefined;
     if (props.fsType !== undefined) {
       if (block) {
-        throw new Error(`${where}: fsType ${quote(props.fsType)} is set on a Block class, whose pods get the raw device unformatted; remove fsType, or use volumeMode: VolumeMode.FILESYSTEM to have the kubelet format the devices`);
+        throw propError(where, 'fsType', props.fsType, 'is set on a Block class, whose pods get the raw device unformatted',
+          'remove fsType, or use volumeMode: VolumeMode.FILESYSTEM to have the kubelet format the devices');
       }
       checkFsType(props.fsType, where);
     }
     this.fsType = props.fsType;
     if (props.mountOptions !== undefined) {
       if (block) {
-        throw new Error(`${where}: mountOptions are set on a Block class, whose devices are never mounted; remove mountOptions`);
+        throw propError(where, 'mountOptions', props.mountOptions, 'is set on a Block class, whose devices are never mounted', 'remove mountOptions');
       }
       const bad = props.mountOptions.find((o) => typeof o !== 'string' || o.length === 0 || /[\s,]/.test(o));
       if (bad !== undefined) {
-        throw new Error(`${where}: mountOptions entry ${quote(bad)} is invalid; give one option per entry without spaces or commas, e.g. ["noatime", "nodiscard"]`);
+        throw propError(where, 'mountOptions', bad, 'is not a single mount option', 'give one option per entry without spaces or commas, e.g. ["noatime", "nodiscard"]');
       }
     }
     this.mountOptions = props.mountOptions ? [...props.mountOptions] : undefined;

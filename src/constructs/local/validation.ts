@@ -4,7 +4,7 @@
  */
 import { PATHS } from '../../contract/controller-config';
 import { isSameOrInside, pathsOverlap } from '../../contract/path-containment';
-import { quote } from '../common/errors';
+import { propError, quote } from '../common/errors';
 
 /**
  * Host or container directories that are never a discovery directory: the agent would
@@ -30,17 +30,17 @@ const SYSTEM_TREES = ['/sys', '/proc', '/dev', '/run', '/var/run', '/etc', '/boo
 export function checkDirectory(prop: string, value: string, where: string): void {
   const fix = 'write a normalized absolute path such as "/mnt/disks/ssd"';
   if (typeof value !== 'string' || !value.startsWith('/')) {
-    throw new Error(`${where}: ${prop} ${quote(value)} is not absolute; ${fix}`);
+    throw propError(where, prop, value, 'is not absolute', fix);
   }
   if (/[\u0000-\u001f\u007f]/.test(value)) {
-    throw new Error(`${where}: ${prop} ${quote(value)} contains a control character; ${fix}`);
+    throw propError(where, prop, value, 'contains a control character', fix);
   }
   const segments = value.split('/').slice(1);
   if (value.length > 1 && segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new Error(`${where}: ${prop} ${quote(value)} has an empty, "." or ".." segment; ${fix}`);
+    throw propError(where, prop, value, 'has an empty, "." or ".." segment', fix);
   }
   if (SYSTEM_DIRS.has(value)) {
-    throw new Error(`${where}: ${prop} ${quote(value)} is a system directory; use a directory that holds only the volumes, ${fix.replace('write ', 'e.g. ')}`);
+    throw propError(where, prop, value, 'is a system directory', 'use a directory that holds only the volumes, e.g. "/mnt/disks/ssd"');
   }
 }
 
@@ -49,15 +49,15 @@ export function checkHostDir(value: string, where: string): void {
   checkDirectory('hostDir', value, where);
   const tree = SYSTEM_TREES.find((t) => isSameOrInside(value, t));
   if (tree !== undefined) {
-    throw new Error(`${where}: hostDir ${quote(value)} is inside the system tree ${tree}, whose mount points the agent would publish and wipe; `
-      + 'use a directory that holds only the volumes, e.g. "/mnt/disks/ssd"');
+    throw propError(where, 'hostDir', value, `is inside the system tree ${tree}, whose mount points the agent would publish and wipe`,
+      'use a directory that holds only the volumes, e.g. "/mnt/disks/ssd"');
   }
 }
 
 /** The agent's own config mount: a class directory must not be it, contain it, or sit inside it. */
 export function checkMountDirIsFree(value: string, where: string): void {
   if (pathsOverlap(value, PATHS.localConfigDir)) {
-    throw new Error(`${where}: mountDir ${quote(value)} overlaps ${PATHS.localConfigDir}, where the agent's class map is mounted; choose another mountDir`);
+    throw propError(where, 'mountDir', value, `overlaps ${PATHS.localConfigDir}, where the agent's class map is mounted`, 'choose another mountDir');
   }
 }
 
@@ -70,20 +70,20 @@ export function checkMountDirIsFree(value: string, where: string): void {
 export function checkNamePattern(value: string, where: string): void {
   const fix = 'use a single glob where only * and ? are wildcards, e.g. "nvme*" or "disk-?"';
   if (typeof value !== 'string' || value.length === 0 || value.length > 255) {
-    throw new Error(`${where}: namePattern ${quote(value)} must be 1-255 characters; ${fix}`);
+    throw propError(where, 'namePattern', value, 'is not 1-255 characters long', fix);
   }
   if (value.includes('/')) {
-    throw new Error(`${where}: namePattern ${quote(value)} contains '/'; it matches one entry name of hostDir, not a path; ${fix}`);
+    throw propError(where, 'namePattern', value, 'contains \'/\' (it matches one entry name of hostDir, not a path)', fix);
   }
   const special = value.match(/[[\]{},!\\\0-\x1f]/);
   if (special) {
-    throw new Error(`${where}: namePattern ${quote(value)} contains ${quote(special[0])}, which is not supported; ${fix}`);
+    throw propError(where, 'namePattern', value, `contains ${quote(special[0])}, which is not supported`, fix);
   }
 }
 
 /** A filesystem type name as mount(8) takes it (`ext4`, `xfs`, `btrfs`). */
 export function checkFsType(value: string, where: string): void {
   if (!/^[a-z0-9][a-z0-9._-]{0,31}$/.test(value)) {
-    throw new Error(`${where}: fsType ${quote(value)} is not a filesystem type name; use e.g. "ext4" or "xfs"`);
+    throw propError(where, 'fsType', value, 'is not a filesystem type name', 'use e.g. "ext4" or "xfs"');
   }
 }
