@@ -13,6 +13,7 @@ import {
 } from './fixture';
 import { VolumeMode } from '../../../src/constructs/common/storage-class-ref';
 import { BlockCleaner } from '../../../src/constructs/local';
+import { writeMarker } from '../../util/device-markers';
 import { connect, ControlPlane, sleep } from '../harness';
 import {
   Kube, Manifests, paths, uniqueName, useControllers, waitForClaimBound, waitForEvent, waitForObject,
@@ -40,16 +41,6 @@ const linkOf = (entry: string) => path.join(disks.hostDir(node, cls), entry);
 /** `major:minor` of a device, as sysfs gives it. */
 function devno(dev: string): string {
   return fs.readFileSync(`/sys/class/block/${path.basename(dev)}/dev`, 'utf8').trim();
-}
-
-function writeAt(dev: string, offset: number, text: string): void {
-  const fd = fs.openSync(dev, 'r+');
-  try {
-    fs.writeSync(fd, Buffer.from(text), 0, text.length, offset);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 beforeAll(async () => {
@@ -107,7 +98,7 @@ test('after release the cleaner overwrites the whole device and the PV is publis
   await waitForClaimBound(kube, ns, 'wipe');
   const before = (await kube.get(paths.pv(pvName)))!;
   // The tenant's data: at the start, in the middle and in the last sector.
-  for (const offset of [0, 8 * MiB + 3, 16 * MiB - 512]) writeAt(wipeDev, offset, 'TENANT-MARKER');
+  for (const offset of [0, 8 * MiB + 3, 16 * MiB - 512]) writeMarker(wipeDev, 'TENANT-MARKER', offset);
   expect(fs.readFileSync(wipeDev).includes('TENANT-MARKER')).toBe(true);
 
   await release(kube, ns, 'wipe-app', 'wipe');
