@@ -8,6 +8,7 @@ import { addNodeCleanup } from './node-cleanup';
 import { isLabelValue, isQualifiedName, LABEL_VALUE_FIX, renderToleration } from './scheduling';
 import { Toleration } from './toleration';
 import { COMMANDS, DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS, LocalAgentConfig, PATHS } from '../../contract/controller-config';
+import { flagArg, LOCAL_FLAG_SPECS } from '../../contract/flags';
 import { LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel } from '../../contract/names';
 import { pathsOverlap } from '../../contract/path-containment';
@@ -266,8 +267,8 @@ export class LocalStaticProvisioner extends Construct {
           imagePullPolicy: 'IfNotPresent',
           args: [
             COMMANDS.local,
-            `--${LOCAL_FLAGS.config}=${PATHS.localConfigDir}/${PATHS.localConfigFile}`,
-            `--${LOCAL_FLAGS.httpPort}=${DEFAULT_HTTP_PORT}`,
+            flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.config, `${PATHS.localConfigDir}/${PATHS.localConfigFile}`),
+            flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.httpPort, DEFAULT_HTTP_PORT),
           ],
           env: [
             fieldEnv(ENV.nodeName, 'spec.nodeName'),
