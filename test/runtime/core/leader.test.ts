@@ -1,50 +1,15 @@
 import { sleep, until as pollUntil } from './until';
 import { formatMicroTime, LeaderElector, parseTime } from '../../../src/runtime/core/leader';
 import { JsonLogger } from '../../../src/runtime/ops/log';
-import type { LeasePort, LeaseRecord } from '../../../src/runtime/ports/leases';
-
-/** One Lease object with resourceVersion compare-and-swap, like the API server. */
-class LeaseStore {
-  record?: LeaseRecord;
-  rv = 0;
-  down = false;
-  writes = 0;
-
-  port(): LeasePort {
-    const conflict = () => Object.assign(new Error('Conflict'), { code: 409 });
-    const check = () => {
-      if (this.down) throw Object.assign(new Error('connection refused'), { code: 503 });
-    };
-    return {
-      get: async () => {
-        check();
-        return this.record;
-      },
-      create: async (record) => {
-        check();
-        if (this.record) throw conflict();
-        this.writes++;
-        this.record = { ...record, resourceVersion: String(++this.rv) };
-        return this.record;
-      },
-      update: async (record) => {
-        check();
-        if (!this.record || record.resourceVersion !== this.record.resourceVersion) throw conflict();
-        this.writes++;
-        this.record = { ...record, resourceVersion: String(++this.rv) };
-        return this.record;
-      },
-    };
-  }
-}
+import { MemoryApi } from '../support/memory-api';
 
 const timing = { leaseDurationMs: 400, renewDeadlineMs: 250, retryPeriodMs: 40 };
 const quiet = new JsonLogger(() => undefined);
 const until = (condition: () => boolean, ms = 3000): Promise<boolean> => pollUntil(condition, ms, 5);
 
-function candidate(store: LeaseStore, identity: string) {
+function candidate(api: MemoryApi, identity: string) {
   const log: string[] = [];
-  const elector = new LeaderElector(identity, store.port(), {
+  const elector = new LeaderElector(identity, api.leasePort(), {
     onStartedLeading: () => log.push('started'),
     onStoppedLeading: async () => {
       log.push('stopping');
@@ -61,25 +26,25 @@ afterEach(async () => {
 });
 
 test('acquires a missing Lease, then keeps renewing it', async () => {
-  const store = new LeaseStore();
-  const a = candidate(store, 'a');
+  const api = new MemoryApi();
+  const a = candidate(api, 'a');
   running.push(a.elector);
   a.elector.start();
   await until(() => a.elector.isLeader);
   expect(a.log).toEqual(['started']);
-  expect(store.record).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 1, leaseTransitions: 0 });
-  const first = store.record!;
+  expect(api.lease).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 1, leaseTransitions: 0 });
+  const first = api.lease!;
   await sleep(150);
-  expect(store.record!.renewTime!.getTime()).toBeGreaterThan(first.renewTime!.getTime());
-  expect(store.record!.acquireTime).toEqual(first.acquireTime);
-  expect(store.record!.leaseTransitions).toBe(0);
+  expect(api.lease!.renewTime!.getTime()).toBeGreaterThan(first.renewTime!.getTime());
+  expect(api.lease!.acquireTime).toEqual(first.acquireTime);
+  expect(api.lease!.leaseTransitions).toBe(0);
   expect(a.elector.inContact).toBe(true);
 });
 
 test('only one of two candidates leads; stopping the leader hands over at once', async () => {
-  const store = new LeaseStore();
-  const a = candidate(store, 'a');
-  const b = candidate(store, 'b');
+  const api = new MemoryApi();
+  const a = candidate(api, 'a');
+  const b = candidate(api, 'b');
   running.push(b.elector);
   a.elector.start();
   await until(() => a.elector.isLeader);
@@ -94,15 +59,15 @@ test('only one of two candidates leads; stopping the leader hands over at once',
   await until(() => b.elector.isLeader);
   // Released, so no need to wait out the 400 ms lease duration.
   expect(Date.now() - stopped).toBeLessThan(300);
-  expect(store.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+  expect(api.lease).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
 });
 
 test('a standby logs once per holder that it is standing by, and not again after it leads', async () => {
-  const store = new LeaseStore();
+  const api = new MemoryApi();
   const lines: any[] = [];
   const captured = new JsonLogger((line) => lines.push(JSON.parse(line)));
-  const a = candidate(store, 'a');
-  const b = new LeaderElector('b', store.port(), { onStartedLeading: () => undefined, onStoppedLeading: () => undefined }, captured, timing);
+  const a = candidate(api, 'a');
+  const b = new LeaderElector('b', api.leasePort(), { onStartedLeading: () => undefined, onStoppedLeading: () => undefined }, captured, timing);
   running.push(b);
   a.elector.start();
   await until(() => a.elector.isLeader);
@@ -118,11 +83,10 @@ test('a standby logs once per holder that it is standing by, and not again after
 });
 
 test('a crashed leader (no release) is replaced after the lease duration, not before', async () => {
-  const store = new LeaseStore();
+  const api = new MemoryApi();
   const now = new Date();
-  store.record = { holderIdentity: 'ghost', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: 3, resourceVersion: '1' };
-  store.rv = 1;
-  const b = candidate(store, 'b');
+  api.lease = { holderIdentity: 'ghost', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: 3, resourceVersion: '1' };
+  const b = candidate(api, 'b');
   running.push(b.elector);
   const started = Date.now();
   b.elector.start();
@@ -130,27 +94,27 @@ test('a crashed leader (no release) is replaced after the lease duration, not be
   expect(b.elector.isLeader).toBe(false);
   await until(() => b.elector.isLeader, 3000);
   expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-  expect(store.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 4 });
+  expect(api.lease).toMatchObject({ holderIdentity: 'b', leaseTransitions: 4 });
 });
 
 test('losing the API stops the work within the renew deadline without crashing, and leadership comes back', async () => {
-  const store = new LeaseStore();
-  const a = candidate(store, 'a');
+  const api = new MemoryApi();
+  const a = candidate(api, 'a');
   running.push(a.elector);
   a.elector.start();
   await until(() => a.elector.isLeader);
-  store.down = true;
+  api.leaseUnreachable = true;
   const cut = Date.now();
   await until(() => a.log.includes('stopped'));
   expect(Date.now() - cut).toBeLessThan(timing.leaseDurationMs);
   expect(a.elector.isLeader).toBe(false);
-  store.down = false;
+  api.leaseUnreachable = false;
   await until(() => a.elector.isLeader);
   expect(a.log).toEqual(['started', 'stopping', 'stopped', 'started']);
 });
 
 test('rejects timings where the renew deadline is not shorter than the lease', () => {
-  expect(() => new LeaderElector('x', new LeaseStore().port(), { onStartedLeading: () => undefined, onStoppedLeading: () => undefined }, quiet,
+  expect(() => new LeaderElector('x', new MemoryApi().leasePort(), { onStartedLeading: () => undefined, onStoppedLeading: () => undefined }, quiet,
     { leaseDurationMs: 100, renewDeadlineMs: 100, retryPeriodMs: 10 })).toThrow(/leaseDuration > renewDeadline > retryPeriod/);
 });
 

@@ -110,6 +110,8 @@ export class MemoryApi {
   /** The local port's requests, in order (`getNode <name>`, `listPVs <selector>`, `createPV <name>`, `deletePV <name>`). */
   readonly requests: string[] = [];
   lease?: LeaseRecord;
+  /** While true, every Lease request fails as it does when the API server is down (503). */
+  leaseUnreachable = false;
   /** One counter for every kind, as the API server's resourceVersion. */
   private version = 1000;
   private frozenList?: V1PersistentVolume[];
@@ -185,14 +187,22 @@ export class MemoryApi {
   }
 
   leasePort(): LeasePort {
+    const reach = () => {
+      if (this.leaseUnreachable) throw apiError(503, 'connection refused');
+    };
     return {
-      get: async () => this.lease,
+      get: async () => {
+        reach();
+        return this.lease;
+      },
       create: async (record) => {
+        reach();
         if (this.lease) throw apiError(409, 'AlreadyExists');
         this.lease = { ...record, resourceVersion: this.nextVersion() };
         return this.lease;
       },
       update: async (record) => {
+        reach();
         if (!this.lease || this.lease.resourceVersion !== record.resourceVersion) throw apiError(409, 'Conflict');
         this.lease = { ...record, resourceVersion: this.nextVersion() };
         return this.lease;
