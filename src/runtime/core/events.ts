@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'crypto';
 import { errorMessage, isNotFound } from './errors';
+import { Limiter } from './limiter';
 import type { Logger } from '../ops/log';
 import type { EventPort, EventSink, EventType, ObjectRef } from '../ports/events';
 
@@ -35,13 +36,13 @@ interface Sent {
 }
 
 export class EventRecorder implements EventSink {
-  private readonly pending: Array<() => Promise<void>> = [];
   private readonly sent = new Map<string, Sent>();
-  private active = 0;
-  private idleWaiters: Array<() => void> = [];
+  private readonly senders: Limiter;
   private dropped = 0;
 
-  constructor(private readonly port: EventPort, private readonly options: RecorderOptions, private readonly log: Logger) {}
+  constructor(private readonly port: EventPort, private readonly options: RecorderOptions, private readonly log: Logger) {
+    this.senders = new Limiter(options.concurrency ?? 8);
+  }
 
   /** Events dropped because too many were waiting. */
   get droppedCount(): number {
@@ -50,32 +51,17 @@ export class EventRecorder implements EventSink {
 
   emit(ref: ObjectRef, type: EventType, reason: string, message: string): void {
     const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
-    if (this.pending.length >= (this.options.maxPending ?? 2000)) {
+    if (this.senders.queued >= (this.options.maxPending ?? 2000)) {
       this.dropped++;
       return;
     }
-    this.pending.push(() => this.send(ref, type, reason, text));
-    this.pump();
+    // send() reports its own failures and never rejects.
+    void this.senders.run(() => this.send(ref, type, reason, text));
   }
 
   /** Resolves when every queued event has been sent (or failed). */
   flush(): Promise<void> {
-    if (this.active === 0 && this.pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private pump(): void {
-    while (this.active < (this.options.concurrency ?? 8) && this.pending.length > 0) {
-      const job = this.pending.shift()!;
-      this.active++;
-      void job().finally(() => {
-        this.active--;
-        this.pump();
-      });
-    }
-    if (this.active === 0 && this.pending.length === 0) {
-      for (const resolve of this.idleWaiters.splice(0)) resolve();
-    }
+    return this.senders.idle();
   }
 
   private async send(ref: ObjectRef, type: EventType, reason: string, message: string): Promise<void> {
