@@ -4,6 +4,7 @@
  * else configures it.
  */
 import { ConfigError, describeFlags } from './core/flags';
+import { processSignals } from './core/run-command';
 import { KubeClient, loadKubeConfig } from './kube/client';
 import { LocalClusterClient } from './kube/local-port';
 import { LOCAL_FLAG_SPECS, parseLocalInvocation } from './local/flags';
@@ -40,14 +41,6 @@ export function usage(): string {
   ].join('\n');
 }
 
-/** Resolves with the first termination signal. */
-function shutdownSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    // Node as PID 1 ignores SIGTERM unless a handler is installed.
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
-  });
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help' || args.includes('--help')) {
@@ -60,7 +53,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case COMMANDS.nfs: {
         const config = parseNfsConfig(args, process.env);
         return await runNfs(config, log.child({ command }), {
-          shutdownSignal: shutdownSignal(),
+          shutdownSignal: processSignals(),
           connect: () => new KubeClient(loadKubeConfig(config.kubeconfig)),
         });
       }
@@ -69,13 +62,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (invocation.mode === 'node-cleanup') {
           const config = invocation.config;
           return await runNodeCleanup(config, log.child({ command, role: 'node-cleanup' }), {
-            shutdownSignal: shutdownSignal(),
+            shutdownSignal: processSignals(),
             connect: () => new LocalClusterClient(loadKubeConfig(config.kubeconfig)),
           });
         }
         const config = invocation.config;
         return await runLocal(config, log.child({ command, node: config.nodeName }), {
-          shutdownSignal: shutdownSignal(),
+          shutdownSignal: processSignals(),
           connect: () => new LocalClusterClient(loadKubeConfig(config.kubeconfig)),
         });
       }

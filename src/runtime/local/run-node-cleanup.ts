@@ -8,22 +8,14 @@
 import type { NodeCleanupCommandConfig } from './flags';
 import { NodeCleanupRole } from './node-cleanup';
 import { LOCAL_AGENT_COMPONENT } from './run';
-import { EventRecorder } from '../core/events';
-import { OpsServer } from '../ops/http';
+import { commandReporting, CommandRunOptions, runCommand } from '../core/run-command';
 import type { Logger } from '../ops/log';
-import { Metrics } from '../ops/metrics';
 import type { LocalClusterPorts, NodeCleanupPort } from '../ports/local';
 
 /** How often the PVs are compared with the Node list. */
 export const NODE_CLEANUP_PERIOD_MS = 30_000;
-/** Failing this long makes /healthz fail, so the kubelet restarts a wedged process. */
-const UNHEALTHY_AFTER_MS = 5 * 60_000;
-const EVENT_FLUSH_MS = 5_000;
-
-export interface NodeCleanupRunOptions {
-  readonly shutdownSignal: Promise<string>;
+export interface NodeCleanupRunOptions extends CommandRunOptions {
   readonly connect: () => LocalClusterPorts;
-  readonly onListening?: (port: number) => void;
   /** Default {@link NODE_CLEANUP_PERIOD_MS}. */
   readonly periodMs?: number;
   /** Told after every round (tests). */
@@ -33,12 +25,7 @@ export interface NodeCleanupRunOptions {
 /** Runs until the shutdown signal; resolves with the exit code. */
 export async function runNodeCleanup(config: NodeCleanupCommandConfig, log: Logger, options: NodeCleanupRunOptions): Promise<number> {
   const cluster = options.connect();
-  const metrics = new Metrics({ defaultMetrics: true });
-  const events = new EventRecorder(cluster.eventPort(), {
-    component: LOCAL_AGENT_COMPONENT,
-    instance: config.instance,
-    onError: () => metrics.error('events'),
-  }, log);
+  const { metrics, events } = commandReporting(cluster.eventPort(), { component: LOCAL_AGENT_COMPONENT, instance: config.instance }, log);
   const api = cluster.localApi(log, {});
   const port: NodeCleanupPort = {
     listPVs: (selector) => api.listPVs(selector),
@@ -49,26 +36,11 @@ export async function runNodeCleanup(config: NodeCleanupCommandConfig, log: Logg
   };
   const role = new NodeCleanupRole(port, log);
 
+  const periodMs = options.periodMs ?? NODE_CLEANUP_PERIOD_MS;
   let lastOk: Date | undefined;
   let lastError: string | undefined;
   let failingSince: number | undefined;
-  const server = new OpsServer({
-    port: config.httpPort,
-    registry: metrics.registry,
-    healthy: () => failingSince !== undefined && Date.now() - failingSince > UNHEALTHY_AFTER_MS
-      ? { ok: false, detail: `failing for ${Math.round((Date.now() - failingSince) / 1000)} s: ${lastError}` }
-      : { ok: true, detail: 'alive' },
-    ready: () => lastError === undefined && lastOk !== undefined
-      ? { ok: true, detail: `last run ${lastOk.toISOString()}` }
-      : { ok: false, detail: lastError ?? 'first run not done yet' },
-  });
-  const httpPort = await server.start();
-  options.onListening?.(httpPort);
-  log.info('started', { role: 'node-cleanup', httpPort, periodSeconds: (options.periodMs ?? NODE_CLEANUP_PERIOD_MS) / 1000 });
-
-  let signal: string | undefined;
-  const stopped = options.shutdownSignal.then((s) => { signal = s; });
-  while (signal === undefined) {
+  const round = async () => {
     const started = Date.now();
     try {
       const result = await role.runOnce();
@@ -84,15 +56,45 @@ export async function runNodeCleanup(config: NodeCleanupCommandConfig, log: Logg
       log.error(`node-deletion round failed: ${lastError}`);
       options.onRound?.(error as Error);
     }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([stopped, new Promise((resolve) => { timer = setTimeout(resolve, options.periodMs ?? NODE_CLEANUP_PERIOD_MS); })]);
-    clearTimeout(timer);
-  }
+  };
 
-  log.info('shutting down', { signal });
-  await api.stop();
-  await Promise.race([events.flush(), new Promise((resolve) => setTimeout(resolve, EVENT_FLUSH_MS).unref())]);
-  await server.stop();
-  log.info('stopped');
-  return 0;
+  // Rounds until stopped: stopping lets the running round finish and cuts the wait for the next.
+  let stopping = false;
+  let wake = (): void => undefined;
+  let rounds: Promise<void> = Promise.resolve();
+  const loop = async () => {
+    while (!stopping) {
+      await round();
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, periodMs);
+        if (stopping) resolve();
+      });
+      clearTimeout(timer);
+    }
+  };
+
+  return runCommand({
+    shutdownSignal: options.shutdownSignal,
+    onListening: options.onListening,
+    log,
+    metrics,
+    events,
+    httpPort: config.httpPort,
+    failing: () => ({ forMs: failingSince === undefined ? 0 : Date.now() - failingSince, what: 'node-deletion round', error: lastError }),
+    ready: () => lastError === undefined && lastOk !== undefined
+      ? { ok: true, detail: `last run ${lastOk.toISOString()}` }
+      : { ok: false, detail: lastError ?? 'first run not done yet' },
+    start: () => {
+      rounds = loop();
+    },
+    stop: async () => {
+      stopping = true;
+      wake();
+      await rounds;
+      await api.stop();
+    },
+    describe: { role: 'node-cleanup', periodSeconds: periodMs / 1000 },
+  });
 }

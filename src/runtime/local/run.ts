@@ -1,32 +1,22 @@
 /**
- * Runs the `local` command: the node agent for this node, with its ops server and signal
- * handling. Every node runs its own agent and there is no leader: each agent only ever
+ * Runs the `local` command: the node agent for this node (core/run-command.ts serves the
+ * ops endpoints and shuts it down). Every node runs its own agent and there is no leader: each agent only ever
  * touches the PVs its node published.
  */
 import { LocalAgent } from './agent';
 import { loadLocalAgentConfig, LocalConfigError } from './class-map';
 import { LocalCommandConfig } from './flags';
-import { EventRecorder } from '../core/events';
 import { ConfigError } from '../core/flags';
-import { OpsServer } from '../ops/http';
+import { commandReporting, CommandRunOptions, runCommand } from '../core/run-command';
 import type { Logger } from '../ops/log';
-import { Metrics } from '../ops/metrics';
 import type { LocalClusterPorts, LocalKubePort } from '../ports/local';
 
-/** The PV informer failing this long makes /healthz fail, so the kubelet restarts a wedged agent. */
-const UNHEALTHY_AFTER_MS = 5 * 60_000;
-/** How long shutdown waits for queued events to be sent. */
-const EVENT_FLUSH_MS = 5_000;
 /** `source.component` of the agent's events. */
 export const LOCAL_AGENT_COMPONENT = 'cdk8s-storage-local-agent';
 
-export interface LocalRunOptions {
-  /** Resolves when the process should shut down (SIGTERM/SIGINT in production). */
-  readonly shutdownSignal: Promise<string>;
+export interface LocalRunOptions extends CommandRunOptions {
   /** Connects to the API server; called after the class map loaded. */
   readonly connect: () => LocalClusterPorts;
-  /** Called once the HTTP server listens, with its port. */
-  readonly onListening?: (port: number) => void;
 }
 
 /** Runs until the shutdown signal; resolves with the exit code. */
@@ -39,12 +29,7 @@ export async function runLocal(config: LocalCommandConfig, log: Logger, options:
     throw error;
   }
   const cluster = options.connect();
-  const metrics = new Metrics({ defaultMetrics: true });
-  const events = new EventRecorder(cluster.eventPort(), {
-    component: LOCAL_AGENT_COMPONENT,
-    instance: config.instance,
-    onError: () => metrics.error('events'),
-  }, log);
+  const { metrics, events } = commandReporting(cluster.eventPort(), { component: LOCAL_AGENT_COMPONENT, instance: config.instance }, log);
   const api = cluster.localApi(log, {
     onRestart: (reason) => metrics.informerRestart('persistentvolumes', reason),
     onError: () => metrics.error('informer'),
@@ -66,29 +51,25 @@ export async function runLocal(config: LocalCommandConfig, log: Logger, options:
     onOperation: (kind, ok, seconds) => metrics.operation(kind === 'publish' ? 'provision' : 'delete', ok ? 'succeeded' : 'failed', seconds),
   });
 
-  const server = new OpsServer({
-    port: config.httpPort,
-    registry: metrics.registry,
-    healthy: () => api.unhealthyForMs > UNHEALTHY_AFTER_MS
-      ? { ok: false, detail: `PV list/watch failing for ${Math.round(api.unhealthyForMs / 1000)} s` }
-      : { ok: true, detail: 'alive' },
+  return runCommand({
+    shutdownSignal: options.shutdownSignal,
+    onListening: options.onListening,
+    log,
+    metrics,
+    events,
+    httpPort: config.httpPort,
+    failing: () => ({ forMs: api.unhealthyForMs, what: 'PV list/watch' }),
     ready: () => {
       const status = agent.status();
       if (status.ready) return { ok: true, detail: `last pass ${status.lastPassAt?.toISOString()}` };
       return { ok: false, detail: status.lastError ?? 'first discovery pass not done yet' };
     },
+    start: () => agent.start(),
+    stop: async () => {
+      await agent.stop();
+      await api.stop();
+    },
+    describe: { node: config.nodeName, classes: classes.classes.map((c) => c.storageClassName) },
+    describeStopping: () => ({ wiping: agent.status().cleaning }),
   });
-  const httpPort = await server.start();
-  options.onListening?.(httpPort);
-  log.info('started', { node: config.nodeName, classes: classes.classes.map((c) => c.storageClassName), httpPort });
-  await agent.start();
-
-  const signal = await options.shutdownSignal;
-  log.info('shutting down', { signal, wiping: agent.status().cleaning });
-  await agent.stop();
-  await api.stop();
-  await Promise.race([events.flush(), new Promise((resolve) => setTimeout(resolve, EVENT_FLUSH_MS).unref())]);
-  await server.stop();
-  log.info('stopped');
-  return 0;
 }

@@ -1,6 +1,6 @@
 /**
- * Runs the `nfs` command: wires the informers, the queue, the reconciler, leader election,
- * the ops server and signal handling together.
+ * Runs the `nfs` command: wires the informers, the queues, the reconcilers and leader
+ * election together; core/run-command.ts serves the ops endpoints and shuts it down.
  *
  * Lifecycle: campaign for the Lease (if enabled) -> when leading, start the informers, wait
  * until all three caches have synced (the directory index must know every volume before
@@ -22,30 +22,19 @@ import { UsageMeter } from './usage';
 import { UsageMonitor } from './usage-monitor';
 import { ENV } from '../../contract/controller-config';
 import { errorMessage, statusCode } from '../core/errors';
-import { EventRecorder } from '../core/events';
 import { ConfigError } from '../core/flags';
 import { Informer, InformerHandlers } from '../core/informer';
 import { LeaderElector } from '../core/leader';
 import { WorkQueue } from '../core/queue';
-import { OpsServer } from '../ops/http';
+import { commandReporting, CommandRunOptions, runCommand } from '../core/run-command';
 import type { Logger } from '../ops/log';
-import { Metrics } from '../ops/metrics';
 import type { KubeObject, ListWatchPort } from '../ports/list-watch';
 import type { ClusterPorts } from '../ports/nfs-api';
 
-/** An informer failing this long makes /healthz fail, so the kubelet restarts a wedged process. */
-const UNHEALTHY_AFTER_MS = 5 * 60_000;
-/** How long shutdown waits for queued events to be sent. */
-const EVENT_FLUSH_MS = 5_000;
-
-export interface RunOptions {
+export interface RunOptions extends CommandRunOptions {
   readonly env?: NodeJS.ProcessEnv;
-  /** Resolves when the process should shut down (SIGTERM/SIGINT in production). */
-  readonly shutdownSignal: Promise<string>;
   /** Connects to the API server; called after the local checks pass. */
   readonly connect: () => ClusterPorts;
-  /** Called once the HTTP server listens, with its port. */
-  readonly onListening?: (port: number) => void;
 }
 
 /** Runs until the shutdown signal; resolves with the exit code. */
@@ -57,13 +46,8 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
     throw new ConfigError(`--root: ${(error as Error).message}`);
   }
   const client = options.connect();
-  const metrics = new Metrics({ defaultMetrics: true });
   const instance = env[ENV.podName] || (config.leaderElection.enabled ? config.leaderElection.identity : 'local');
-  const events = new EventRecorder(client.eventPort(), {
-    component: config.provisionerName,
-    instance,
-    onError: () => metrics.error('events'),
-  }, log);
+  const { metrics, events } = commandReporting(client.eventPort(), { component: config.provisionerName, instance }, log);
 
   let active = false;
   const queue = new WorkQueue({
@@ -208,12 +192,16 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
     }, log, {}, () => metrics.error('leader-election'))
     : undefined;
 
-  const server = new OpsServer({
-    port: config.httpPort,
-    registry: metrics.registry,
-    healthy: () => {
-      const stuck = informers.find((i) => i.unhealthyForMs > UNHEALTHY_AFTER_MS);
-      return stuck ? { ok: false, detail: `${stuck.resource} list/watch failing for ${Math.round(stuck.unhealthyForMs / 1000)} s` } : { ok: true, detail: 'alive' };
+  return runCommand({
+    shutdownSignal: options.shutdownSignal,
+    onListening: options.onListening,
+    log,
+    metrics,
+    events,
+    httpPort: config.httpPort,
+    failing: () => {
+      const worst = informers.reduce((a, b) => (b.unhealthyForMs > a.unhealthyForMs ? b : a));
+      return { forMs: worst.unhealthyForMs, what: `${worst.resource} list/watch` };
     },
     ready: () => {
       if (leading) {
@@ -224,29 +212,18 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
       }
       return { ok: false, detail: 'starting' };
     },
+    start: () => (elector ? elector.start() : void lead()),
+    // Stops the work, then releases the Lease.
+    stop: () => (elector ? elector.stop() : unlead()),
+    describe: {
+      provisioner: config.provisionerName,
+      server: config.server,
+      exportPath: config.exportPath,
+      root: config.root,
+      workers: config.workers,
+      usageIntervalSeconds: config.usageIntervalSeconds,
+      leaderElection: election.enabled ? { lease: `${election.namespace}/${election.leaseName}`, identity: election.identity } : false,
+    },
+    describeStopping: () => ({ inFlight: queue.inFlight + resizeQueue.inFlight }),
   });
-  const port = await server.start();
-  options.onListening?.(port);
-  log.info('started', {
-    provisioner: config.provisionerName,
-    server: config.server,
-    exportPath: config.exportPath,
-    root: config.root,
-    workers: config.workers,
-    usageIntervalSeconds: config.usageIntervalSeconds,
-    httpPort: port,
-    leaderElection: election.enabled ? { lease: `${election.namespace}/${election.leaseName}`, identity: election.identity } : false,
-  });
-
-  if (elector) elector.start();
-  else void lead();
-
-  const signal = await options.shutdownSignal;
-  log.info('shutting down: finishing running operations', { signal, inFlight: queue.inFlight });
-  if (elector) await elector.stop(); // stops the work, then releases the Lease
-  else await unlead();
-  await Promise.race([events.flush(), new Promise((resolve) => setTimeout(resolve, EVENT_FLUSH_MS).unref())]);
-  await server.stop();
-  log.info('stopped');
-  return 0;
 }
