@@ -3,8 +3,8 @@
  * controller's watches break, its Lease renewals fail, and claims keep coming
  * while the API is down; afterwards every claim is Bound (none missed), once.
  */
-import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
-import { OnDelete } from '../../../src/constructs/nfs';
+import { deployCrashTarget } from './crash-scenarios';
+import { NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
 import { eventually, KubeError, paths, scaled, sleep, useNfsDeployment, waitForClaimsBound } from '../support';
 
 const CLAIMS = 60;
@@ -16,11 +16,8 @@ let d: NfsDeployment;
 const { controllers } = useNfsDeployment({
   deploy: async () => {
     env = nfsTestEnv();
-    return (d = await deployNfs(env, {
-      prefix: 'apirestart',
-      replicas: 1,
-      classes: { Burst: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE } },
-    }));
+    // The crash scenarios' deployment: one replica, class Burst, a directory per claim.
+    return (d = await deployCrashTarget(env, 'apirestart'));
   },
 });
 

@@ -12,6 +12,9 @@
  *   await ctl.waitForLog('caches synced; working');
  *   await waitForClaimBound(kube, ns, 'data');
  *   await ctl.kill('SIGKILL'); await ctl.start();  // a crash and the kubelet's restart
+ *
+ * An NFS or resize file deploys its provisioner with one hook instead (nfs-deployment.ts):
+ *   const nfs = useNfsDeployment({ deploy: () => deployNfs(env, { ... }), startController: true });
  */
 export * from './apply';
 export * from './bundle';
