@@ -14,7 +14,7 @@ import { isDnsLabel } from '../../contract/names';
 import { pathsOverlap } from '../../contract/path-containment';
 import { LOCAL_AGENT_RULES } from '../../contract/rbac';
 import { clusterScoped } from '../common/cluster-scoped';
-import { checkNowAndAtSynth } from '../common/app-checks';
+import { apiObjectsInApp, checkNowAndAtSynth } from '../common/app-checks';
 import { propError, quote } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
 import { VolumeMode } from '../common/storage-class-ref';
@@ -205,7 +205,7 @@ export class LocalStaticProvisioner extends Construct {
   public _register(cls: LocalStorageClass): void {
     checkNowAndAtSynth(cls, () => [
       ...allLocalClasses(this).filter((other) => other !== cls).flatMap((other) => classConflicts(cls, other)),
-      ...allApiObjects(this).filter((obj) => obj.kind === 'StorageClass' && obj.name === cls.name && obj.node.scope !== cls && !(obj.node.scope instanceof LocalStorageClass))
+      ...apiObjectsInApp(this, 'StorageClass').filter((obj) => obj.name === cls.name && !(obj.node.scope instanceof LocalStorageClass))
         .map((obj) => propError(cls._where, 'name', cls.name, `is already used by the StorageClass at ${obj.node.path}`, 'give each class its own name').message),
     ]);
     this.classes.push(cls);
@@ -293,13 +293,9 @@ export class LocalStaticProvisioner extends Construct {
   }
 }
 
-function allConstructs(scope: IConstruct): IConstruct[] {
-  return scope.node.root.node.findAll();
-}
-
 /** Every registered local class of every LocalStaticProvisioner in the app. */
 function allLocalClasses(scope: IConstruct): LocalStorageClass[] {
-  return allConstructs(scope)
+  return scope.node.root.node.findAll()
     .filter((c): c is LocalStaticProvisioner => c instanceof LocalStaticProvisioner)
     .flatMap((p) => p.storageClasses);
 }
@@ -320,8 +316,4 @@ function classConflicts(cls: LocalStorageClass, other: LocalStorageClass): strin
       'give each class its own mountDir').message);
   }
   return found;
-}
-
-function allApiObjects(scope: IConstruct): ApiObject[] {
-  return allConstructs(scope).filter((c): c is ApiObject => c instanceof ApiObject);
 }
