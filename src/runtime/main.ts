@@ -7,13 +7,14 @@ import { ConfigError, describeFlags } from './core/flags';
 import { processSignals } from './core/run-command';
 import { KubeClient, loadKubeConfig } from './kube/client';
 import { LocalClusterClient } from './kube/local-port';
-import { LOCAL_FLAG_SPECS, parseLocalInvocation } from './local/flags';
+import { parseLocalInvocation } from './local/flags';
 import { runLocal } from './local/run';
 import { runNodeCleanup } from './local/run-node-cleanup';
-import { COMMON_FLAGS, NFS_FLAG_SPECS, parseNfsConfig } from './nfs/flags';
+import { parseNfsConfig } from './nfs/flags';
 import { runNfs } from './nfs/run';
 import { JsonLogger } from './ops/log';
 import { COMMANDS, ENV, LOCAL_FLAGS } from '../contract/controller-config';
+import { KUBECONFIG_FLAG, LOCAL_FLAG_SPECS, NFS_FLAG_SPECS } from '../contract/flags';
 
 const PROGRAM = 'cdk8s-storage-controller';
 
@@ -35,7 +36,7 @@ export function usage(): string {
     `  ${ENV.podName}        Lease holder identity and event source (the pod name)`,
     `  ${ENV.podNamespace}   namespace of the Lease when --leader-election-namespace is not given`,
     `  ${ENV.nodeName}       the node a local agent serves (required by "${COMMANDS.local}" unless --${LOCAL_FLAGS.nodeCleanup})`,
-    `  KUBECONFIG      kubeconfig used outside a cluster when --${COMMON_FLAGS.kubeconfig} is not given`,
+    `  KUBECONFIG      kubeconfig used outside a cluster when --${KUBECONFIG_FLAG} is not given`,
     '',
     'Endpoints on --http-port: /healthz, /readyz, /metrics. Logs are JSON lines on stdout.',
   ].join('\n');

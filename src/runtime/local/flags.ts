@@ -8,9 +8,6 @@ import { DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS } from '../../contract/controller-c
 import { KUBECONFIG_FLAG, LOCAL_FLAG_SPECS } from '../../contract/flags';
 import { ConfigError, FlagValue, parseFlags } from '../core/flags';
 
-// main.ts prints --help from the spec it reads here.
-export { LOCAL_FLAG_SPECS };
-
 export interface LocalCommandConfig {
   /** Path of the class map. */
   readonly configPath: string;

@@ -11,10 +11,6 @@ import { DEFAULT_WORKERS, KUBECONFIG_FLAG, NFS_FLAG_SPECS } from '../../contract
 import { isDnsSubdomain, isProvisionerName, leaseNameFor } from '../../contract/names';
 import { ConfigError, parseFlags } from '../core/flags';
 
-// main.ts reads the spec and the kubeconfig flag name from here.
-export { NFS_FLAG_SPECS };
-export const COMMON_FLAGS = { kubeconfig: KUBECONFIG_FLAG } as const;
-
 const MAX_WORKERS = 1024;
 /** A day: measuring less often than that is as good as off. */
 const MAX_USAGE_INTERVAL_SECONDS = 86_400;
