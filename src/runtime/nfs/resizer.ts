@@ -46,8 +46,8 @@ export interface NfsResizerDeps {
   readonly events: EventSink;
   readonly metrics: Metrics;
   readonly log: Logger;
-  /** Queues a key again (the slow retry of an infeasible resize). */
-  readonly requeue: (key: string) => void;
+  /** Queues a key again after a delay (the slow retry of an infeasible resize). */
+  readonly requeueAfter: (key: string, ms: number) => void;
   /** Retry interval of an infeasible resize, and how often its Warning repeats. @default 300000 (5 minutes) */
   readonly slowRetryMs?: number;
   readonly now?: () => Date;
@@ -99,7 +99,6 @@ export class NfsResizer {
   private readonly seen = new Map<string, ClaimSnapshot>();
   /** resourceVersions we have patched past: the cache still showing one means a newer event is on its way. */
   private readonly superseded = new Map<string, string[]>();
-  private readonly slowRetries = new Map<string, NodeJS.Timeout>();
   /** Infeasible resizes reported: message and when (the Warning repeats at the slow retry). */
   private readonly reported = new Map<string, { message: string; at: number }>();
   private readonly slowRetryMs: number;
@@ -131,7 +130,7 @@ export class NfsResizer {
     this.seen.delete(key);
     this.superseded.delete(key);
     this.reported.delete(key);
-    this.cancelSlowRetry(key);
+    // A slow retry still due finds no claim and does nothing.
   }
 
   /** A StorageClass changed (a new maximum): its claims that wait for a resize. */
@@ -147,9 +146,8 @@ export class NfsResizer {
     return this.deps.claims.list().map((c) => this.claimChanged(c)).filter((k): k is string => k !== undefined);
   }
 
-  /** Stops the slow-retry timers (leadership lost, shutdown). */
+  /** Forgets the reported Warnings (leadership lost, shutdown); stopping the queue drops the slow retries. */
   stop(): void {
-    for (const key of [...this.slowRetries.keys()]) this.cancelSlowRetry(key);
     this.reported.clear();
   }
 
@@ -235,7 +233,7 @@ export class NfsResizer {
       this.deps.metrics.operation('resize', 'failed', 0);
       this.deps.log.warn('resize infeasible', { claim: `${claim.metadata?.namespace}/${claim.metadata?.name}`, message });
     }
-    this.scheduleSlowRetry(key);
+    this.deps.requeueAfter(key, this.slowRetryMs);
   }
 
   /** Merge-patches the claim's status from the object the patch was computed on; returns the result. */
@@ -262,25 +260,9 @@ export class NfsResizer {
     this.superseded.set(key, list.slice(-4));
   }
 
-  private scheduleSlowRetry(key: string): void {
-    this.cancelSlowRetry(key);
-    const timer = setTimeout(() => {
-      this.slowRetries.delete(key);
-      this.deps.requeue(key);
-    }, this.slowRetryMs);
-    timer.unref();
-    this.slowRetries.set(key, timer);
-  }
-
-  private cancelSlowRetry(key: string): void {
-    const timer = this.slowRetries.get(key);
-    if (timer) clearTimeout(timer);
-    this.slowRetries.delete(key);
-  }
-
   private forgetInfeasible(key: string): void {
+    // No slow retry is pending: this run came from the queue, which dropped it (or it fired).
     this.reported.delete(key);
-    this.cancelSlowRetry(key);
   }
 
   private fail(claim: V1PersistentVolumeClaim, started: number, message: string, cause?: unknown): never {

@@ -131,7 +131,7 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
     events,
     metrics,
     log: log.child({ reconciler: 'resize' }),
-    requeue: enqueueResize,
+    requeueAfter: (key, ms) => resizeQueue.addAfter(key, ms),
   });
   const intervalMs = config.usageIntervalSeconds * 1000;
   const usage = intervalMs > 0 ? new UsageMonitor({
