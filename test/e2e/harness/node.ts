@@ -34,6 +34,7 @@ const CONTAINER_LOG_LINKS = '/var/log/containers';
 
 export interface TestNodeState {
   readonly kind: 'cdk8s-storage-e2e-node';
+  readonly name: string;
   readonly dir: string;
   readonly socket: string;
   readonly kubeletPort: number;
@@ -46,6 +47,8 @@ export interface TestNodeState {
 }
 
 export interface RuntimeOptions {
+  /** The node's name (default TEST_NODE_NAME; another name has no address the API server can reach for logs/exec). */
+  readonly name?: string;
   /** Archives to load: the sandbox image and the controller image (`node/images.sh`). */
   readonly pauseArchive: string;
   readonly controllerArchive: string;
@@ -54,7 +57,7 @@ export interface RuntimeOptions {
 export interface KubeletOptions {
   /** Directory holding the kubelet binary (`binaries.sh kubelet`). */
   readonly kubeletBinDir: string;
-  /** The kubelet's credentials: `system:node:localhost` (ControlPlane.nodeKubeconfig). */
+  /** The kubelet's credentials: `system:node:<name>` (ControlPlane.nodeKubeconfig). */
   readonly kubeletKubeconfig: string;
   /** Admin kubeconfig of the control plane (to watch the node become Ready). */
   readonly kubeconfig: string;
@@ -76,6 +79,7 @@ export class TestNode {
     }
     const node = new TestNode({
       kind: 'cdk8s-storage-e2e-node',
+      name: options.name ?? TEST_NODE_NAME,
       dir,
       socket: path.join(dir, 'containerd.sock'),
       kubeletPort: await freePort(),
@@ -107,7 +111,7 @@ export class TestNode {
     return this.s;
   }
 
-  public get name(): string { return TEST_NODE_NAME; }
+  public get name(): string { return this.s.name; }
   public get runtimeSeconds(): number | undefined { return this.s.runtimeSeconds; }
   public get startSeconds(): number | undefined { return this.s.startSeconds; }
   public get dir(): string { return this.s.dir; }
@@ -132,13 +136,13 @@ export class TestNode {
       await stopProcess(this.s.processes.kubelet, 10_000);
     }
     await this.deleteContainers();
-    const shimIds = this.shimIds();
+    const shimSockets = this.shimSockets();
     if (this.s.processes.containerd) {
       await stopProcess(this.s.processes.containerd, 10_000);
     }
     await sweepProcesses(this.s.dir);
-    for (const id of shimIds) {
-      fs.rmSync(shimSocket(this.s.socket, 'k8s.io', id), { force: true });
+    for (const socket of shimSockets) {
+      fs.rmSync(socket, { force: true });
     }
     await unmountUnder(this.s.dir);
     removeContainerLogLinks(path.join(this.s.dir, 'pod-logs'));
@@ -198,17 +202,17 @@ export class TestNode {
         `--kubeconfig=${options.kubeletKubeconfig}`,
         `--root-dir=${this.file('kubelet')}`,
         `--cert-dir=${this.file('kubelet', 'pki')}`,
-        `--hostname-override=${TEST_NODE_NAME}`,
+        `--hostname-override=${this.s.name}`,
         '--v=1',
       ],
       logFile: this.file('logs', 'kubelet.log'),
     });
     this.s = { ...this.s, processes: { ...this.s.processes, kubelet: record } };
-    await waitFor(`node ${TEST_NODE_NAME} Ready`, async () => {
+    await waitFor(`node ${this.s.name} Ready`, async () => {
       if (!isRunning(record)) {
         throw new Error(`kubelet exited; see ${record.logFile}`);
       }
-      const r = await run(options.kubectlPath, ['--kubeconfig', options.kubeconfig, 'get', 'node', TEST_NODE_NAME,
+      const r = await run(options.kubectlPath, ['--kubeconfig', options.kubeconfig, 'get', 'node', this.s.name,
         '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
       return r.code === 0 && r.stdout.trim() === 'True';
     }, { timeoutMs: options.readyTimeoutMs ?? 60_000, onTimeout: () => `see ${record.logFile}` });
@@ -233,8 +237,8 @@ export class TestNode {
     }
   }
 
-  /** Ids of the running shims that serve this node's containerd. */
-  private shimIds(): string[] {
+  /** The sockets of the running shims that serve this node's containerd (outside its directory: containerd 1.6 cannot move them). */
+  public shimSockets(): string[] {
     const ids: string[] = [];
     for (const entry of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) {
@@ -245,7 +249,7 @@ export class TestNode {
         const address = argv[argv.indexOf('-address') + 1];
         const id = argv[argv.indexOf('-id') + 1];
         if (path.basename(argv[0]).startsWith('containerd-shim') && address === this.s.socket && id) {
-          ids.push(id);
+          ids.push(shimSocket(this.s.socket, 'k8s.io', id));
         }
       } catch {
         // exited meanwhile
