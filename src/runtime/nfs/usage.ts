@@ -18,7 +18,7 @@
  */
 import { BigIntStats, promises as fsp } from 'fs';
 import * as path from 'path';
-import { Limiter } from '../core/limiter';
+import { forEachLimited, Limiter } from '../core/limiter';
 import { PinnedDir } from '../fs/pinned-dir';
 import { readEntries } from '../fs/read-entries';
 import { errorAt, showPath } from '../fs/show-path';
@@ -97,32 +97,27 @@ export class UsageMeter {
       notReached: [] as string[],
       failed: [] as Array<{ name: string; error: string }>,
     };
-    let next = 0;
-    const worker = async () => {
-      while (next < order.length) {
-        const volume = order[next++];
-        if (this.now() >= deadline) {
-          result.notReached.push(volume.name);
-          continue;
-        }
-        try {
-          const walked = await walkVolume(this.root, volume.relativePath, { limiter: this.limiter, deadline, now: this.now });
-          const measurement: Measurement = { ...walked, measuredAt: new Date(this.now()) };
-          const previous = this.cache.get(volume.name);
-          if (walked.complete) {
-            this.cache.set(volume.name, measurement);
-            result.complete.push(volume.name);
-          } else {
-            // A partial walk is a lower bound: it replaces an older value only when it says more.
-            if (!previous || walked.bytes > previous.bytes) this.cache.set(volume.name, measurement);
-            result.partial.push(volume.name);
-          }
-        } catch (error) {
-          result.failed.push({ name: volume.name, error: (error as Error).message });
-        }
+    await forEachLimited(order, this.options.volumesAtOnce ?? 4, async (volume) => {
+      if (this.now() >= deadline) {
+        result.notReached.push(volume.name);
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.volumesAtOnce ?? 4, Math.max(order.length, 1)) }, worker));
+      try {
+        const walked = await walkVolume(this.root, volume.relativePath, { limiter: this.limiter, deadline, now: this.now });
+        const measurement: Measurement = { ...walked, measuredAt: new Date(this.now()) };
+        const previous = this.cache.get(volume.name);
+        if (walked.complete) {
+          this.cache.set(volume.name, measurement);
+          result.complete.push(volume.name);
+        } else {
+          // A partial walk is a lower bound: it replaces an older value only when it says more.
+          if (!previous || walked.bytes > previous.bytes) this.cache.set(volume.name, measurement);
+          result.partial.push(volume.name);
+        }
+      } catch (error) {
+        result.failed.push({ name: volume.name, error: (error as Error).message });
+      }
+    });
     return { ...result, seconds: (this.now() - started) / 1000 };
   }
 }
