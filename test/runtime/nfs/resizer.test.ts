@@ -11,7 +11,7 @@ import { NfsResizer, QuietRetry, resizeKey } from '../../../src/runtime/nfs/resi
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { Metrics } from '../../../src/runtime/ops/metrics';
 import type { EventType, ObjectRef } from '../../../src/runtime/ports/events';
-import type { ClaimPatcher } from '../../../src/runtime/ports/nfs-api';
+import type { ClaimPatcher, Lookup } from '../../../src/runtime/ports/nfs-api';
 import { MemoryApi } from '../support/memory-api';
 
 interface Recorded {
@@ -27,24 +27,18 @@ let requeued: Array<[string, number]>;
 let metrics: Metrics;
 let logs: string[];
 
-type Store<T> = { get(n: string, ns?: string): T | undefined; all(): T[] };
-
-function lookup<T extends { metadata?: { name?: string; namespace?: string } }>(store: Store<T>) {
-  return { get: (name: string, namespace?: string) => store.get(name, namespace), list: () => store.all() };
-}
-
 interface ResizerOptions {
   api?: ClaimPatcher;
   slowRetryMs?: number;
-  claims?: ReturnType<typeof lookup<V1PersistentVolumeClaim>>;
+  claims?: Lookup<V1PersistentVolumeClaim>;
 }
 
 function resizer(options: ResizerOptions = {}): NfsResizer {
   return new NfsResizer({
     provisionerName: PROVISIONER,
-    claims: options.claims ?? lookup(cluster.claims),
-    volumes: lookup(cluster.volumes),
-    classes: lookup(cluster.classes),
+    claims: options.claims ?? cluster.claims.lookup(),
+    volumes: cluster.volumes.lookup(),
+    classes: cluster.classes.lookup(),
     api: options.api ?? cluster.claimPatcher(),
     events: { emit: (ref, type, reason, message) => events.push({ ref, type, reason, message }) },
     metrics,

@@ -22,8 +22,6 @@ let events: Array<{ type: EventType; reason: string; message: string; name: stri
 let metrics: Metrics;
 let monitor: UsageMonitor;
 
-type Store<T> = { get(n: string, ns?: string): T | undefined; all(): T[] };
-const lookup = <T>(store: Store<T>) => ({ get: (n: string, ns?: string) => store.get(n, ns), list: () => store.all() });
 
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'usage-monitor-'));
@@ -33,9 +31,9 @@ beforeEach(() => {
   metrics = new Metrics();
   monitor = new UsageMonitor({
     provisionerName: PROVISIONER,
-    claims: lookup(cluster.claims),
-    volumes: lookup(cluster.volumes),
-    classes: lookup(cluster.classes),
+    claims: cluster.claims.lookup(),
+    volumes: cluster.volumes.lookup(),
+    classes: cluster.classes.lookup(),
     meter: new UsageMeter(root, { budgetMs: 60_000 }),
     api: cluster.claimPatcher(),
     events: { emit: (ref, type, reason, message) => events.push({ type, reason, message, name: ref.name }) },

@@ -14,7 +14,7 @@ import type { EventPort, EventType } from '../../../src/runtime/ports/events';
 import type { LeasePort, LeaseRecord } from '../../../src/runtime/ports/leases';
 import type { ListWatchPort, WatchEventType } from '../../../src/runtime/ports/list-watch';
 import type { DeletePreconditions, LocalClusterPorts, LocalKubePort, LocalLogger, LocalObjectRef, NodeCleanupPort, PvChange } from '../../../src/runtime/ports/local';
-import type { ClaimPatcher, ClusterPorts, MergePatch } from '../../../src/runtime/ports/nfs-api';
+import type { ClaimPatcher, ClusterPorts, Lookup, MergePatch } from '../../../src/runtime/ports/nfs-api';
 
 type Obj = { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string> } };
 type Watcher<T> = { onEvent: (type: WatchEventType, obj: T) => void; onDone: (error: unknown) => void };
@@ -65,6 +65,11 @@ export class MemoryStore<T extends Obj> implements ListWatchPort<T> {
 
   all(): T[] {
     return [...this.objects.values()].map(clone);
+  }
+
+  /** The objects as an informer's cache shows them to a reconciler. */
+  lookup(): Lookup<T> {
+    return { get: (name, namespace) => this.get(name, namespace), list: () => this.all() };
   }
 
   /** Creates or replaces the object (a new resourceVersion) and tells every watch. */
