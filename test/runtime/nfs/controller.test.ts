@@ -12,25 +12,7 @@ import { JsonLogger } from '../../../src/runtime/ops/log';
 import { Metrics } from '../../../src/runtime/ops/metrics';
 import type { EventType, ObjectRef } from '../../../src/runtime/ports/events';
 import { until } from '../core/until';
-
-class Store<T extends { metadata?: { name?: string; namespace?: string } }> {
-  readonly items = new Map<string, T>();
-  get(name: string, namespace?: string): T | undefined {
-    return this.items.get(namespace ? `${namespace}/${name}` : name);
-  }
-  list(): T[] {
-    return [...this.items.values()];
-  }
-  put(obj: T): T {
-    const m = obj.metadata!;
-    this.items.set(m.namespace ? `${m.namespace}/${m.name}` : m.name!, obj);
-    return obj;
-  }
-  delete(obj: T): void {
-    const m = obj.metadata!;
-    this.items.delete(m.namespace ? `${m.namespace}/${m.name}` : m.name!);
-  }
-}
+import { MemoryApi, MemoryStore } from '../support/memory-api';
 
 interface Recorded {
   ref: ObjectRef;
@@ -42,9 +24,9 @@ interface Recorded {
 let base: string;
 let root: string;
 let outside: string;
-let claims: Store<V1PersistentVolumeClaim>;
-let volumes: Store<V1PersistentVolume>;
-let classes: Store<V1StorageClass>;
+let claims: MemoryStore<V1PersistentVolumeClaim>;
+let volumes: MemoryStore<V1PersistentVolume>;
+let classes: MemoryStore<V1StorageClass>;
 let created: V1PersistentVolume[];
 let deleted: Array<{ name: string; uid?: string }>;
 let events: Recorded[];
@@ -58,9 +40,10 @@ beforeEach(() => {
   outside = path.join(base, 'outside');
   fs.mkdirSync(root);
   fs.mkdirSync(outside);
-  claims = new Store();
-  volumes = new Store();
-  classes = new Store();
+  const cluster = new MemoryApi();
+  claims = cluster.claims;
+  volumes = cluster.volumes;
+  classes = cluster.classes;
   created = [];
   deleted = [];
   events = [];
@@ -80,9 +63,9 @@ beforeEach(() => {
   controller = new NfsController({
     identity: IDENTITY,
     root,
-    claims,
-    volumes,
-    classes,
+    claims: claims.lookup(),
+    volumes: volumes.lookup(),
+    classes: classes.lookup(),
     api: {
       createVolume: (pv) => track(() => {
         if (api.createFails) throw api.createFails;
@@ -202,7 +185,7 @@ describe('provisioning', () => {
     api.createFails = new Error('down');
     const c = claim({ uid: 'u6', namespace: 'ns', name: 'db' });
     await expect(sync(c)).rejects.toThrow();
-    claims.delete(c);
+    claims.remove(c.metadata!.name!, c.metadata!.namespace);
     expect(controller.claimRemoved(c)).toBe(claimKey('ns', 'db'));
     await controller.handle(claimKey('ns', 'db'));
     expect(fs.readdirSync(root)).toEqual([]);
@@ -241,7 +224,7 @@ describe('provisioning', () => {
     test('a claim deleted after the failure has its directory removed', async () => {
       const c = claim({ uid: 'u8', namespace: 'ns', name: 'db' });
       await expect(sync(c)).rejects.toBeInstanceOf(ReportedError);
-      claims.delete(c);
+      claims.remove(c.metadata!.name!, c.metadata!.namespace);
       expect(controller.claimRemoved(c)).toBe(claimKey('ns', 'db'));
       await controller.handle(claimKey('ns', 'db'));
       expect(fs.readdirSync(root)).toEqual([]);
@@ -335,7 +318,7 @@ describe('an existing directory goes only to a claim of the namespace it was mad
     fs.writeFileSync(path.join(root, dir, 'ledger'), 'private');
     observe({ ...pv, metadata: { ...pv.metadata, uid: `uid-${pv.metadata!.name}` }, status: { phase: 'Released' } });
     await controller.handle(volumeKey(pv.metadata!.name!));
-    volumes.delete(pv);
+    volumes.remove(pv.metadata!.name!, pv.metadata!.namespace);
     controller.volumeRemoved(pv);
     events.length = 0;
     return dir;
@@ -517,7 +500,8 @@ describe('deleting', () => {
 
   test('Bound or foreign PVs are not queued or touched', async () => {
     expect(controller.volumeChanged({ metadata: { name: 'foreign', annotations: {} } })).toBeUndefined();
-    released('pvc-9', 'vol9', 'DELETE').status = { phase: 'Bound' };
+    const pv = released('pvc-9', 'vol9', 'DELETE');
+    volumes.put({ ...pv, status: { phase: 'Bound' } });
     await controller.handle(volumeKey('pvc-9'));
     expect(deleted).toEqual([]);
     expect(fs.existsSync(path.join(root, 'vol9/data'))).toBe(true);
@@ -548,9 +532,9 @@ describe('a controller killed between directory and PV', () => {
     return new NfsController({
       identity: IDENTITY,
       root,
-      claims,
-      volumes,
-      classes,
+      claims: claims.lookup(),
+      volumes: volumes.lookup(),
+      classes: classes.lookup(),
       api: {
         createVolume: async (pv) => {
           await beforeCreate?.();
@@ -579,7 +563,7 @@ describe('a controller killed between directory and PV', () => {
     expect(fs.readdirSync(path.join(root, 'ns')).sort()).toEqual(['deleting', 'gone', 'kept']);
 
     // While no controller runs: one claim is deleted, another is being deleted (a finalizer holds it).
-    claims.delete(gone);
+    claims.remove(gone.metadata!.name!, gone.metadata!.namespace);
     claims.put({ ...deleting, metadata: { ...deleting.metadata, deletionTimestamp: new Date() } });
     const next = restarted();
     await next.sweepUnfinished();
@@ -598,13 +582,13 @@ describe('a controller killed between directory and PV', () => {
     const reused = claim({ uid: 'k5', namespace: 'ns', name: 'reused' });
     for (const c of [written, reused]) await expect(sync(c)).rejects.toThrow();
     fs.writeFileSync(path.join(root, 'ns/written/file'), 'data');
-    claims.delete(written);
-    claims.delete(reused);
+    claims.remove(written.metadata!.name!, written.metadata!.namespace);
+    claims.remove(reused.metadata!.name!, reused.metadata!.namespace);
     // A new claim of the same name got the same directory while the notes were still there.
     observe(volume('pvc-k6', 'ns/reused', 'DELETE', 'Bound'));
 
     const next = restarted();
-    for (const pv of volumes.list()) next.volumeChanged(pv);
+    for (const pv of volumes.all()) next.volumeChanged(pv);
     await next.sweepUnfinished();
     expect(fs.readdirSync(path.join(root, 'ns')).sort()).toEqual(['reused', 'written']);
     expect(fs.readFileSync(path.join(root, 'ns/written/file'), 'utf8')).toBe('data');
@@ -622,7 +606,7 @@ describe('a controller killed between directory and PV', () => {
     expect(fs.readdirSync(path.join(root, 'ns'))).toEqual(['late']);
 
     // Deleted after the sweep, before the new process got to it: the informer reports the deletion.
-    claims.delete(late);
+    claims.remove(late.metadata!.name!, late.metadata!.namespace);
     const key = next.claimRemoved(late);
     expect(key).toBe(claimKey('ns', 'late'));
     await next.handle(key!);
@@ -693,7 +677,7 @@ describe('a controller killed between directory and PV', () => {
     });
     const provisioning = next.handle(claimKey('ns', 'racing'));
     await until(() => creating);
-    claims.delete(racing); // the PV create is on its way: its directory must stay
+    claims.remove(racing.metadata!.name!, racing.metadata!.namespace); // the PV create is on its way: its directory must stay
     await next.sweepUnfinished();
     expect(fs.readdirSync(path.join(root, 'ns'))).toEqual(['racing']);
 
