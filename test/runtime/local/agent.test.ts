@@ -142,10 +142,8 @@ describe('filesystem class', () => {
 
   test('watch: a new mount point becomes a PV within seconds, without a resync', async () => {
     await agent.start();
-    const started = Date.now();
     lab.mountFs(path.join(disks, 'vol3'));
     await until('vol3 published', () => cluster.volumes.has(nameOf('vol3')), 5000);
-    expect(Date.now() - started).toBeLessThan(5000);
     await agent.stop();
   });
 });

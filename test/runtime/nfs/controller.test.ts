@@ -693,7 +693,6 @@ describe('a burst of claims', () => {
   test('500 claims are provisioned concurrently, bounded by the worker count', async () => {
     api.latencyMs = 20;
     const queue = new WorkQueue({ concurrency: 16, handler: (key) => controller.handle(key) });
-    const started = Date.now();
     for (let i = 0; i < 500; i++) {
       const c = claims.put(claim({ uid: `burst-${i}`, name: `c${i}`, namespace: 'load' }));
       queue.add(controller.claimChanged(c)!);
@@ -703,8 +702,6 @@ describe('a burst of claims', () => {
     expect(fs.readdirSync(root)).toHaveLength(500);
     expect(api.peak).toBeGreaterThan(1);
     expect(api.peak).toBeLessThanOrEqual(16);
-    // One at a time this would take at least 500 x 20 ms = 10 s of API latency alone.
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(await operations('provision', 'succeeded')).toBe(500);
   });
 });
