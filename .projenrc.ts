@@ -45,6 +45,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     jestConfig: {
       testPathIgnorePatterns: ['/node_modules/', '/test/e2e/', '/test/image/'],
       testTimeout: 30_000,
+      globalSetup: '<rootDir>/test/util/temp-dir-setup.js',
+      globalTeardown: '<rootDir>/test/util/temp-dir-teardown.js',
     },
   },
 
