@@ -28,6 +28,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // The controller's runtime dependencies: bundled by esbuild, never part of the jsii API.
     '@kubernetes/client-node@~1.4.0',
     'prom-client@^15.1.3',
+    // Bundled in place of Node's deprecated built-in of the same name (see the bundle below).
+    'punycode@^2.3.1',
     // Tests.
     'fast-check@^4.10.2',
     'js-yaml@^4.1.0',
@@ -70,7 +72,14 @@ project.bundler.addBundle('src/runtime/main.ts', {
   sourcemap: true,
   tsconfigPath: 'src/runtime/tsconfig.json',
   banner: '#!/usr/bin/env node',
-  esbuildArgs: { '--legal-comments': 'eof', '--metafile': 'assets/runtime/main/index.meta.json' },
+  esbuildArgs: {
+    '--legal-comments': 'eof',
+    '--metafile': 'assets/runtime/main/index.meta.json',
+    // client-node's fetch stack still requires Node's built-in punycode, which Node >= 21 warns
+    // about on stderr at start (a line that is not JSON in the controller's logs): the userland
+    // package of the same code is bundled instead.
+    '--alias:punycode': 'punycode/',
+  },
 });
 // Legal comments carry only comments: the notices file carries every bundled package's license.
 project.tasks.tryFind('bundle:runtime/main')!.exec(
