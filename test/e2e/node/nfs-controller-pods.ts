@@ -15,6 +15,7 @@
  *   Deployment's `nfs` volume; it becomes a hostPath onto the directory nfs-ganesha
  *   exports for this provisioner, so the controller sees the tree NFS clients see.
  */
+import { spawn } from 'child_process';
 import { ControlPlane, onTestNode, TEST_NODE_NAME } from '../harness';
 import { eventually, Kube, KubeObject, LogLine, parseLogLines, paths } from '../support';
 
@@ -110,14 +111,33 @@ export async function podLogs(cp: ControlPlane, pod: KubeObject, options: { prev
   return parseLogLines(r.stdout, `kubectl logs ${options.previous ? '--previous ' : ''}${namespace}/${name}`);
 }
 
+/** A `kubectl logs -f` running in the background. */
+export interface FollowedLogs {
+  /** Resolves once the first line arrived: from then on nothing the container logs is missed. */
+  readonly following: Promise<void>;
+  /** Resolves with every line once the container has exited. */
+  readonly lines: Promise<LogLine[]>;
+}
+
 /**
- * `kubectl logs -f` of a pod: resolves with every line once the container has exited, so
- * a test can read what a pod logged while being deleted (the pod's logs go with it).
+ * `kubectl logs -f` of a pod, so a test can read what a pod logged while being deleted
+ * (its logs go with it).
  */
-export function followLogs(cp: ControlPlane, pod: KubeObject): Promise<LogLine[]> {
+export function followLogs(cp: ControlPlane, pod: KubeObject): FollowedLogs {
   const { name, namespace } = pod.metadata;
-  return cp.kubectl(['logs', '-f', name, '-n', namespace], { timeoutMs: 300_000, allowFailure: true })
-    .then((r) => parseLogLines(r.stdout, `kubectl logs -f ${namespace}/${name}`));
+  const child = spawn(cp.kubectlPath, ['--kubeconfig', cp.kubeconfig, 'logs', '-f', name, '-n', namespace], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: Buffer[] = [];
+  let stderr = '';
+  const following = new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('close', (code) => reject(new Error(`kubectl logs -f ${namespace}/${name} ended before any output (exit ${code}): ${stderr}`)));
+  });
+  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const lines = new Promise<LogLine[]>((resolve) => {
+    child.once('close', () => resolve(parseLogLines(Buffer.concat(chunks).toString('utf8'), `kubectl logs -f ${namespace}/${name}`)));
+  });
+  return { following, lines };
 }
 
 /** Deletes the Deployments and waits until their pods are gone, so no controller outlives the test's cleanup. */
