@@ -130,11 +130,13 @@ export function followLogs(cp: ControlPlane, pod: KubeObject): FollowedLogs {
   let stderr = '';
   const following = new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
+    child.once('error', reject);
     child.once('close', (code) => reject(new Error(`kubectl logs -f ${namespace}/${name} ended before any output (exit ${code}): ${stderr}`)));
   });
   child.stdout.on('data', (c: Buffer) => chunks.push(c));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const lines = new Promise<LogLine[]>((resolve) => {
+  const lines = new Promise<LogLine[]>((resolve, reject) => {
+    child.once('error', reject);
     child.once('close', () => resolve(parseLogLines(Buffer.concat(chunks).toString('utf8'), `kubectl logs -f ${namespace}/${name}`)));
   });
   return { following, lines };
