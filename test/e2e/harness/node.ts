@@ -223,6 +223,21 @@ export class TestNode {
     return run('ctr', ['--address', this.s.socket, '--namespace', 'k8s.io', ...args], { timeoutMs });
   }
 
+  /**
+   * The host PID of a running container's first process (PID 1 inside it), from the
+   * `containerID` of a pod's container status (`containerd://<id>`): what a test kills
+   * to crash a container the way an OOM kill or a segfault would.
+   */
+  public async containerPid(containerID: string): Promise<number> {
+    const id = containerID.replace(/^containerd:\/\//, '');
+    const r = await run('runc', ['--root', path.join(this.runcRoot(), 'k8s.io'), 'state', id]);
+    const pid = r.code === 0 ? Number(JSON.parse(r.stdout).pid) : 0;
+    if (!(pid > 0)) {
+      throw new Error(`no running container ${id} on node ${this.s.name}: ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+    return pid;
+  }
+
   /** Kills and deletes every container runc knows under the node's runc root (sandboxes included). */
   private async deleteContainers(): Promise<void> {
     if (!fs.existsSync(this.runcRoot())) {
