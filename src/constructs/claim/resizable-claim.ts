@@ -5,7 +5,8 @@ import { sizeToBytes } from './size';
 import { PVC_ANNOTATIONS } from '../../contract/keys';
 import { isDnsLabel, isDnsSubdomain } from '../../contract/names';
 import { formatQuantity } from '../../contract/quantity';
-import { apiObjectsInApp, checkNowAndAtSynth } from '../common/app-checks';
+import { checkNowAndAtSynth } from '../common/app-checks';
+import { AppIndex } from '../common/app-index';
 import { propError, quote } from '../common/errors';
 import { AccessMode, IStorageClassRef, VolumeMode } from '../common/storage-class-ref';
 
@@ -199,8 +200,8 @@ export class ResizableClaim extends Construct {
 
     // Two claims of one name in one namespace are one object to the API server: applying the
     // app would silently keep only the last.
-    checkNowAndAtSynth(this, () => {
-      const other = sameClaim(resource);
+    checkNowAndAtSynth(this, (app) => {
+      const other = sameClaim(app, resource);
       const namespace = resource.metadata.namespace;
       return other ? [`${where}: name ${quote(this.name)} is already used by the PersistentVolumeClaim at ${other.node.path} in the same namespace `
         + `(${namespace === undefined ? 'none set: the one kubectl applies to' : quote(namespace)}): give each claim in a namespace its own name`] : [];
@@ -214,8 +215,8 @@ export class ResizableClaim extends Construct {
 }
 
 /** Another PersistentVolumeClaim in the app with the name and namespace of `claim`. */
-function sameClaim(claim: ApiObject): ApiObject | undefined {
-  return apiObjectsInApp(claim, 'PersistentVolumeClaim')
+function sameClaim(app: AppIndex, claim: ApiObject): ApiObject | undefined {
+  return app.apiObjects('PersistentVolumeClaim')
     .find((other) => other !== claim && other.name === claim.name && other.metadata.namespace === claim.metadata.namespace);
 }
 

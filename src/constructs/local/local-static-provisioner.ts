@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { agentSecurityContext } from './agent-security';
 import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-class';
 import { addNodeCleanup } from './node-cleanup';
@@ -13,7 +13,8 @@ import { LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel } from '../../contract/names';
 import { pathsOverlap } from '../../contract/path-containment';
 import { LOCAL_AGENT_RULES } from '../../contract/rbac';
-import { apiObjectsInApp, checkNowAndAtSynth } from '../common/app-checks';
+import { checkNowAndAtSynth } from '../common/app-checks';
+import { AppIndex } from '../common/app-index';
 import { clusterScoped } from '../common/cluster-scoped';
 import { propError, quote } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
@@ -203,9 +204,9 @@ export class LocalStaticProvisioner extends Construct {
    * app, now and again at synth (for those added later).
    */
   public _register(cls: LocalStorageClass): void {
-    checkNowAndAtSynth(cls, () => [
-      ...allLocalClasses(this).filter((other) => other !== cls).flatMap((other) => classConflicts(cls, other)),
-      ...apiObjectsInApp(this, 'StorageClass').filter((obj) => obj.name === cls.name && !(obj.node.scope instanceof LocalStorageClass))
+    checkNowAndAtSynth(cls, (app) => [
+      ...allLocalClasses(app).filter((other) => other !== cls).flatMap((other) => classConflicts(cls, other)),
+      ...app.apiObjects('StorageClass').filter((obj) => obj.name === cls.name && !(obj.node.scope instanceof LocalStorageClass))
         .map((obj) => propError(cls._where, 'name', cls.name, `is already used by the StorageClass at ${obj.node.path}`, 'give each class its own name').message),
     ]);
     this.classes.push(cls);
@@ -294,10 +295,8 @@ export class LocalStaticProvisioner extends Construct {
 }
 
 /** Every registered local class of every LocalStaticProvisioner in the app. */
-function allLocalClasses(scope: IConstruct): LocalStorageClass[] {
-  return scope.node.root.node.findAll()
-    .filter((c): c is LocalStaticProvisioner => c instanceof LocalStaticProvisioner)
-    .flatMap((p) => p.storageClasses);
+function allLocalClasses(app: AppIndex): LocalStorageClass[] {
+  return app.instancesOf(LocalStaticProvisioner).flatMap((p) => p.storageClasses);
 }
 
 /** Why two local classes cannot both be in the app (a StorageClass name, a discovery or mount directory shared). */

@@ -128,8 +128,8 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         'Kubernetes takes a \'kubernetes.io/\' name for one of its built-in provisioners and never hands its claims to this controller: '
         + 'use a domain you own, e.g. \'example.com/nfs\'');
     }
-    checkNowAndAtSynth(this, () => this.node.root.node.findAll()
-      .filter((other): other is NfsProvisioner => other !== this && other instanceof NfsProvisioner && other.provisionerName === this.provisionerName)
+    checkNowAndAtSynth(this, (app) => app.instancesOf(NfsProvisioner)
+      .filter((other) => other !== this && other.provisionerName === this.provisionerName)
       .map((other) => propError(where, 'provisionerName', this.provisionerName, `is already used by the NfsProvisioner at ${other.node.path}`,
         'two controllers with one name would both act on the same claims: give each provisioner its own provisionerName').message));
 

@@ -8,7 +8,7 @@ import { DEFAULT_PATH_PATTERN, validatePathPattern } from '../../contract/path-t
 import { formatQuantity } from '../../contract/quantity';
 import { DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE } from '../../contract/values';
 import { sizeToBytes } from '../claim/size';
-import { apiObjectsInApp, checkNowAndAtSynth } from '../common/app-checks';
+import { checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
 import { propError } from '../common/errors';
 import { AccessMode, IStorageClassRef, ReclaimPolicy, VolumeBindingMode, VolumeMode } from '../common/storage-class-ref';
@@ -233,7 +233,7 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
     clusterScoped(resource);
     this.name = resource.name;
 
-    checkNowAndAtSynth(this, () => apiObjectsInApp(this, 'StorageClass').filter((other) => other !== resource).flatMap((other) => [
+    checkNowAndAtSynth(this, (app) => app.apiObjects('StorageClass').filter((other) => other !== resource).flatMap((other) => [
       ...other.name === this.name ? [propError(where, 'name', this.name, `is already used by the StorageClass at ${other.node.path}`,
         'give each StorageClass in the app its own name').message] : [],
       ...this.defaultClass && other.toJson().metadata?.annotations?.[K8S.defaultClass] === 'true'
