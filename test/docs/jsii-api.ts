@@ -8,7 +8,12 @@ import * as path from 'path';
 import { rootDir } from './markdown';
 
 interface TypeRef { readonly fqn?: string }
-interface Member { readonly name: string; readonly static?: boolean; readonly type?: TypeRef; readonly parameters?: { name: string; type: TypeRef }[] }
+interface Member {
+  readonly name: string;
+  readonly static?: boolean;
+  readonly type?: TypeRef;
+  readonly parameters?: { name: string; type: TypeRef }[];
+}
 interface JsiiType {
   readonly kind: 'class' | 'interface' | 'enum';
   readonly fqn: string;
