@@ -86,6 +86,13 @@ describe('decisions', () => {
       .toEqual({ action: 'delete', relativePath: 'team-db-pvc-uid-db', onDelete: 'ARCHIVE' });
   });
 
+  test('with only the provisioner name changed, it is resized but its delete is refused', () => {
+    const named = { ...volume, metadata: { ...volume.metadata, annotations: { [K8S.provisionedBy]: PROVISIONER } } };
+    expect(decideResize({ claim: grown, volume: named, provisionerName: PROVISIONER, now: new Date() }).action).toBe('resize');
+    const decision = decideDelete({ ...named, status: { phase: 'Released' } }, IDENTITY);
+    expect(decision).toMatchObject({ action: 'fail', message: expect.stringContaining(`annotation ${PV_ANNOTATIONS.directory} is missing`) });
+  });
+
   test('adopted with a directory that is not its NFS path, its delete is refused and nothing is touched', () => {
     const wrong = adopt(released, 'DELETE');
     wrong.metadata!.annotations![PV_ANNOTATIONS.directory] = 'team-other-pvc-uid-other';
