@@ -45,12 +45,15 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // CI must fail on a changed snapshot instead of rewriting it.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
-      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/', '/test/image/'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/', '/test/image/', '/test/python/'],
       testTimeout: 30_000,
       globalSetup: '<rootDir>/test/util/temp-dir-setup.js',
       globalTeardown: '<rootDir>/test/util/temp-dir-teardown.js',
     },
   },
+
+  // The Python package (jsii-pacmak): `npx projen package:python` writes the wheel to dist/python/.
+  publishToPypi: { distName: 'cdk8s-storage', module: 'cdk8s_storage' },
 
   github: false,
   release: false,
@@ -124,6 +127,18 @@ project.addTask('synth:examples', {
   description: 'Synthesize every app in examples/ to dist/examples/',
   exec: 'ts-node --project test/tsconfig.json examples/synth.ts',
 });
+
+// The Python binding: the wheel (built by `package` outside CI, else here) installed into a cached
+// virtualenv synthesizes a Python app to the same YAML as its TypeScript twin. Last step of `package`
+// (so of the build), once the wheel is there.
+const pythonTest = project.addTask('test:python', {
+  description: 'Install the Python wheel into a virtualenv and check a Python app synthesizes what the TypeScript app does',
+  steps: [
+    { exec: 'rm -rf dist/python && jsii-pacmak -v --target python', condition: 'node projenrc/python-wheel-stale.js' },
+    { exec: 'jest --config test/python/jest.config.js --runInBand', receiveArgs: true },
+  ],
+});
+project.packageTask.spawn(pythonTest);
 
 // The real-control-plane suite (etcd, kube-apiserver, controller-manager, scheduler, nfs-ganesha).
 // The image test builds the image (seconds with a warm base cache) and runs it; it needs no
