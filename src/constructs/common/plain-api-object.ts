@@ -4,24 +4,27 @@
  * `addJsonPatch`. A generated `k8s.Kube*` class runs its typed serialiser over the object
  * *after* the patches, so a patch with plain JSON where the types expect a class (`cpu: "1"`
  * rather than `k8s.Quantity.fromString("1")`, `port: 8080` rather than an IntOrString)
- * comes out as `null` or not at all. These objects are serialised once, up front, and
- * patches apply to that JSON as given; what no manifest can hold (null, NaN, a class
- * instance, a hole in a list) fails the synth, naming where it is.
+ * comes out as `null` or not at all. These objects are serialised once, up front, so
+ * patches apply to that JSON as given; and a patch value no manifest can hold (null, NaN,
+ * undefined, a class instance, which the patch would turn into `null` or `{ value: ... }`)
+ * is refused when the patch is added, naming where it points.
  */
-import { ApiObject, ApiObjectProps } from 'cdk8s';
+import { ApiObject, ApiObjectProps, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { quote } from './errors';
 
-/** An ApiObject from a `k8s.Kube*.manifest(...)` (plain JSON), checked after its patches. */
+/** An ApiObject from a `k8s.Kube*.manifest(...)` (plain JSON) that takes only plain JSON patches. */
 class PlainApiObject extends ApiObject {
-  public toJson(): any {
-    const json = super.toJson();
-    const problem = findNonJson(json, '');
-    if (problem) {
-      throw new Error(`${this.kind} ${this.node.path}: ${problem}. A JSON patch (addJsonPatch) put it there: `
-        + 'patch with plain JSON values (strings, numbers, booleans, lists, objects), e.g. "256Mi", not k8s.Quantity.fromString("256Mi"), and to remove a field use JsonPatch.remove');
+  public addJsonPatch(...ops: JsonPatch[]): void {
+    for (const op of ops) {
+      const { op: kind, path, value } = op._toJson();
+      const problem = kind === 'add' || kind === 'replace' || kind === 'test' ? findNonJson(value, path) : undefined;
+      if (problem) {
+        throw new Error(`${this.kind} ${this.node.path}: the patch value at ${problem}: patch with plain JSON values `
+          + '(strings, numbers, booleans, lists, objects), e.g. "256Mi", not k8s.Quantity.fromString("256Mi"); to remove a field use JsonPatch.remove');
+      }
     }
-    return json;
+    super.addJsonPatch(...ops);
   }
 }
 
@@ -35,7 +38,7 @@ export function plainApiObject(scope: Construct, id: string, manifest: ApiObject
 
 /** The first value at or below `pointer` that is not JSON a manifest can hold, described. */
 function findNonJson(value: unknown, pointer: string): string | undefined {
-  const at = pointer === '' ? 'the top level' : pointer;
+  const at = pointer === '' ? '/' : pointer;
   if (value === null) return `${at} is null`;
   if (value === undefined) return `${at} is undefined`;
   switch (typeof value) {
