@@ -18,9 +18,9 @@ import { defaultControllerImage, imageReferenceProblem } from '../common/image';
 import { addMonitoring, checkMonitoring, scrapeAnnotations } from '../common/monitoring';
 import { plainApiObject } from '../common/plain-api-object';
 import { podSecurityLabels } from '../common/pod-security';
+import { VolumeMode } from '../common/storage-class-ref';
 import { checkWorkload, helperWorkload, podTemplate, Workload, workloadFlags } from '../common/workload';
 import { MonitoringOptions, WorkloadOptions } from '../common/workload-options';
-import { VolumeMode } from '../common/storage-class-ref';
 
 /**
  * Props of a {@link LocalStaticProvisioner}. The pod knobs ({@link WorkloadOptions}) apply
