@@ -85,9 +85,11 @@ export class LocalStaticProvisioner extends Construct {
   /** Whether the node-deletion role runs. */
   public readonly nodeCleanup: boolean;
   /**
-   * The node agent's DaemonSet, for what the props do not cover: patch it with
-   * `addJsonPatch` (plain JSON values; a patch leaving null or a class instance fails the
-   * synth).
+   * The node agent's DaemonSet: the escape hatch for what the props do not cover.
+   *
+   * Patch it with `addJsonPatch` and plain JSON values, as in the YAML (`'1'`, not
+   * `k8s.Quantity.fromString('1')`); a value no manifest can hold (null, NaN, a class
+   * instance) is refused. See docs/workloads.md.
    */
   public readonly daemonSet: ApiObject;
   /** The headless Service of the agents' metrics port, unless `metricsService` is false. */

@@ -109,9 +109,11 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   /** Seconds between two usage measurements (0: off). */
   public readonly usageIntervalSeconds: number;
   /**
-   * The controller's Deployment, for what the props do not cover: patch it with
-   * `addJsonPatch` (plain JSON values; a patch leaving null or a class instance fails the
-   * synth).
+   * The controller's Deployment: the escape hatch for what the props do not cover.
+   *
+   * Patch it with `addJsonPatch` and plain JSON values, as in the YAML (`'1'`, not
+   * `k8s.Quantity.fromString('1')`); a value no manifest can hold (null, NaN, a class
+   * instance) is refused. See docs/workloads.md.
    */
   public readonly deployment: ApiObject;
   /** The headless Service of the controller's metrics port, unless `metricsService` is false. */
