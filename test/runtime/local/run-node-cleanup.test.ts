@@ -17,7 +17,7 @@ describe('local --node-cleanup flags', () => {
       mode: 'node-cleanup', config: { httpPort: 9090, instance: 'cleanup-1', logLevel: 'info' },
     });
     expect(parseLocalInvocation(['--node-cleanup=true', '--kubeconfig=/kc'], {})).toEqual({
-      mode: 'node-cleanup', config: { httpPort: 8080, instance: 'node-cleanup', kubeconfig: '/kc' },
+      mode: 'node-cleanup', config: { httpPort: 8080, instance: 'node-cleanup', logLevel: 'info', kubeconfig: '/kc' },
     });
   });
 
