@@ -97,6 +97,11 @@ export function workloadFlags(specs: Readonly<Record<'http-port' | 'log-level', 
   ];
 }
 
+/** An environment variable from the downward API (`metadata.name`, `spec.nodeName`, ...). */
+export function fieldEnv(name: string, fieldPath: string): k8s.EnvVar {
+  return { name, valueFrom: { fieldRef: { fieldPath } } };
+}
+
 /** What differs between the workloads' pods; {@link podTemplate} adds the knobs. */
 export interface PodTemplateInput {
   readonly workload: Workload;

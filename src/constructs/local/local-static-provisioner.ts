@@ -19,7 +19,7 @@ import { addMonitoring, checkMonitoring, scrapeAnnotations } from '../common/mon
 import { plainApiObject } from '../common/plain-api-object';
 import { podSecurityLabels } from '../common/pod-security';
 import { VolumeMode } from '../common/storage-class-ref';
-import { checkWorkload, helperWorkload, podTemplate, Workload, workloadFlags } from '../common/workload';
+import { checkWorkload, fieldEnv, helperWorkload, podTemplate, Workload, workloadFlags } from '../common/workload';
 import { MonitoringOptions, WorkloadOptions } from '../common/workload-options';
 
 /**
@@ -245,7 +245,6 @@ export class LocalStaticProvisioner extends Construct {
       mounts.push({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
     }
 
-    const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
     return podTemplate({
       workload: this.workload,
       labels,

@@ -6,7 +6,7 @@ import { LABELS } from '../../contract/keys';
 import { LOCAL_NODE_CLEANUP_RULES } from '../../contract/rbac';
 import { clusterScoped } from '../common/cluster-scoped';
 import { plainApiObject } from '../common/plain-api-object';
-import { podTemplate, Workload, workloadFlags } from '../common/workload';
+import { fieldEnv, podTemplate, Workload, workloadFlags } from '../common/workload';
 
 const NAME = 'cdk8s-storage-local-node-cleanup';
 const COMPONENT = 'local-node-cleanup';
@@ -46,7 +46,6 @@ export function addNodeCleanup(scope: Construct, options: NodeCleanupOptions): v
     subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace: options.namespace }],
   }));
 
-  const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   plainApiObject(scope, 'NodeCleanup', k8s.KubeDeployment.manifest({
     metadata,
     spec: {

@@ -15,7 +15,7 @@ import { defaultControllerImage, imageReferenceProblem } from '../common/image';
 import { addMonitoring, checkMonitoring, scrapeAnnotations } from '../common/monitoring';
 import { plainApiObject } from '../common/plain-api-object';
 import { podSecurityLabels } from '../common/pod-security';
-import { checkWorkload, podTemplate, Workload, workloadFlags } from '../common/workload';
+import { checkWorkload, fieldEnv, podTemplate, Workload, workloadFlags } from '../common/workload';
 import { MonitoringOptions, WorkloadOptions } from '../common/workload-options';
 
 /**
@@ -275,8 +275,8 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         image: this.image,
         args,
         env: [
-          { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-          { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          fieldEnv(ENV.podName, 'metadata.name'),
+          fieldEnv(ENV.podNamespace, 'metadata.namespace'),
         ],
         livenessPeriodSeconds: 10,
         readinessPeriodSeconds: 5,
