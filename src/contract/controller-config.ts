@@ -35,6 +35,8 @@ export const NFS_FLAGS = {
   workers: 'workers',
   /** Seconds between two measurements of the volumes' used bytes (0 turns measuring and autoGrow off). */
   usageInterval: 'usage-interval-seconds',
+  /** Lowest level of the log lines written (debug, info, warn, error). */
+  logLevel: 'log-level',
 } as const;
 
 /** Default of {@link NFS_FLAGS.usageInterval}: a minute. */
@@ -51,6 +53,8 @@ export const LOCAL_FLAGS = {
    * PVs of deleted nodes, report the others. Needs neither --config nor NODE_NAME.
    */
   nodeCleanup: 'node-cleanup',
+  /** Lowest level of the log lines written (debug, info, warn, error). */
+  logLevel: 'log-level',
 } as const;
 
 /** Environment variables set from the downward API. */

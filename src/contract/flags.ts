@@ -6,6 +6,7 @@
  * them.
  */
 import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, PATHS } from './controller-config';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from './values';
 
 export type FlagKind = 'string' | 'boolean' | 'integer';
 
@@ -25,6 +26,7 @@ export interface FlagSpec {
 export const KUBECONFIG_FLAG = 'kubeconfig';
 
 const KUBECONFIG_SPEC: FlagSpec = { kind: 'string', defaultText: 'in-cluster service account', help: 'kubeconfig file to use instead' };
+const LOG_LEVEL_SPEC: FlagSpec = { kind: 'string', defaultText: DEFAULT_LOG_LEVEL, help: `lowest level of the log lines written: ${LOG_LEVELS.join(', ')}` };
 const HTTP_PORT_SPEC: FlagSpec = { kind: 'integer', defaultText: String(DEFAULT_HTTP_PORT), help: 'port for /healthz, /readyz and /metrics (0 picks a free port)' };
 
 /** Default of the nfs command's --workers. */
@@ -52,6 +54,7 @@ export const NFS_FLAG_SPECS: Readonly<Record<NfsFlagName, FlagSpec>> = {
     defaultText: String(DEFAULT_USAGE_INTERVAL_SECONDS),
     help: 'seconds between measurements of the volumes\' used bytes (annotations, metrics, autoGrow); 0 turns them off',
   },
+  [NFS_FLAGS.logLevel]: LOG_LEVEL_SPEC,
   [KUBECONFIG_FLAG]: KUBECONFIG_SPEC,
 };
 
@@ -67,6 +70,7 @@ export const LOCAL_FLAG_SPECS: Readonly<Record<LocalFlagName, FlagSpec>> = {
   },
   [LOCAL_FLAGS.httpPort]: HTTP_PORT_SPEC,
   [LOCAL_FLAGS.nodeCleanup]: { kind: 'boolean', defaultText: 'false', help: 'run the cluster-wide node-deletion role (one replica) instead of a node agent' },
+  [LOCAL_FLAGS.logLevel]: LOG_LEVEL_SPEC,
   [KUBECONFIG_FLAG]: KUBECONFIG_SPEC,
 };
 

@@ -3,8 +3,8 @@
  * these tests hold them equal: a value added on one side only fails here, not in a cluster.
  */
 import { Testing } from 'cdk8s';
-import { BlockCleaner, BlockCleanerMethod, NfsProvisioner, NfsServer, OnDelete } from '../../src';
-import { BLOCK_CLEANER_KINDS, DEFAULT_CLEANER_PASSES, DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE, ON_DELETE_VALUES } from '../../src/contract/values';
+import { BlockCleaner, BlockCleanerMethod, LogLevel, NfsProvisioner, NfsServer, OnDelete } from '../../src';
+import { BLOCK_CLEANER_KINDS, DEFAULT_CLEANER_PASSES, DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE, LOG_LEVELS, ON_DELETE_VALUES } from '../../src/contract/values';
 
 test('OnDelete has exactly the contract\'s onDelete values', () => {
   expect(Object.values(OnDelete)).toEqual([...ON_DELETE_VALUES]);
@@ -12,6 +12,10 @@ test('OnDelete has exactly the contract\'s onDelete values', () => {
 
 test('BlockCleanerMethod has exactly the contract\'s block cleaner kinds', () => {
   expect(Object.values(BlockCleanerMethod)).toEqual([...BLOCK_CLEANER_KINDS]);
+});
+
+test('LogLevel has exactly the contract\'s log levels', () => {
+  expect(Object.values(LogLevel)).toEqual([...LOG_LEVELS]);
 });
 
 test('BlockCleaner.shred() and zero() default to the contract\'s passes', () => {

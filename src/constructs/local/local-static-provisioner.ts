@@ -5,9 +5,7 @@ import { Construct } from 'constructs';
 import { agentSecurityContext } from './agent-security';
 import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-class';
 import { addNodeCleanup } from './node-cleanup';
-import { isLabelValue, isQualifiedName, LABEL_VALUE_FIX, renderToleration } from './scheduling';
-import { Toleration } from './toleration';
-import { COMMANDS, DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS, LocalAgentConfig, PATHS } from '../../contract/controller-config';
+import { COMMANDS, ENV, LOCAL_FLAGS, LocalAgentConfig, PATHS } from '../../contract/controller-config';
 import { flagArg, LOCAL_FLAG_SPECS } from '../../contract/flags';
 import { LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel } from '../../contract/names';
@@ -18,10 +16,20 @@ import { AppIndex } from '../common/app-index';
 import { clusterScoped } from '../common/cluster-scoped';
 import { propError, quote } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
+import { addMonitoring, checkMonitoring, scrapeAnnotations } from '../common/monitoring';
+import { plainApiObject } from '../common/plain-api-object';
+import { podSecurityLabels } from '../common/pod-security';
 import { VolumeMode } from '../common/storage-class-ref';
+import { checkWorkload, fieldEnv, helperWorkload, podTemplate, Workload, workloadFlags } from '../common/workload';
+import { MonitoringOptions, WorkloadOptions } from '../common/workload-options';
 
-/** Props of a {@link LocalStaticProvisioner}. */
-export interface LocalStaticProvisionerProps {
+/**
+ * Props of a {@link LocalStaticProvisioner}. The pod knobs ({@link WorkloadOptions}) apply
+ * to the node agent's DaemonSet; the node-deletion Deployment (`nodeCleanup`) takes
+ * `imagePullPolicy`, `imagePullSecrets`, `priorityClassName`, `podLabels`, `podAnnotations`
+ * and `logLevel` from them too (it runs on any node, with its own small resources).
+ */
+export interface LocalStaticProvisionerProps extends WorkloadOptions, MonitoringOptions {
   /**
    * Namespace of the node agent (ServiceAccount, ConfigMap, DaemonSet).
    *
@@ -30,8 +38,9 @@ export interface LocalStaticProvisionerProps {
   readonly namespace?: string;
 
   /**
-   * Also create the Namespace object. Leave it off when the namespace exists or another
-   * construct creates it.
+   * Also create the Namespace object, labelled for Pod Security Admission at the
+   * `privileged` level (the agent mounts host directories). Leave it off when the namespace
+   * exists or another construct creates it; it then needs the `privileged` level.
    *
    * @default false
    */
@@ -43,20 +52,6 @@ export interface LocalStaticProvisionerProps {
    * @default - ghcr.io/cdk8s-storage/controller:<version of this package>
    */
   readonly image?: string;
-
-  /**
-   * Run the node agent only on nodes with these labels (the nodes that have the disks).
-   *
-   * @default - every node the tolerations allow
-   */
-  readonly nodeSelector?: { [key: string]: string };
-
-  /**
-   * Taints the node agent tolerates, e.g. those of dedicated storage nodes.
-   *
-   * @default - none beyond those Kubernetes gives every DaemonSet pod
-   */
-  readonly tolerations?: Toleration[];
 
   /**
    * Also run the node-deletion role: a one-replica Deployment that removes the Available
@@ -72,7 +67,6 @@ export interface LocalStaticProvisionerProps {
 /** Pod-template annotation holding a hash of the class map: a changed map rolls the agents. */
 const CONFIG_HASH_ANNOTATION = `${PREFIX}/config-hash`;
 const COMPONENT = 'local-agent';
-const HTTP_PORT_NAME = 'http';
 
 /**
  * Local persistent volumes from disks that are already attached and mounted on the nodes.
@@ -91,12 +85,20 @@ export class LocalStaticProvisioner extends Construct {
   public readonly serviceAccountName: string;
   /** Whether the node-deletion role runs. */
   public readonly nodeCleanup: boolean;
+  /**
+   * The node agent's DaemonSet: the escape hatch for what the props do not cover.
+   *
+   * Patch it with `addJsonPatch` and plain JSON values, as in the YAML (`'1'`, not
+   * `k8s.Quantity.fromString('1')`); a value no manifest can hold (null, NaN, a class
+   * instance) is refused. See docs/workloads.md.
+   */
+  public readonly daemonSet: ApiObject;
+  /** The headless Service of the agents' metrics port, unless `metricsService` is false. */
+  public readonly metricsService?: ApiObject;
 
   private readonly classes: LocalStorageClass[] = [];
-  private readonly nodeSelector: { [key: string]: string };
-  private readonly tolerations: k8s.Toleration[];
+  private readonly workload: Workload;
   private readonly configMap: ApiObject;
-  private readonly daemonSet: ApiObject;
 
   public constructor(scope: Construct, id: string, props: LocalStaticProvisionerProps = {}) {
     super(scope, id);
@@ -113,16 +115,8 @@ export class LocalStaticProvisioner extends Construct {
       throw propError(where, 'image', this.image, `is not an image reference: it ${imageProblem}`,
         'give [registry[:port]/]path[:tag][@sha256:digest], e.g. "registry.example.com/cdk8s-storage/controller:1.2.3"');
     }
-    this.nodeSelector = { ...props.nodeSelector ?? {} };
-    for (const [key, value] of Object.entries(this.nodeSelector)) {
-      if (!isQualifiedName(key)) {
-        throw propError(where, 'nodeSelector key', key, 'is not a valid label key', 'use e.g. "node.example.com/disks"');
-      }
-      if (typeof value !== 'string' || !isLabelValue(value)) {
-        throw propError(where, `nodeSelector[${quote(key)}]`, value, 'is not a valid label value', LABEL_VALUE_FIX);
-      }
-    }
-    this.tolerations = (props.tolerations ?? []).map((t, i) => renderToleration(t, where, i));
+    this.workload = checkWorkload(where, props);
+    checkMonitoring(where, props);
 
     const instance = Names.toLabelValue(this);
     const labels = {
@@ -136,7 +130,7 @@ export class LocalStaticProvisioner extends Construct {
     const namespaced = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: { ...labels, ...podSecurityLabels('privileged') } } }));
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -166,19 +160,24 @@ export class LocalStaticProvisioner extends Construct {
       data: { [PATHS.localConfigFile]: Lazy.any({ produce: () => this.configJson() }) },
     });
 
-    this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
+    const manifest = k8s.KubeDaemonSet.manifest({
       metadata: namespaced,
       spec: {
         selector: { matchLabels: selector },
         // One node at a time: while a node's agent restarts, only that node stops publishing.
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
-        template: Lazy.any({ produce: () => this.podTemplate(labels) }),
+        template: {},
       },
     });
+    const annotations = scrapeAnnotations(props, this.workload.httpPort);
+    // The template depends on the classes added later: serialised to plain JSON when synthesized.
+    manifest.spec.template = Lazy.any({ produce: () => k8s.toJson_PodTemplateSpec(this.podTemplate(labels, annotations)) });
+    this.daemonSet = plainApiObject(this, 'Resource', manifest);
+    this.metricsService = addMonitoring(this, props, { namespace: this.namespace, labels, selector, httpPort: this.workload.httpPort });
 
     this.nodeCleanup = props.nodeCleanup ?? false;
     if (this.nodeCleanup) {
-      addNodeCleanup(this, { namespace: this.namespace, image: this.image, labels });
+      addNodeCleanup(this, { namespace: this.namespace, image: this.image, labels, workload: helperWorkload(this.workload) });
     }
 
     this.node.addValidation({
@@ -225,7 +224,7 @@ export class LocalStaticProvisioner extends Construct {
     return JSON.stringify(this.config(), null, 2);
   }
 
-  private podTemplate(labels: Record<string, string>): k8s.PodTemplateSpec {
+  private podTemplate(labels: Record<string, string>, annotations: Record<string, string>): k8s.PodTemplateSpec {
     // Block classes publish devices; a Filesystem class with fsType publishes devices the
     // kubelet formats. Either way the entries are links to device nodes.
     const usesDevices = this.classes.some((c) => c.volumeMode === VolumeMode.BLOCK || c.fsType !== undefined);
@@ -247,50 +246,37 @@ export class LocalStaticProvisioner extends Construct {
       mounts.push({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
     }
 
-    const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-    const probe = (path: string, periodSeconds: number): k8s.Probe => ({
-      httpGet: { path, port: k8s.IntOrString.fromString(HTTP_PORT_NAME) },
-      periodSeconds,
-      timeoutSeconds: 5,
-      failureThreshold: 3,
-    });
-
-    return {
-      metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
-      spec: {
-        serviceAccountName: this.serviceAccountName,
-        automountServiceAccountToken: true,
-        ...(Object.keys(this.nodeSelector).length > 0 ? { nodeSelector: { ...this.nodeSelector } } : {}),
-        ...(this.tolerations.length > 0 ? { tolerations: this.tolerations } : {}),
-        containers: [{
-          name: 'agent',
-          image: this.image,
-          imagePullPolicy: 'IfNotPresent',
-          args: [
-            COMMANDS.local,
-            flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.config, `${PATHS.localConfigDir}/${PATHS.localConfigFile}`),
-            flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.httpPort, DEFAULT_HTTP_PORT),
-          ],
-          env: [
-            fieldEnv(ENV.nodeName, 'spec.nodeName'),
-            fieldEnv(ENV.podName, 'metadata.name'),
-            fieldEnv(ENV.podNamespace, 'metadata.namespace'),
-          ],
-          ports: [{ name: HTTP_PORT_NAME, containerPort: DEFAULT_HTTP_PORT, protocol: 'TCP' }],
-          livenessProbe: { ...probe('/healthz', 20), initialDelaySeconds: 10 },
-          readinessProbe: probe('/readyz', 10),
-          resources: {
-            requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
-            limits: { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('256Mi') },
-          },
-          // Root with DAC_OVERRIDE and FOWNER when every class is mount points; privileged
-          // when it opens block devices. Either way nothing is written outside the volumes.
-          securityContext: agentSecurityContext(usesDevices),
-          volumeMounts: mounts,
-        }],
-        volumes,
+    return podTemplate({
+      workload: this.workload,
+      labels,
+      annotations: { ...annotations, [CONFIG_HASH_ANNOTATION]: configHash },
+      serviceAccountName: this.serviceAccountName,
+      volumes,
+      container: {
+        name: 'agent',
+        image: this.image,
+        args: [
+          COMMANDS.local,
+          flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.config, `${PATHS.localConfigDir}/${PATHS.localConfigFile}`),
+          ...workloadFlags(LOCAL_FLAG_SPECS, this.workload),
+        ],
+        env: [
+          fieldEnv(ENV.nodeName, 'spec.nodeName'),
+          fieldEnv(ENV.podName, 'metadata.name'),
+          fieldEnv(ENV.podNamespace, 'metadata.namespace'),
+        ],
+        livenessPeriodSeconds: 20,
+        readinessPeriodSeconds: 10,
+        defaultResources: {
+          requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+          limits: { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('256Mi') },
+        },
+        // Root with DAC_OVERRIDE and FOWNER when every class is mount points; privileged
+        // when it opens block devices. Either way nothing is written outside the volumes.
+        securityContext: agentSecurityContext(usesDevices),
+        volumeMounts: mounts,
       },
-    };
+    });
   }
 }
 

@@ -1,9 +1,9 @@
-import { Chart, Duration, Names } from 'cdk8s';
+import { ApiObject, Chart, Duration, Names } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
-import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
+import { COMMANDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
 import { flagArg, NFS_FLAG_SPECS } from '../../contract/flags';
 import { K8S, LABELS, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel, isProvisionerName, leaseNameFor, reservedDomainOf } from '../../contract/names';
@@ -12,11 +12,17 @@ import { checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
 import { propError } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
+import { addMonitoring, checkMonitoring, scrapeAnnotations } from '../common/monitoring';
+import { plainApiObject } from '../common/plain-api-object';
+import { podSecurityLabels } from '../common/pod-security';
+import { checkWorkload, fieldEnv, podTemplate, Workload, workloadFlags } from '../common/workload';
+import { MonitoringOptions, WorkloadOptions } from '../common/workload-options';
 
 /**
- * Props of an `NfsProvisioner`.
+ * Props of an `NfsProvisioner`. The pod knobs ({@link WorkloadOptions}) apply to the
+ * controller's Deployment.
  */
-export interface NfsProvisionerProps {
+export interface NfsProvisionerProps extends WorkloadOptions, MonitoringOptions {
   /** The NFS server and export the volumes live on. */
   readonly server: NfsServer;
 
@@ -28,8 +34,9 @@ export interface NfsProvisionerProps {
   readonly namespace?: string;
 
   /**
-   * Also create the Namespace object. Leave it off when the namespace exists or another
-   * construct creates it.
+   * Also create the Namespace object, labelled for Pod Security Admission at the
+   * `baseline` level (what the controller's pod needs). Leave it off when the namespace
+   * exists or another construct creates it; it then needs at least `baseline`.
    *
    * @default false
    */
@@ -101,6 +108,18 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   public readonly leaseName: string;
   /** Seconds between two usage measurements (0: off). */
   public readonly usageIntervalSeconds: number;
+  /**
+   * The controller's Deployment: the escape hatch for what the props do not cover.
+   *
+   * Patch it with `addJsonPatch` and plain JSON values, as in the YAML (`'1'`, not
+   * `k8s.Quantity.fromString('1')`); a value no manifest can hold (null, NaN, a class
+   * instance) is refused. See docs/workloads.md.
+   */
+  public readonly deployment: ApiObject;
+  /** The headless Service of the controller's metrics port, unless `metricsService` is false. */
+  public readonly metricsService?: ApiObject;
+
+  private readonly workload: Workload;
 
   public constructor(scope: Construct, id: string, props: NfsProvisionerProps) {
     super(scope, id);
@@ -148,6 +167,8 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     this.usageIntervalSeconds = props.usageInterval === undefined ? DEFAULT_USAGE_INTERVAL_SECONDS : usageSeconds(where, props.usageInterval);
 
     this.leaseName = leaseNameFor(this.provisionerName);
+    this.workload = checkWorkload(where, props);
+    checkMonitoring(where, props);
 
     const labels: Record<string, string> = {
       [LABELS.name]: 'nfs-provisioner',
@@ -160,7 +181,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     const metadata = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: { ...labels, ...podSecurityLabels('baseline') } } }));
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -190,17 +211,15 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       subjects,
     });
 
-    new k8s.KubeDeployment(this, 'Deployment', {
+    this.deployment = plainApiObject(this, 'Deployment', k8s.KubeDeployment.manifest({
       metadata,
       spec: {
         replicas: this.replicas,
         selector: { matchLabels: selector },
-        template: {
-          metadata: { labels },
-          spec: this.podSpec(serviceAccount.name, selector),
-        },
+        template: this.podTemplate(serviceAccount.name, labels, selector, scrapeAnnotations(props, this.workload.httpPort)),
       },
-    });
+    }));
+    this.metricsService = addMonitoring(this, props, { namespace: this.namespace, labels, selector, httpPort: this.workload.httpPort });
 
     if (this.replicas > 1) {
       new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
@@ -217,8 +236,8 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     return new NfsStorageClass(this, id, { ...options, provisioner: this });
   }
 
-  private podSpec(serviceAccountName: string, selector: Record<string, string>): k8s.PodSpec {
-    const port = DEFAULT_HTTP_PORT;
+  private podTemplate(serviceAccountName: string, labels: Record<string, string>, selector: Record<string, string>,
+    annotations: Record<string, string>): k8s.PodTemplateSpec {
     const args = [
       COMMANDS.nfs,
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.provisionerName, this.provisionerName),
@@ -228,16 +247,17 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaderElect, 'true'),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaseName, this.leaseName),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaseNamespace, this.namespace),
-      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.httpPort, port),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.usageInterval, this.usageIntervalSeconds),
+      ...workloadFlags(NFS_FLAG_SPECS, this.workload),
     ];
-    return {
+    return podTemplate({
+      workload: this.workload,
+      labels,
+      annotations,
       serviceAccountName,
-      // The controller talks to the API server: it needs its token (cdk8s-plus turns it off).
-      automountServiceAccountToken: true,
-      securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+      podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
       // Spread the standbys over nodes so one node failure does not take all of them.
-      affinity: this.replicas > 1 ? {
+      defaultAffinity: this.replicas > 1 ? {
         podAntiAffinity: {
           preferredDuringSchedulingIgnoredDuringExecution: [{
             weight: 100,
@@ -245,29 +265,22 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
           }],
         },
       } : undefined,
-      containers: [{
+      volumes: [
+        // The kubelet mounts the export; the controller itself needs no mount privileges.
+        { name: ROOT_VOLUME, nfs: { server: this.server.host, path: this.server.path } },
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+      ],
+      container: {
         name: CONTAINER_NAME,
         image: this.image,
         args,
         env: [
-          { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-          { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          fieldEnv(ENV.podName, 'metadata.name'),
+          fieldEnv(ENV.podNamespace, 'metadata.namespace'),
         ],
-        ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
-        livenessProbe: {
-          httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('http') },
-          initialDelaySeconds: 10,
-          periodSeconds: 10,
-          timeoutSeconds: 5,
-          failureThreshold: 3,
-        },
-        readinessProbe: {
-          httpGet: { path: '/readyz', port: k8s.IntOrString.fromString('http') },
-          periodSeconds: 5,
-          timeoutSeconds: 5,
-          failureThreshold: 3,
-        },
-        resources: {
+        livenessPeriodSeconds: 10,
+        readinessPeriodSeconds: 5,
+        defaultResources: {
           requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
           // No CPU limit: throttling a controller only delays its work; memory is capped.
           limits: { memory: k8s.Quantity.fromString('256Mi') },
@@ -296,13 +309,8 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
           { name: ROOT_VOLUME, mountPath: PATHS.nfsRoot },
           { name: 'tmp', mountPath: '/tmp' },
         ],
-      }],
-      volumes: [
-        // The kubelet mounts the export; the controller itself needs no mount privileges.
-        { name: ROOT_VOLUME, nfs: { server: this.server.host, path: this.server.path } },
-        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-      ],
-    };
+      },
+    });
   }
 }
 

@@ -66,7 +66,7 @@ describe('LocalStaticProvisioner: nodeCleanup', () => {
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
     const [command, ...args] = deployment(synthValid(chart)).spec.template.spec.containers[0].args;
     expect(command).toBe('local');
-    expect(parseLocalInvocation(args, { POD_NAME: 'cleanup-abc' })).toEqual({ mode: 'node-cleanup', config: { httpPort: 8080, instance: 'cleanup-abc' } });
+    expect(parseLocalInvocation(args, { POD_NAME: 'cleanup-abc' })).toEqual({ mode: 'node-cleanup', config: { httpPort: 8080, instance: 'cleanup-abc', logLevel: 'info' } });
   });
 });
 

@@ -31,7 +31,7 @@ describe('LocalStaticProvisioner validation', () => {
 
   test.each(['Gt', 'exists', 'In', 'DoesNotExist'])('throws for the toleration operator %j (Kubernetes knows only Exists and Equal)', (operator) => {
     expect(() => setup({ tolerations: [{ key: 'k', operator: operator as TolerationOperator }] }))
-      .toThrow(`LocalStaticProvisioner test/local: tolerations[0].operator "${operator}" is not one Kubernetes knows: use TolerationOperator.EXISTS or TolerationOperator.EQUAL`);
+      .toThrow(`LocalStaticProvisioner test/local: tolerations[0].operator "${operator}" is not one Kubernetes knows: use "Exists" or "Equal" (TolerationOperator.EXISTS or EQUAL)`);
   });
 
   test('throws for a toleration effect Kubernetes does not know', () => {

@@ -26,7 +26,7 @@ describe('NfsProvisioner defaults', () => {
 
   test('synthesizes the controller objects and nothing else', () => {
     expect(objs.map((o) => o.kind).sort()).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'ServiceAccount',
+      'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
     ]);
   });
 
@@ -96,8 +96,8 @@ describe('NfsProvisioner defaults', () => {
       '--leader-elect=true',
       `--leader-election-lease-name=${p.leaseName}`,
       '--leader-election-namespace=default',
-      '--http-port=8080',
       '--usage-interval-seconds=60',
+      '--http-port=8080',
     ]);
   });
 

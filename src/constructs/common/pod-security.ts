@@ -1,0 +1,24 @@
+/**
+ * Pod Security Admission labels for the namespaces the constructs create. Each workload's
+ * namespace is labelled with the strictest level its pods meet, enforced (and warned and
+ * audited at the same level, so a pod patched beyond it is reported too):
+ *  - NFS controller: `baseline`. It runs as uid 0 with DAC_OVERRIDE and FOWNER (both in
+ *    baseline's allowed capabilities) and mounts the export as an `nfs` volume;
+ *    `restricted` forbids all three (non-root, NET_BIND_SERVICE only, no nfs volumes).
+ *  - Local node agent: `privileged`. It mounts the discovery directories with `hostPath`,
+ *    which baseline forbids, and runs privileged when a class publishes block devices.
+ * test/constructs/common/pod-security.test.ts checks every synthesized pod against the
+ * level its namespace carries.
+ */
+
+/** The Pod Security Standards levels. */
+export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
+
+/** The enforce, warn and audit labels of a namespace at `level`. */
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+  return {
+    'pod-security.kubernetes.io/enforce': level,
+    'pod-security.kubernetes.io/warn': level,
+    'pod-security.kubernetes.io/audit': level,
+  };
+}
