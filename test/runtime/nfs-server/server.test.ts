@@ -143,8 +143,11 @@ describe('a kill -9 in the middle of a change is finished or undone at the next 
 });
 
 test('onDelete: DELETE removes the image, ARCHIVE keeps it under archived/, RETAIN keeps the volume\'s folder there', async () => {
+  const createMs: number[] = [];
   for (const [pv, onDelete] of [['pvc-delete', 'DELETE'], ['pvc-archive', 'ARCHIVE'], ['pvc-retain', 'RETAIN']]) {
+    const started = now();
     await server.request('create', { pv, requestBytes: 300 * MIB, onDelete });
+    createMs.push(now() - started);
     const session = await lab.session(`/${pv}`);
     expect((await session.send('create 0 /kept')).ok).toBe(true);
     expect((await session.send('write 0 0 10000')).ok).toBe(true);
@@ -155,6 +158,7 @@ test('onDelete: DELETE removes the image, ARCHIVE keeps it under archived/, RETA
     // The export is gone from the running server too.
     await expect(lab.session(`/${pv}`)).rejects.toThrow(/mounting/);
   }
+  process.stdout.write(`create of a 300 MiB volume (image, mkfs.xfs, mount, export files, AddExport): ${createMs.join(', ')} ms, median ${[...createMs].sort((a, b) => a - b)[1]} ms\n`);
   const archived = fs.readdirSync(path.join(lab.dataDir, 'archived'));
   expect(archived.filter((n) => n.startsWith('pvc-delete'))).toEqual([]);
   expect(archived.filter((n) => /^pvc-archive-.*\.img$/.test(n))).toHaveLength(1);
