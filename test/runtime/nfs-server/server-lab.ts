@@ -13,7 +13,7 @@ import * as readline from 'readline';
 import { buildSync } from 'esbuild';
 
 /** Pids of the processes in the mount namespace `mntNs` (a /proc/<pid>/ns/mnt link text). */
-function pidsInMountNamespace(mntNs: string): number[] {
+export function pidsInMountNamespace(mntNs: string): number[] {
   return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((pid) => {
     try {
       return fs.readlinkSync(`/proc/${pid}/ns/mnt`) === mntNs;
