@@ -10,6 +10,8 @@ import type { BlockCleanerKind } from './values';
 /** Sub-commands of `cdk8s-storage-controller`, one per role. */
 export const COMMANDS = {
   nfs: 'nfs',
+  /** The in-cluster NFS server: supervises nfs-ganesha and provisions one export per claim. */
+  nfsServer: 'nfs-server',
   local: 'local',
 } as const;
 
@@ -37,6 +39,32 @@ export const NFS_FLAGS = {
   usageInterval: 'usage-interval-seconds',
   /** Lowest level of the log lines written (debug, info, warn, error). */
   logLevel: 'log-level',
+} as const;
+
+/**
+ * Flags of the `nfs-server` command (`--name=value`). The provisioning flags it shares with
+ * `nfs` (provisioner name, leader election, HTTP port, workers, usage interval) are the same
+ * flags, with the same names, meaning and defaults.
+ */
+export const NFS_SERVER_FLAGS = {
+  provisionerName: NFS_FLAGS.provisionerName,
+  /** Mount point of the backing storage: volume images, mountpoints, exports, NFSv4 recovery. */
+  dataDir: 'data-dir',
+  /** How a volume's size is enforced: one of QUOTA_MODES (src/contract/values.ts). */
+  quota: 'quota',
+  /** `true` to allocate a loop image's blocks up front, so the backing disk cannot be over-committed. */
+  preallocate: 'preallocate',
+  /** The server's Service in the pod's namespace: its spec.clusterIP goes into every PV. Required. */
+  serviceName: 'service-name',
+  /** Where ganesha's configuration is written (inside an emptyDir). */
+  ganeshaConfigDir: 'ganesha-config-dir',
+  leaderElect: NFS_FLAGS.leaderElect,
+  leaseName: NFS_FLAGS.leaseName,
+  leaseNamespace: NFS_FLAGS.leaseNamespace,
+  httpPort: NFS_FLAGS.httpPort,
+  workers: NFS_FLAGS.workers,
+  usageInterval: NFS_FLAGS.usageInterval,
+  logLevel: NFS_FLAGS.logLevel,
 } as const;
 
 /** Default of {@link NFS_FLAGS.usageInterval}: a minute. */
@@ -68,6 +96,10 @@ export const ENV = {
 export const PATHS = {
   /** Mount point of the NFS export in the NFS controller. */
   nfsRoot: '/persistentvolumes',
+  /** Mount point of the in-cluster NFS server's backing storage (default of --data-dir). */
+  nfsServerData: '/data',
+  /** Where the in-cluster NFS server writes ganesha's configuration (default of --ganesha-config-dir; an emptyDir). */
+  ganeshaConfigDir: '/run/cdk8s-storage',
   /** Directory of the mounted local class-map ConfigMap. */
   localConfigDir: '/etc/cdk8s-storage',
   /** File name (ConfigMap key) of the local class map. */
@@ -76,6 +108,9 @@ export const PATHS = {
 
 /** Default HTTP port for health and metrics. */
 export const DEFAULT_HTTP_PORT = 8080;
+
+/** The NFS port of the in-cluster server (NFSv4 only: no rpcbind, no other port). */
+export const NFS_PORT = 2049;
 
 /** One local storage class in the class map (`classes.json`) the node agent reads. */
 export interface LocalClassConfig {

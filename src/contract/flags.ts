@@ -5,8 +5,8 @@
  * not have), and a test holds the flag tables in docs/controller.md and docs/local.md to
  * them.
  */
-import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, PATHS } from './controller-config';
-import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from './values';
+import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, NFS_SERVER_FLAGS, PATHS } from './controller-config';
+import { DEFAULT_LOG_LEVEL, DEFAULT_QUOTA_MODE, LOG_LEVELS, QUOTA_MODES } from './values';
 
 export type FlagKind = 'string' | 'boolean' | 'integer';
 
@@ -34,12 +34,9 @@ export const DEFAULT_WORKERS = 16;
 
 export type NfsFlagName = typeof NFS_FLAGS[keyof typeof NFS_FLAGS] | typeof KUBECONFIG_FLAG;
 
-/** The `nfs` command's flags, in `--help` and docs order. */
-export const NFS_FLAG_SPECS: Readonly<Record<NfsFlagName, FlagSpec>> = {
-  [NFS_FLAGS.provisionerName]: { kind: 'string', required: true, help: 'provisioner name the StorageClasses refer to, e.g. example.com/nfs' },
-  [NFS_FLAGS.server]: { kind: 'string', required: true, help: 'NFS server host or IP written into every PV (resolved by the nodes)' },
-  [NFS_FLAGS.path]: { kind: 'string', required: true, help: 'exported path on the server under which volume directories live' },
-  [NFS_FLAGS.root]: { kind: 'string', required: true, help: 'where that export is mounted in this container' },
+/** The flags the provisioning commands (`nfs`, `nfs-server`) share, one spec each. */
+const PROVISIONER_NAME_SPEC: FlagSpec = { kind: 'string', required: true, help: 'provisioner name the StorageClasses refer to, e.g. example.com/nfs' };
+const SHARED_PROVISIONER_SPECS = {
   [NFS_FLAGS.leaderElect]: { kind: 'boolean', defaultText: 'true', help: 'hold a Lease before doing any work (needed with more than one replica)' },
   [NFS_FLAGS.leaseName]: {
     kind: 'string',
@@ -56,6 +53,28 @@ export const NFS_FLAG_SPECS: Readonly<Record<NfsFlagName, FlagSpec>> = {
   },
   [NFS_FLAGS.logLevel]: LOG_LEVEL_SPEC,
   [KUBECONFIG_FLAG]: KUBECONFIG_SPEC,
+} as const satisfies Record<string, FlagSpec>;
+
+/** The `nfs` command's flags, in `--help` and docs order. */
+export const NFS_FLAG_SPECS: Readonly<Record<NfsFlagName, FlagSpec>> = {
+  [NFS_FLAGS.provisionerName]: PROVISIONER_NAME_SPEC,
+  [NFS_FLAGS.server]: { kind: 'string', required: true, help: 'NFS server host or IP written into every PV (resolved by the nodes)' },
+  [NFS_FLAGS.path]: { kind: 'string', required: true, help: 'exported path on the server under which volume directories live' },
+  [NFS_FLAGS.root]: { kind: 'string', required: true, help: 'where that export is mounted in this container' },
+  ...SHARED_PROVISIONER_SPECS,
+};
+
+export type NfsServerFlagName = typeof NFS_SERVER_FLAGS[keyof typeof NFS_SERVER_FLAGS] | typeof KUBECONFIG_FLAG;
+
+/** The `nfs-server` command's flags, in `--help` and docs order. */
+export const NFS_SERVER_FLAG_SPECS: Readonly<Record<NfsServerFlagName, FlagSpec>> = {
+  [NFS_SERVER_FLAGS.provisionerName]: PROVISIONER_NAME_SPEC,
+  [NFS_SERVER_FLAGS.dataDir]: { kind: 'string', defaultText: PATHS.nfsServerData, help: 'mount point of the backing storage (volume images, mountpoints, exports, NFSv4 recovery)' },
+  [NFS_SERVER_FLAGS.quota]: { kind: 'string', defaultText: DEFAULT_QUOTA_MODE, help: `how a volume's size is enforced: ${QUOTA_MODES.join(', ')}` },
+  [NFS_SERVER_FLAGS.preallocate]: { kind: 'boolean', defaultText: 'false', help: 'allocate each loop image\'s blocks up front, so the backing disk cannot be over-committed' },
+  [NFS_SERVER_FLAGS.serviceName]: { kind: 'string', required: true, help: 'the server\'s Service in this pod\'s namespace; its cluster IP goes into every PV' },
+  [NFS_SERVER_FLAGS.ganeshaConfigDir]: { kind: 'string', defaultText: PATHS.ganeshaConfigDir, help: 'where ganesha\'s configuration is written (an emptyDir)' },
+  ...SHARED_PROVISIONER_SPECS,
 };
 
 export type LocalFlagName = typeof LOCAL_FLAGS[keyof typeof LOCAL_FLAGS] | typeof KUBECONFIG_FLAG;

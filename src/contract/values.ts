@@ -15,6 +15,18 @@ export const DEFAULT_ON_DELETE: OnDeleteValue = 'ARCHIVE';
 /** Mode of a new NFS volume directory when a class sets none: writable by any pod UID, as NFS subdir provisioners do. */
 export const DEFAULT_DIRECTORY_MODE = 0o777;
 
+/**
+ * How the in-cluster NFS server enforces a volume's size (`--quota`): `loop-image` (one XFS
+ * image file per volume, loop-mounted: a hard limit that grows online), `xfs-project` (an
+ * XFS project quota per volume on a backing XFS mounted with prjquota) or `none` (plain
+ * directories, the size recorded but not enforced).
+ */
+export const QUOTA_MODES = ['loop-image', 'xfs-project', 'none'] as const;
+export type QuotaMode = typeof QUOTA_MODES[number];
+
+/** --quota when none is given: the mode that enforces a size on any backing filesystem. */
+export const DEFAULT_QUOTA_MODE: QuotaMode = 'loop-image';
+
 /** How a local block volume is wiped before it is published again. */
 export const BLOCK_CLEANER_KINDS = ['QUICK_RESET', 'SHRED', 'ZERO', 'BLKDISCARD'] as const;
 export type BlockCleanerKind = typeof BLOCK_CLEANER_KINDS[number];

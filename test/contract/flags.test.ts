@@ -6,7 +6,7 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { NFS_FLAGS } from '../../src/contract/controller-config';
-import { flagArg, FlagSpec, LOCAL_FLAG_SPECS, NFS_FLAG_SPECS } from '../../src/contract/flags';
+import { flagArg, FlagSpec, LOCAL_FLAG_SPECS, NFS_FLAG_SPECS, NFS_SERVER_FLAG_SPECS } from '../../src/contract/flags';
 
 /** The rows `| \`--name\` | default | meaning |` of a markdown file, as [name, default]. */
 function documentedFlags(doc: string): Array<[string, string]> {
@@ -24,6 +24,7 @@ const plain = (text: string) => text.replace(/[`"]/g, '');
 test.each([
   ['controller.md', NFS_FLAG_SPECS],
   ['local.md', LOCAL_FLAG_SPECS],
+  ['server.md', NFS_SERVER_FLAG_SPECS],
 ])('the flag table in docs/%s lists exactly the spec\'s flags, in order, with their defaults', (doc, specs) => {
   const documented = documentedFlags(doc).map(([name, text]) => [name, plain(text)]);
   const specified = Object.entries(specs as Record<string, FlagSpec>).map(([name, spec]) => [name, plain(defaultColumn(spec))]);

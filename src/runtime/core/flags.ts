@@ -64,7 +64,7 @@ function convert(name: string, spec: FlagSpec, raw: string | undefined): FlagVal
 }
 
 /** The value of a command's log-level flag (`name`), one of {@link LOG_LEVELS}. */
-export function logLevelOf(flags: Map<string, FlagValue>, name: string): LogLevelValue {
+export function logLevelOf(flags: ReadonlyMap<string, FlagValue>, name: string): LogLevelValue {
   const value = flags.get(name) as string | undefined ?? DEFAULT_LOG_LEVEL;
   if (!(LOG_LEVELS as readonly string[]).includes(value)) {
     throw new ConfigError(`--${name}=${JSON.stringify(value)} is not a log level: use ${LOG_LEVELS.join(', ')}`);

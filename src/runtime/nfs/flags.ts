@@ -10,7 +10,7 @@ import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS } fro
 import { DEFAULT_WORKERS, KUBECONFIG_FLAG, NFS_FLAG_SPECS } from '../../contract/flags';
 import { isDnsSubdomain, isProvisionerName, leaseNameFor } from '../../contract/names';
 import { LogLevelValue } from '../../contract/values';
-import { ConfigError, logLevelOf, parseFlags } from '../core/flags';
+import { ConfigError, FlagValue, logLevelOf, parseFlags } from '../core/flags';
 
 const MAX_WORKERS = 1024;
 /** A day: measuring less often than that is as good as off. */
@@ -46,12 +46,8 @@ export interface NfsConfig {
 export function parseNfsConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>>): NfsConfig {
   const flags = parseFlags(args, NFS_FLAG_SPECS);
   const str = (name: string) => flags.get(name) as string | undefined;
-  const int = (name: string) => flags.get(name) as number | undefined;
 
-  const provisionerName = str(NFS_FLAGS.provisionerName)!;
-  if (!isProvisionerName(provisionerName)) {
-    throw new ConfigError(`--${NFS_FLAGS.provisionerName}=${JSON.stringify(provisionerName)} is not a valid provisioner name: use a qualified name such as example.com/nfs`);
-  }
+  const provisionerName = checkProvisionerName(str(NFS_FLAGS.provisionerName)!);
   const server = str(NFS_FLAGS.server)!;
   if (!/^[A-Za-z0-9.:\[\]_-]+$/.test(server)) {
     throw new ConfigError(`--${NFS_FLAGS.server}=${JSON.stringify(server)} is not a host name or IP address`);
@@ -59,6 +55,31 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
   const exportPath = absolutePath(NFS_FLAGS.path, str(NFS_FLAGS.path)!);
   const root = absolutePath(NFS_FLAGS.root, str(NFS_FLAGS.root)!);
 
+  return {
+    provisionerName,
+    server,
+    exportPath,
+    root,
+    ...parseProvisionerFlags(flags, provisionerName, env),
+  };
+}
+
+/** The settings every provisioning command (`nfs`, `nfs-server`) reads from the flags they share. */
+export type ProvisionerSettings = Pick<NfsConfig, 'leaderElection' | 'httpPort' | 'workers' | 'usageIntervalSeconds' | 'logLevel' | 'kubeconfig'>;
+
+/**
+ * Reads and checks the shared provisioning flags (leader election, HTTP port, workers, usage
+ * interval, log level, kubeconfig) from parsed flags.
+ *
+ * @throws ConfigError naming the first bad setting.
+ */
+export function parseProvisionerFlags(
+  flags: ReadonlyMap<string, FlagValue>,
+  provisionerName: string,
+  env: Readonly<Record<string, string | undefined>>,
+): ProvisionerSettings {
+  const str = (name: string) => flags.get(name) as string | undefined;
+  const int = (name: string) => flags.get(name) as number | undefined;
   const httpPort = int(NFS_FLAGS.httpPort) ?? DEFAULT_HTTP_PORT;
   if (httpPort < 0 || httpPort > 65535) {
     throw new ConfigError(`--${NFS_FLAGS.httpPort}=${httpPort} is not a port: use 0-65535`);
@@ -71,12 +92,7 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
   if (usageIntervalSeconds < 0 || usageIntervalSeconds > MAX_USAGE_INTERVAL_SECONDS) {
     throw new ConfigError(`--${NFS_FLAGS.usageInterval}=${usageIntervalSeconds} is out of range: use 0 (off) to ${MAX_USAGE_INTERVAL_SECONDS}`);
   }
-
   return {
-    provisionerName,
-    server,
-    exportPath,
-    root,
     leaderElection: leaderElection(flags.get(NFS_FLAGS.leaderElect) as boolean | undefined ?? true, provisionerName, str, env),
     httpPort,
     workers,
@@ -84,6 +100,18 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
     logLevel: logLevelOf(flags, NFS_FLAGS.logLevel),
     kubeconfig: str(KUBECONFIG_FLAG),
   };
+}
+
+/**
+ * Checks a provisioner name flag.
+ *
+ * @throws ConfigError when it is not a qualified name.
+ */
+export function checkProvisionerName(provisionerName: string): string {
+  if (!isProvisionerName(provisionerName)) {
+    throw new ConfigError(`--${NFS_FLAGS.provisionerName}=${JSON.stringify(provisionerName)} is not a valid provisioner name: use a qualified name such as example.com/nfs`);
+  }
+  return provisionerName;
 }
 
 function leaderElection(
@@ -107,7 +135,12 @@ function leaderElection(
   return { enabled: true, leaseName, namespace, identity };
 }
 
-function absolutePath(flag: string, value: string): string {
+/**
+ * Checks and normalises an absolute path flag.
+ *
+ * @throws ConfigError for a relative path or one with "." or ".." segments.
+ */
+export function absolutePath(flag: string, value: string): string {
   if (!path.posix.isAbsolute(value) || value.includes('\0')) {
     throw new ConfigError(`--${flag}=${JSON.stringify(value)} must be an absolute path`);
   }
