@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s, PersistentVolumeMode } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { agentSecurityContext } from './agent-security';
 import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-class';
@@ -15,9 +15,10 @@ import { pathsOverlap } from '../../contract/path-containment';
 import { LOCAL_AGENT_RULES } from '../../contract/rbac';
 import { apiObjectsInApp, checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
+import { nameFromId } from '../common/default-name';
 import { propError, quote } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
-import { VolumeMode } from '../common/storage-class-ref';
+import { namespaceOnce } from '../common/namespace';
 
 /** Props of a {@link LocalStaticProvisioner}. */
 export interface LocalStaticProvisionerProps {
@@ -29,8 +30,8 @@ export interface LocalStaticProvisionerProps {
   readonly namespace?: string;
 
   /**
-   * Also create the Namespace object. Leave it off when the namespace exists or another
-   * construct creates it.
+   * Also create the Namespace object. Several constructs of the app may ask for the same
+   * namespace (or the app may create it itself): it is written once.
    *
    * @default false
    */
@@ -90,12 +91,17 @@ export class LocalStaticProvisioner extends Construct {
   public readonly serviceAccountName: string;
   /** Whether the node-deletion role runs. */
   public readonly nodeCleanup: boolean;
+  /**
+   * `<namespace>/<construct id as a DNS label>`: stamped on every PV the agent publishes, so
+   * it tells this provisioner's volumes from another's. From what the user sees, never the
+   * construct path: renaming or moving the chart keeps the volumes this provisioner's.
+   */
+  public readonly identity: string;
 
   private readonly classes: LocalStorageClass[] = [];
   private readonly nodeSelector: { [key: string]: string };
   private readonly tolerations: k8s.Toleration[];
   private readonly configMap: ApiObject;
-  private readonly daemonSet: ApiObject;
 
   public constructor(scope: Construct, id: string, props: LocalStaticProvisionerProps = {}) {
     super(scope, id);
@@ -106,6 +112,12 @@ export class LocalStaticProvisioner extends Construct {
       throw propError(where, 'namespace', this.namespace, 'is not a valid namespace name',
         'use lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 63 characters)');
     }
+    this.identity = `${this.namespace}/${nameFromId(this, where, 'id')}`;
+    checkNowAndAtSynth(this, () => this.node.root.node.findAll()
+      .filter((other): other is LocalStaticProvisioner => other !== this && other instanceof LocalStaticProvisioner && other.identity === this.identity)
+      .map((other) => `${where}: its identity ${quote(this.identity)} (namespace and construct id) is also that of the LocalStaticProvisioner at ${other.node.path}: `
+        + 'both agents would take the same volumes, so give the two another construct id or namespace'));
+
     this.image = props.image ?? defaultControllerImage();
     const imageProblem = imageReferenceProblem(this.image);
     if (imageProblem) {
@@ -135,7 +147,7 @@ export class LocalStaticProvisioner extends Construct {
     const namespaced = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+      namespaceOnce(this, this.namespace, labels);
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -165,7 +177,7 @@ export class LocalStaticProvisioner extends Construct {
       data: { [PATHS.localConfigFile]: Lazy.any({ produce: () => this.configJson() }) },
     });
 
-    this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
+    new k8s.KubeDaemonSet(this, 'Resource', {
       metadata: namespaced,
       spec: {
         selector: { matchLabels: selector },
@@ -197,6 +209,11 @@ export class LocalStaticProvisioner extends Construct {
     return [...this.classes];
   }
 
+  /** @internal The node labels the agent is limited to (a copy). */
+  public get _nodeSelector(): { [key: string]: string } {
+    return { ...this.nodeSelector };
+  }
+
   /**
    * @internal Called by every LocalStorageClass of this provisioner: rejects a class whose
    * name or directories collide with another local class or StorageClass anywhere in the
@@ -212,10 +229,8 @@ export class LocalStaticProvisioner extends Construct {
   }
 
   private config(): LocalAgentConfig {
-    // Its namespace and DaemonSet name identify this provisioner's agent in the cluster: they
-    // go into the identity on its PVs, which tells them apart from another provisioner's.
     return {
-      provisioner: `${this.namespace}/${this.daemonSet.name}`,
+      provisioner: this.identity,
       classes: this.classes.map((c) => c._toConfig()),
     };
   }
@@ -227,16 +242,17 @@ export class LocalStaticProvisioner extends Construct {
   private podTemplate(labels: Record<string, string>): k8s.PodTemplateSpec {
     // Block classes publish devices; a Filesystem class with fsType publishes devices the
     // kubelet formats. Either way the entries are links to device nodes.
-    const usesDevices = this.classes.some((c) => c.volumeMode === VolumeMode.BLOCK || c.fsType !== undefined);
+    const usesDevices = this.classes.some((c) => c.volumeMode === PersistentVolumeMode.BLOCK || c.fsType !== undefined);
     const configHash = createHash('sha256').update(this.configJson()).digest('hex').slice(0, 16);
 
     const volumes: k8s.Volume[] = [{ name: 'config', configMap: { name: this.configMap.name } }];
     const mounts: k8s.VolumeMount[] = [{ name: 'config', mountPath: PATHS.localConfigDir, readOnly: true }];
     this.classes.forEach((cls, i) => {
       const name = `class-${i}`;
-      // type Directory: a node whose disk directory is missing fails the pod instead of
-      // getting an empty directory created on its root filesystem.
-      volumes.push({ name, hostPath: { path: cls.hostDir, type: 'Directory' } });
+      // DirectoryOrCreate: a node without one class's directory must still run the agent for
+      // the others. The empty directory created holds no mount point or device, so it never
+      // becomes a volume on the root filesystem.
+      volumes.push({ name, hostPath: { path: cls.hostDir, type: 'DirectoryOrCreate' } });
       // HostToContainer: disks mounted on the host after the agent started show up inside it.
       mounts.push({ name, mountPath: cls.mountDir, mountPropagation: 'HostToContainer' });
     });
@@ -306,14 +322,22 @@ function classConflicts(cls: LocalStorageClass, other: LocalStorageClass): strin
   if (other.name === cls.name) {
     found.push(propError(cls._where, 'name', cls.name, `is already used by ${other._where}`, 'StorageClass names are cluster-wide, give each class its own name').message);
   }
-  if (pathsOverlap(cls.hostDir, other.hostDir)) {
+  // Two provisioners whose agents never share a node may use one directory (per node pool).
+  const shareNodes = other.provisioner === cls.provisioner || !selectorsDisjoint(cls.provisioner._nodeSelector, other.provisioner._nodeSelector);
+  if (shareNodes && pathsOverlap(cls.hostDir, other.hostDir)) {
     const how = cls.hostDir === other.hostDir ? 'is also the hostDir of' : 'overlaps the hostDir of';
     found.push(propError(cls._where, 'hostDir', cls.hostDir, `${how} ${other._where} (${quote(other.hostDir)})`,
-      'give each class its own discovery directory, not nested in another (the outer class would publish the inner one as a volume)').message);
+      'give each class its own discovery directory, not nested in another (the outer class would publish the inner one as a volume), '
+      + 'or run the two provisioners on disjoint nodes (nodeSelectors with different values for one key)').message);
   }
   if (other.provisioner === cls.provisioner && pathsOverlap(cls.mountDir, other.mountDir)) {
     found.push(propError(cls._where, 'mountDir', cls.mountDir, `overlaps the mountDir of ${other._where} (${quote(other.mountDir)}) in the same agent`,
       'give each class its own mountDir').message);
   }
   return found;
+}
+
+/** True when no node can match both selectors: they require different values of one label. */
+function selectorsDisjoint(a: { [key: string]: string }, b: { [key: string]: string }): boolean {
+  return Object.keys(a).some((key) => key in b && a[key] !== b[key]);
 }

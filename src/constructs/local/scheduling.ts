@@ -1,6 +1,6 @@
-import { k8s } from 'cdk8s-plus-28';
-import { TaintEffect, Toleration, TolerationOperator } from './toleration';
-import { isProvisionerName } from '../../contract/names';
+import { k8s, TaintEffect } from 'cdk8s-plus-28';
+import { Toleration, TolerationOperator } from './toleration';
+import { isLabelValue, isQualifiedName, LABEL_VALUE_FIX } from '../../contract/names';
 import { propError } from '../common/errors';
 
 /** Validates a toleration the way the API server would, naming the fix. */
@@ -44,15 +44,4 @@ export function renderToleration(t: Toleration, where: string, index: number): k
   };
 }
 
-/** What a bad label value is told to be. */
-export const LABEL_VALUE_FIX = 'use at most 63 letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit';
-
-/** A label key follows the qualified-name rule of a provisioner name: `[prefix/]name`. */
-export function isQualifiedName(value: string): boolean {
-  return isProvisionerName(value);
-}
-
-/** A label value: empty, or at most 63 alphanumerics, '-', '_', '.', alphanumeric at both ends. */
-export function isLabelValue(value: string): boolean {
-  return value.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value);
-}
+export { isLabelValue, isQualifiedName, LABEL_VALUE_FIX };

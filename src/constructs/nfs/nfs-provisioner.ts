@@ -5,13 +5,15 @@ import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
 import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
 import { flagArg, NFS_FLAG_SPECS } from '../../contract/flags';
-import { K8S, LABELS, PROJECT_NAME } from '../../contract/keys';
+import { K8S, LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel, isProvisionerName, leaseNameFor, reservedDomainOf } from '../../contract/names';
 import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule } from '../../contract/rbac';
 import { checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
+import { nameFromId } from '../common/default-name';
 import { propError } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
+import { namespaceOnce } from '../common/namespace';
 
 /**
  * Props of an `NfsProvisioner`.
@@ -28,8 +30,8 @@ export interface NfsProvisionerProps {
   readonly namespace?: string;
 
   /**
-   * Also create the Namespace object. Leave it off when the namespace exists or another
-   * construct creates it.
+   * Also create the Namespace object. Several constructs of the app may ask for the same
+   * namespace (or the app may create it itself): it is written once.
    *
    * @default false
    */
@@ -37,10 +39,11 @@ export interface NfsProvisionerProps {
 
   /**
    * The provisioner name StorageClasses refer to and volumes are stamped with. The
-   * controller only deletes volumes carrying this name, so do not change it once volumes
-   * exist: set it explicitly for anything long-lived.
+   * controller only deletes volumes carrying this name, so it must not change once volumes
+   * exist. The default depends only on the namespace and the construct id: renaming or
+   * moving the chart keeps it.
    *
-   * @default - `cdk8s-storage.dev/nfs-<construct path as a DNS label>`
+   * @default - `cdk8s-storage.dev/nfs.<namespace>.<construct id as a DNS label>`
    */
   readonly provisionerName?: string;
 
@@ -117,7 +120,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         'use lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 63 characters)');
     }
 
-    this.provisionerName = props.provisionerName ?? `cdk8s-storage.dev/nfs-${Names.toDnsLabel(this, { maxLen: 59 })}`;
+    this.provisionerName = props.provisionerName ?? defaultProvisionerName(this, where, this.namespace);
     if (!isProvisionerName(this.provisionerName)) {
       throw propError(where, 'provisionerName', this.provisionerName, 'is not a valid provisioner name',
         'use a domain-qualified name such as \'example.com/nfs\' (name part: letters, digits, \'-\', \'_\', \'.\'; at most 63 characters)');
@@ -160,7 +163,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     const metadata = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+      namespaceOnce(this, this.namespace, labels);
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -304,6 +307,20 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       ],
     };
   }
+}
+
+/**
+ * `cdk8s-storage.dev/nfs.<namespace>.<id>`: from what the user sees, never the construct
+ * path. Dots separate the parts, which neither a namespace nor the id's DNS label has, so
+ * two provisioners can only share it by sharing namespace and id.
+ */
+function defaultProvisionerName(scope: Construct, where: string, namespace: string): string {
+  const name = `${PREFIX}/nfs.${namespace}.${nameFromId(scope, where, 'provisionerName')}`;
+  if (!isProvisionerName(name)) {
+    throw propError(where, 'provisionerName', undefined, `would default to ${JSON.stringify(name)}, which is longer than 63 characters after the "/"`,
+      'set provisionerName, e.g. \'example.com/nfs\', or use a shorter namespace or construct id');
+  }
+  return name;
 }
 
 /** A usage interval in whole seconds, 0 to a day. */
