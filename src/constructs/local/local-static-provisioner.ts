@@ -114,7 +114,8 @@ export class LocalStaticProvisioner extends Construct {
     }
     this.identity = `${this.namespace}/${nameFromId(this, where, 'id')}`;
     checkNowAndAtSynth(this, () => this.node.root.node.findAll()
-      .filter((other): other is LocalStaticProvisioner => other !== this && other instanceof LocalStaticProvisioner && other.identity === this.identity)
+      .filter((other): other is LocalStaticProvisioner => other !== this && other instanceof LocalStaticProvisioner
+        && other.identity === this.identity)
       .map((other) => `${where}: its identity ${quote(this.identity)} (namespace and construct id) is also that of the LocalStaticProvisioner at ${other.node.path}: `
         + 'both agents would take the same volumes, so give the two another construct id or namespace'));
 

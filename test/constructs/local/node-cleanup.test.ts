@@ -1,5 +1,5 @@
-import { PersistentVolumeMode } from 'cdk8s-plus-28';
 import { createHash } from 'crypto';
+import { PersistentVolumeMode } from 'cdk8s-plus-28';
 import { setup } from './helpers';
 import { BlockCleaner } from '../../../src/constructs/local';
 import { LOCAL_AGENT_RULES, LOCAL_NODE_CLEANUP_RULES, rulesAllow } from '../../../src/contract/rbac';

@@ -4,6 +4,7 @@ import { setup } from './helpers';
 import { VolumeBindingMode } from '../../../src/constructs/common/storage-class-ref';
 import { BlockCleaner, LocalStaticProvisioner, LocalStorageClass, TolerationOperator } from '../../../src/constructs/local';
 import { NfsServer } from '../../../src/constructs/nfs';
+import { synthValid } from '../../util/synth';
 
 /** Adds a class with the given options to a fresh provisioner. */
 function addClass(options: Partial<Parameters<LocalStaticProvisioner['addStorageClass']>[1]>): LocalStorageClass {
@@ -153,6 +154,26 @@ describe('LocalStorageClass validation', () => {
     const other = new LocalStaticProvisioner(chart, 'other');
     expect(() => other.addStorageClass('b', { hostDir: '/mnt/disks' }))
       .toThrow(/test\/other\/b: hostDir "\/mnt\/disks" is also the hostDir of LocalStorageClass test\/local\/a/);
+  });
+
+  test('accepts one hostDir in two provisioners whose nodeSelectors can never match one node', () => {
+    const chart = Testing.chart();
+    const a = new LocalStaticProvisioner(chart, 'ssd-nodes', { nodeSelector: { pool: 'ssd' } });
+    const b = new LocalStaticProvisioner(chart, 'hdd-nodes', { nodeSelector: { pool: 'hdd' } });
+    a.addStorageClass('ssd', { hostDir: '/mnt/disks' });
+    b.addStorageClass('hdd', { hostDir: '/mnt/disks' });
+    expect(() => synthValid(chart)).not.toThrow();
+  });
+
+  test.each([
+    ['one provisioner has no nodeSelector', {}, { pool: 'hdd' }],
+    ['the selectors have no key in common', { pool: 'ssd' }, { zone: 'a' }],
+    ['the selectors agree on their common key', { pool: 'ssd' }, { pool: 'ssd', zone: 'a' }],
+  ])('refuses one hostDir in two provisioners that can share a node: %s', (_why, first, second) => {
+    const chart = Testing.chart();
+    new LocalStaticProvisioner(chart, 'a', { nodeSelector: first }).addStorageClass('x', { hostDir: '/mnt/disks' });
+    expect(() => new LocalStaticProvisioner(chart, 'b', { nodeSelector: second }).addStorageClass('y', { hostDir: '/mnt/disks' }))
+      .toThrow(/test\/b\/y: hostDir "\/mnt\/disks" is also the hostDir of LocalStorageClass test\/a\/x .*or run the two provisioners on disjoint nodes/);
   });
 
   test('throws for a hostDir nested in another class\'s', () => {

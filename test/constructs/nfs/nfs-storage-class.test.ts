@@ -290,3 +290,16 @@ describe('NfsStorageClass validation', () => {
       .toThrow(/defaultClass true but the StorageClass at test\/nfs\/class\/Resource is already the default: mark only one StorageClass as the default/);
   });
 });
+
+describe('NfsStorageClass reclaimPolicy and onDelete', () => {
+  test('refuses onDelete with reclaimPolicy Retain, explaining why and what to do', () => {
+    expect(() => setup({ reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN, onDelete: OnDelete.DELETE }))
+      .toThrow('NfsStorageClass test/nfs/class: onDelete "DELETE" is set with reclaimPolicy Retain, under which Kubernetes never deletes a volume, '
+        + 'so it would never apply: remove onDelete (the directory stays with the Released volume), or use reclaimPolicy Delete with onDelete OnDelete.RETAIN');
+  });
+
+  test('accepts reclaimPolicy Retain alone, and onDelete with Delete', () => {
+    expect(storageClass({ reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN }).reclaimPolicy).toBe('Retain');
+    expect(storageClass({ onDelete: OnDelete.RETAIN }).parameters.onDelete).toBe('RETAIN');
+  });
+});

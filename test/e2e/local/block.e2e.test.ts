@@ -1,4 +1,3 @@
-import { PersistentVolumeMode } from 'cdk8s-plus-28';
 /**
  * Local Block volumes on a real control plane: loop devices linked into a node's discovery
  * directory are published as raw block PVs; a released one is wiped by the class's cleaner
@@ -7,6 +6,7 @@ import { PersistentVolumeMode } from 'cdk8s-plus-28';
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { PersistentVolumeMode } from 'cdk8s-plus-28';
 import { NodeDisks, sh } from './disks';
 import {
   applyLocal, cleanupCluster, createClaim, createNode, createPod, EVENT_NAMESPACE, expectedPvName, HOSTNAME_LABEL,
