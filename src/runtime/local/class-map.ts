@@ -47,12 +47,12 @@ export function parseLocalAgentConfig(text: string, source: string): LocalAgentC
   return { ...(provisioner !== undefined ? { provisioner } : {}), classes };
 }
 
-/** `<namespace>/<name>`: a namespace (DNS label) and an object name (DNS subdomain). */
+/** `<namespace>/<name>`: the provisioner's namespace (DNS label) and construct id as a name (DNS subdomain). */
 function parseProvisioner(raw: unknown, source: string): string | undefined {
   if (raw === undefined) return undefined;
   const [namespace, name, ...rest] = typeof raw === 'string' ? raw.split('/') : [];
   if (namespace === undefined || name === undefined || rest.length > 0 || !isDnsLabel(namespace) || !isDnsSubdomain(name)) {
-    throw new LocalConfigError(`${source}: provisioner is ${preview(raw)}; expected "<namespace>/<name>" of the LocalStaticProvisioner's DaemonSet, e.g. "storage/local-disks"`);
+    throw new LocalConfigError(`${source}: provisioner is ${preview(raw)}; expected "<namespace>/<name>" of the LocalStaticProvisioner (its namespace and construct id), e.g. "storage/local-disks"`);
   }
   return `${namespace}/${name}`;
 }

@@ -92,7 +92,7 @@ describe('local agent config', () => {
   });
 
   test.each<[unknown]>([[''], ['local-disks'], ['storage/'], ['Storage/disks'], ['a/b/c'], ['storage/disks\n'], [42]])('rejects the provisioner %j, naming the expected form', (provisioner) => {
-    expect(() => parse({ provisioner, classes: [fsClass] })).toThrow(/classes.json: provisioner is .*; expected "<namespace>\/<name>" of the LocalStaticProvisioner's DaemonSet/);
+    expect(() => parse({ provisioner, classes: [fsClass] })).toThrow(/classes.json: provisioner is .*; expected "<namespace>\/<name>" of the LocalStaticProvisioner \(its namespace and construct id\)/);
   });
 
   test('loads from a file, and names an unreadable file', async () => {
