@@ -104,6 +104,13 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   public readonly leaseName: string;
   /** Seconds between two usage measurements (0: off). */
   public readonly usageIntervalSeconds: number;
+  /**
+   * Whether the controller measures volume usage (`usageInterval` above 0), which
+   * `ResizableClaim.autoGrow` needs.
+   *
+   * @default true
+   */
+  public readonly measuresUsage?: boolean;
 
   public constructor(scope: Construct, id: string, props: NfsProvisionerProps) {
     super(scope, id);
@@ -149,6 +156,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     }
 
     this.usageIntervalSeconds = props.usageInterval === undefined ? DEFAULT_USAGE_INTERVAL_SECONDS : usageSeconds(where, props.usageInterval);
+    this.measuresUsage = this.usageIntervalSeconds > 0;
 
     this.leaseName = leaseNameFor(this.provisionerName);
 

@@ -22,12 +22,12 @@ export interface INfsProvisioner {
   readonly provisionerName: string;
 
   /**
-   * Seconds between two usage measurements; 0 means usage is never measured (and
-   * `autoGrow` never fires).
+   * Whether the controller measures volume usage, which `ResizableClaim.autoGrow` acts on
+   * (an `NfsProvisioner` with `usageInterval` 0 does not).
    *
-   * @default - usage is measured
+   * @default true
    */
-  readonly usageIntervalSeconds?: number;
+  readonly measuresUsage?: boolean;
 }
 
 /**
@@ -166,16 +166,24 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
   public readonly defaultAccessModes: PersistentVolumeAccessMode[] = [PersistentVolumeAccessMode.READ_WRITE_MANY];
   /** NFS volumes are filesystems. */
   public readonly defaultVolumeMode: PersistentVolumeMode = PersistentVolumeMode.FILE_SYSTEM;
-  /** Whether the provisioner measures volume usage (what `autoGrow` acts on). */
-  public readonly measuresUsage: boolean;
+  /**
+   * Whether the provisioner measures volume usage (what `autoGrow` acts on).
+   *
+   * @default true
+   */
+  public readonly measuresUsage?: boolean;
   /**
    * Label keys the pathPattern renders, which every claim must carry.
+   *
+   * @default - none
    */
-  public readonly requiredClaimLabels: string[];
+  public readonly requiredClaimLabels?: string[];
   /**
    * Annotation keys the pathPattern renders, which every claim must carry.
+   *
+   * @default - none
    */
-  public readonly requiredClaimAnnotations: string[];
+  public readonly requiredClaimAnnotations?: string[];
   /** NFS volumes are filesystems only: a claim may not ask for a raw block device. */
   public readonly volumeModes?: PersistentVolumeMode[] = [PersistentVolumeMode.FILE_SYSTEM];
 
@@ -208,7 +216,7 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
     const claimKeys = patternClaimKeys(this.pathPattern);
     this.requiredClaimLabels = claimKeys.labels;
     this.requiredClaimAnnotations = claimKeys.annotations;
-    this.measuresUsage = props.provisioner.usageIntervalSeconds !== 0;
+    this.measuresUsage = props.provisioner.measuresUsage ?? true;
 
     this.onDelete = props.onDelete ?? DEFAULT_ON_DELETE as OnDelete;
     if (!Object.values(OnDelete).includes(this.onDelete)) {
