@@ -9,7 +9,6 @@ import { Size } from 'cdk8s';
 import { PersistentVolumeAccessMode, PersistentVolumeReclaimPolicy } from 'cdk8s-plus-28';
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
 import { ResizableClaim } from '../../../src/constructs/claim';
-import { OnDelete } from '../../../src/constructs/nfs';
 import { PV_ANNOTATIONS, K8S } from '../../../src/contract/keys';
 import { paths, useNfsDeployment, waitForClaimBound, waitForEvent } from '../support';
 
@@ -29,7 +28,7 @@ const nfs = useNfsDeployment({
           pathPattern: 'custom-${.PVC.namespace}-${.PVC.name}-${.PV.name}',
           reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN,
           mountOptions: ['nfsvers=3', 'nolock', 'soft'],
-          onDelete: OnDelete.RETAIN,
+          // No onDelete: with reclaimPolicy Retain it never applies (the construct refuses it).
         },
       },
       // A claim from the ResizableClaim construct, synthesized and applied with the provisioner.
@@ -97,7 +96,7 @@ test('the class\'s reclaim policy, mount options and the claim\'s size and acces
   expect(pv.spec.accessModes).toEqual(['ReadWriteOnce', 'ReadOnlyMany']);
   expect(pv.spec.mountOptions).toEqual(['nfsvers=3', 'nolock', 'soft']);
   expect(pv.spec.persistentVolumeReclaimPolicy).toBe('Retain');
-  expect(pv.metadata.annotations[PV_ANNOTATIONS.onDelete]).toBe('RETAIN');
+  expect(pv.metadata.annotations[PV_ANNOTATIONS.onDelete]).toBe('ARCHIVE');
   expect(claim.spec.volumeName).toBe(pv.metadata.name);
 
   const onDisk = path.join(d.root, dir);
