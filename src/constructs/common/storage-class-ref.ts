@@ -145,19 +145,43 @@ export class StorageClassRef implements IStorageClassRef {
     return new StorageClassRef(name, options);
   }
 
+  /** The StorageClass name. */
   public readonly name: string;
+  /** Whether claims of the class may grow. */
   public readonly allowVolumeExpansion: boolean;
+  /** Access modes a claim gets when it asks for none. */
   public readonly defaultAccessModes: PersistentVolumeAccessMode[];
+  /** Volume mode a claim gets when it asks for none. */
   public readonly defaultVolumeMode: PersistentVolumeMode;
-  /** @default - any */
+  /**
+   * The volume modes a claim may ask for.
+   *
+   * @default - any
+   */
   public readonly volumeModes?: PersistentVolumeMode[];
-  /** @default - no limit */
+  /**
+   * The largest size a claim may request or grow to.
+   *
+   * @default - no limit
+   */
   public readonly maxVolumeSize?: Size;
-  /** @default true */
+  /**
+   * Whether the class's provisioner measures volume usage.
+   *
+   * @default true
+   */
   public readonly measuresUsage?: boolean;
-  /** @default - none */
+  /**
+   * Label keys every claim must carry.
+   *
+   * @default - none
+   */
   public readonly requiredClaimLabels?: string[];
-  /** @default - none */
+  /**
+   * Annotation keys every claim must carry.
+   *
+   * @default - none
+   */
   public readonly requiredClaimAnnotations?: string[];
 
   private constructor(name: string, options: StorageClassRefOptions) {
