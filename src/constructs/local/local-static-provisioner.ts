@@ -102,6 +102,7 @@ export class LocalStaticProvisioner extends Construct {
   private readonly nodeSelector: { [key: string]: string };
   private readonly tolerations: k8s.Toleration[];
   private readonly configMap: ApiObject;
+  private readonly daemonSet: ApiObject;
 
   public constructor(scope: Construct, id: string, props: LocalStaticProvisionerProps = {}) {
     super(scope, id);
@@ -178,7 +179,7 @@ export class LocalStaticProvisioner extends Construct {
       data: { [PATHS.localConfigFile]: Lazy.any({ produce: () => this.configJson() }) },
     });
 
-    new k8s.KubeDaemonSet(this, 'Resource', {
+    this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
       metadata: namespaced,
       spec: {
         selector: { matchLabels: selector },
@@ -230,8 +231,11 @@ export class LocalStaticProvisioner extends Construct {
   }
 
   private config(): LocalAgentConfig {
+    // Earlier versions named the agent after its DaemonSet: its PVs stay this agent's.
+    const former = `${this.namespace}/${this.daemonSet.name}`;
     return {
       provisioner: this.identity,
+      ...(former !== this.identity ? { formerProvisioner: former } : {}),
       classes: this.classes.map((c) => c._toConfig()),
     };
   }

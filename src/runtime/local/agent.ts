@@ -97,6 +97,7 @@ export class LocalAgent {
     this.identity = {
       nodeName: options.nodeName,
       ...(options.config.provisioner !== undefined ? { provisioner: options.config.provisioner } : {}),
+      ...(options.config.formerProvisioner !== undefined ? { formerProvisioner: options.config.formerProvisioner } : {}),
       classes: new Set(options.config.classes.map(c => c.storageClassName)),
     };
     this.trigger = new DiscoveryTrigger({

@@ -218,6 +218,8 @@ describe('LocalStaticProvisioner: the class map', () => {
     const objs = synthValid(chart);
     expect(classMap(objs)).toEqual({
       provisioner: 'default/local',
+      // What earlier versions called it (the DaemonSet name): their PVs stay this agent's.
+      formerProvisioner: `default/${one(objs, 'DaemonSet').metadata.name}`,
       classes: [
         {
           storageClassName: 'local-fast',
