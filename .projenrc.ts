@@ -11,15 +11,21 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  minNodeVersion: '20.16.0',
+  // Nothing in the constructs or the controller needs more than Node 20.0.
+  minNodeVersion: '20.0.0',
 
-  // cdk8s 2 / constructs 10 (the projen default is cdk8s 1).
-  cdk8sVersion: '2.70.106',
+  // Peer ranges as wide as what we use allows; projen pins the devDependencies to their
+  // minimums, so the build and unit tests run against the oldest versions users may have
+  // (test/package installs the packed tarball into an app pinned to them, too).
+  // cdk8s 2 / constructs 10 (the projen default is cdk8s 1). cdk8s 2.69.0 is the first with
+  // Size.asString(), which exact sizes need; cdk8s-plus-28 itself needs constructs ^10.3.0.
+  cdk8sVersion: '2.69.0',
   constructsVersion: '10.3.0',
   jsiiVersion: '~6.0.0',
-  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  // A peer, never a dependency: the app's one copy, whose IPersistentVolumeClaim and enums
+  // our API takes.
+  peerDeps: ['cdk8s-plus-28@^2.0.3'],
   devDeps: [
-    'cdk8s-plus-28@^2.5.6',
     'typescript@~6.0.3',
     '@types/node@^20',
     'jest@^30.5.2',
@@ -45,7 +51,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // CI must fail on a changed snapshot instead of rewriting it.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
-      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/', '/test/image/', '/test/python/'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/', '/test/image/', '/test/python/', '/test/package/'],
       testTimeout: 30_000,
       globalSetup: '<rootDir>/test/util/temp-dir-setup.js',
       globalTeardown: '<rootDir>/test/util/temp-dir-teardown.js',
@@ -147,9 +153,20 @@ const imageTest = project.addTask('test:image', {
   description: 'Build the controller image and run it (no control plane needed)',
   steps: [{ spawn: 'bundle' }, { exec: 'jest --config test/image/jest.config.js --runInBand', receiveArgs: true }],
 });
+// The packed tarball installed into a fresh app pinned to the oldest versions the peer ranges
+// allow, synthesized (needs the compiled lib/ and the npm registry; about a minute).
+const packageTest = project.addTask('test:package', {
+  description: 'Pack the package, install it into an app pinned to the oldest peer versions, and synthesize',
+  exec: 'jest --config test/package/jest.config.js --runInBand',
+  receiveArgs: true,
+});
 project.addTask('e2e', {
-  description: 'Run the image test, then the end-to-end suite against a real control plane and NFS server',
-  steps: [{ spawn: imageTest.name }, { exec: 'jest --config test/e2e/jest.config.js --runInBand', receiveArgs: true }],
+  description: 'Run the package and image tests, then the end-to-end suite against a real control plane and NFS server',
+  steps: [
+    { spawn: packageTest.name },
+    { spawn: imageTest.name },
+    { exec: 'jest --config test/e2e/jest.config.js --runInBand', receiveArgs: true },
+  ],
 });
 project.addTask('e2e:up', {
   description: 'Start the test control plane and NFS server in the background; prints KUBECONFIG=<path> last',

@@ -137,11 +137,17 @@ export interface LocalClassConfig {
 /** The whole class map. */
 export interface LocalAgentConfig {
   /**
-   * The LocalStaticProvisioner the agent belongs to, `<namespace>/<DaemonSet name>`. It is
+   * The LocalStaticProvisioner the agent belongs to, `<namespace>/<construct id>`. It is
    * part of the identity on every PV the agent publishes, so the agents of two provisioners
    * on one node leave each other's volumes alone. Absent in class maps written by earlier
    * versions: the agent then uses the node-wide identity those versions used.
    */
   readonly provisioner?: string;
+  /**
+   * The identity earlier versions gave the same provisioner, `<namespace>/<DaemonSet name>`,
+   * when it differs: PVs stamped with it are adopted for the classes the agent serves, so an
+   * upgrade keeps the volumes this provisioner's.
+   */
+  readonly formerProvisioner?: string;
   readonly classes: LocalClassConfig[];
 }

@@ -5,9 +5,10 @@
  * one), and the local agent's pod is refused in the NFS controller's `baseline` namespace,
  * which shows the label is enforced.
  */
+import { PersistentVolumeMode } from 'cdk8s-plus-28';
 import { connect, ControlPlane, toYaml } from './harness';
 import { applyManifests, KubeObject, synth, uniqueName } from './support';
-import { BlockCleaner, LocalStaticProvisioner, NfsProvisioner, NfsServer, VolumeMode } from '../../src';
+import { BlockCleaner, LocalStaticProvisioner, NfsProvisioner, NfsServer } from '../../src';
 
 let cp: ControlPlane;
 const nfsNamespace = uniqueName('pss-nfs');
@@ -17,7 +18,7 @@ const manifests = synth((chart) => {
   new NfsProvisioner(chart, 'nfs', { server: NfsServer.external({ host: '10.0.0.5', path: '/exports' }), namespace: nfsNamespace, createNamespace: true });
   const local = new LocalStaticProvisioner(chart, 'local', { namespace: localNamespace, createNamespace: true, nodeCleanup: true });
   local.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-  local.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: BlockCleaner.quickReset() });
+  local.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: PersistentVolumeMode.BLOCK, blockCleaner: BlockCleaner.quickReset() });
 });
 
 beforeAll(async () => {

@@ -45,13 +45,17 @@ function checksOf(scope: IConstruct): AppChecks {
  * made, and again when the app is synthesized, so objects added after the construct (a
  * plain ApiObject, a class of a later chart) are checked too.
  *
- * Now, the index holds the tree as it was at the app's first check plus every construct a
- * checked construct built, so a plain ApiObject added to the app after its first check is
- * caught at synth rather than here.
+ * Now, the index holds the tree as it was at the app's first check, every construct a
+ * checked construct built, and whatever was added beside the construct or one of its
+ * parents (a plain ApiObject in its chart); a plain ApiObject added elsewhere (in another
+ * chart) after the app's first check is caught at synth rather than here.
  */
 export function checkNowAndAtSynth(scope: IConstruct, check: (app: AppIndex) => string[]): void {
   const checks = checksOf(scope);
   for (const done of checks.pending.splice(0)) checks.index.add(done);
+  // What was added beside the construct or its parents since (a plain ApiObject in its
+  // chart, say): a look at the direct children along its path, not a walk of the tree.
+  for (const ancestor of scope.node.scopes) checks.index.addNewChildren(ancestor);
   const found = check(checks.index);
   if (found.length > 0) throw new Error(found[0]);
   checks.pending.push(scope);

@@ -32,6 +32,16 @@ export class AppIndex {
     }
   }
 
+  /**
+   * Indexes the children of `scope` that are not indexed yet (with everything under them):
+   * what was added next to an indexed construct, such as a plain ApiObject in its chart.
+   */
+  addNewChildren(scope: IConstruct): void {
+    for (const child of scope.node.children) {
+      if (!this.seen.has(child)) this.add(child);
+    }
+  }
+
   /** The ApiObjects of a kind (indexed ones, in the order found). */
   apiObjects(kind: string): readonly ApiObject[] {
     return this.kinds.get(kind) ?? [];

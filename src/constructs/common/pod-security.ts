@@ -22,3 +22,17 @@ export function podSecurityLabels(level: PodSecurityLevel): Record<string, strin
     'pod-security.kubernetes.io/audit': level,
   };
 }
+
+/** The levels from the strictest to the most permissive. */
+const LEVELS: readonly PodSecurityLevel[] = ['restricted', 'baseline', 'privileged'];
+
+/**
+ * For a label both `had` and `wanted` set: the more permissive Pod Security level when `key`
+ * is one of the level labels (enforce, warn, audit), else `had` (the first writer's value).
+ */
+export function morePermissiveLabel(key: string, had: string, wanted: string): string {
+  const levelKey = key.startsWith('pod-security.kubernetes.io/') && !key.endsWith('-version');
+  const rank = (v: string) => LEVELS.indexOf(v as PodSecurityLevel);
+  if (!levelKey || rank(had) < 0 || rank(wanted) < 0) return had;
+  return rank(wanted) > rank(had) ? wanted : had;
+}

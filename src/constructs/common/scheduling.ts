@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { propError } from './errors';
-import { isProvisionerName } from '../../contract/names';
+import { isLabelValue, isQualifiedName, LABEL_VALUE_FIX } from '../../contract/names';
 
 /** The toleration operators Kubernetes knows. */
 const OPERATORS: readonly string[] = ['Equal', 'Exists'];
@@ -52,15 +52,4 @@ export function renderToleration(t: k8s.Toleration, where: string, index: number
   };
 }
 
-/** What a bad label value is told to be. */
-export const LABEL_VALUE_FIX = 'use at most 63 letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit';
-
-/** A label key follows the qualified-name rule of a provisioner name: `[prefix/]name`. */
-export function isQualifiedName(value: string): boolean {
-  return isProvisionerName(value);
-}
-
-/** A label value: empty, or at most 63 alphanumerics, '-', '_', '.', alphanumeric at both ends. */
-export function isLabelValue(value: string): boolean {
-  return value.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value);
-}
+export { isLabelValue, isQualifiedName, LABEL_VALUE_FIX };

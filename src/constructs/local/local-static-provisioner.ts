@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s, PersistentVolumeMode } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { agentSecurityContext } from './agent-security';
 import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-class';
@@ -14,12 +14,13 @@ import { LOCAL_AGENT_RULES } from '../../contract/rbac';
 import { checkNowAndAtSynth } from '../common/app-checks';
 import { AppIndex } from '../common/app-index';
 import { clusterScoped } from '../common/cluster-scoped';
+import { nameFromId } from '../common/default-name';
 import { propError, quote } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
 import { addMonitoring, checkMonitoring, scrapeAnnotations } from '../common/monitoring';
+import { namespaceOnce } from '../common/namespace';
 import { plainApiObject } from '../common/plain-api-object';
 import { podSecurityLabels } from '../common/pod-security';
-import { VolumeMode } from '../common/storage-class-ref';
 import { checkWorkload, fieldEnv, helperWorkload, podTemplate, Workload, workloadFlags } from '../common/workload';
 import { MonitoringOptions, WorkloadOptions } from '../common/workload-options';
 
@@ -39,8 +40,10 @@ export interface LocalStaticProvisionerProps extends WorkloadOptions, Monitoring
 
   /**
    * Also create the Namespace object, labelled for Pod Security Admission at the
-   * `privileged` level (the agent mounts host directories). Leave it off when the namespace
-   * exists or another construct creates it; it then needs the `privileged` level.
+   * `privileged` level (the agent mounts host directories). Several constructs of the app
+   * may ask for the same namespace (or the app may create it itself): it is written once, at
+   * the most permissive level its pods need. Leave it off when the namespace exists outside
+   * the app; it then needs the `privileged` level.
    *
    * @default false
    */
@@ -95,6 +98,12 @@ export class LocalStaticProvisioner extends Construct {
   public readonly daemonSet: ApiObject;
   /** The headless Service of the agents' metrics port, unless `metricsService` is false. */
   public readonly metricsService?: ApiObject;
+  /**
+   * `<namespace>/<construct id as a DNS label>`: stamped on every PV the agent publishes, so
+   * it tells this provisioner's volumes from another's. From what the user sees, never the
+   * construct path: renaming or moving the chart keeps the volumes this provisioner's.
+   */
+  public readonly identity: string;
 
   private readonly classes: LocalStorageClass[] = [];
   private readonly workload: Workload;
@@ -109,6 +118,13 @@ export class LocalStaticProvisioner extends Construct {
       throw propError(where, 'namespace', this.namespace, 'is not a valid namespace name',
         'use lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 63 characters)');
     }
+    this.identity = `${this.namespace}/${nameFromId(this, where, 'id')}`;
+    checkNowAndAtSynth(this, () => this.node.root.node.findAll()
+      .filter((other): other is LocalStaticProvisioner => other !== this && other instanceof LocalStaticProvisioner
+        && other.identity === this.identity)
+      .map((other) => `${where}: its identity ${quote(this.identity)} (namespace and construct id) is also that of the LocalStaticProvisioner at ${other.node.path}: `
+        + 'both agents would take the same volumes, so give the two another construct id or namespace'));
+
     this.image = props.image ?? defaultControllerImage();
     const imageProblem = imageReferenceProblem(this.image);
     if (imageProblem) {
@@ -130,7 +146,7 @@ export class LocalStaticProvisioner extends Construct {
     const namespaced = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: { ...labels, ...podSecurityLabels('privileged') } } }));
+      namespaceOnce(this, this.namespace, { ...labels, ...podSecurityLabels('privileged') });
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -197,6 +213,11 @@ export class LocalStaticProvisioner extends Construct {
     return [...this.classes];
   }
 
+  /** @internal The node labels the agent is limited to (a copy). */
+  public get _nodeSelector(): { [key: string]: string } {
+    return { ...this.workload.nodeSelector };
+  }
+
   /**
    * @internal Called by every LocalStorageClass of this provisioner: rejects a class whose
    * name or directories collide with another local class or StorageClass anywhere in the
@@ -212,10 +233,11 @@ export class LocalStaticProvisioner extends Construct {
   }
 
   private config(): LocalAgentConfig {
-    // Its namespace and DaemonSet name identify this provisioner's agent in the cluster: they
-    // go into the identity on its PVs, which tells them apart from another provisioner's.
+    // Earlier versions named the agent after its DaemonSet: its PVs stay this agent's.
+    const former = `${this.namespace}/${this.daemonSet.name}`;
     return {
-      provisioner: `${this.namespace}/${this.daemonSet.name}`,
+      provisioner: this.identity,
+      ...(former !== this.identity ? { formerProvisioner: former } : {}),
       classes: this.classes.map((c) => c._toConfig()),
     };
   }
@@ -227,16 +249,17 @@ export class LocalStaticProvisioner extends Construct {
   private podTemplate(labels: Record<string, string>, annotations: Record<string, string>): k8s.PodTemplateSpec {
     // Block classes publish devices; a Filesystem class with fsType publishes devices the
     // kubelet formats. Either way the entries are links to device nodes.
-    const usesDevices = this.classes.some((c) => c.volumeMode === VolumeMode.BLOCK || c.fsType !== undefined);
+    const usesDevices = this.classes.some((c) => c.volumeMode === PersistentVolumeMode.BLOCK || c.fsType !== undefined);
     const configHash = createHash('sha256').update(this.configJson()).digest('hex').slice(0, 16);
 
     const volumes: k8s.Volume[] = [{ name: 'config', configMap: { name: this.configMap.name } }];
     const mounts: k8s.VolumeMount[] = [{ name: 'config', mountPath: PATHS.localConfigDir, readOnly: true }];
     this.classes.forEach((cls, i) => {
       const name = `class-${i}`;
-      // type Directory: a node whose disk directory is missing fails the pod instead of
-      // getting an empty directory created on its root filesystem.
-      volumes.push({ name, hostPath: { path: cls.hostDir, type: 'Directory' } });
+      // DirectoryOrCreate: a node without one class's directory must still run the agent for
+      // the others. The empty directory created holds no mount point or device, so it never
+      // becomes a volume on the root filesystem.
+      volumes.push({ name, hostPath: { path: cls.hostDir, type: 'DirectoryOrCreate' } });
       // HostToContainer: disks mounted on the host after the agent started show up inside it.
       mounts.push({ name, mountPath: cls.mountDir, mountPropagation: 'HostToContainer' });
     });
@@ -291,14 +314,22 @@ function classConflicts(cls: LocalStorageClass, other: LocalStorageClass): strin
   if (other.name === cls.name) {
     found.push(propError(cls._where, 'name', cls.name, `is already used by ${other._where}`, 'StorageClass names are cluster-wide, give each class its own name').message);
   }
-  if (pathsOverlap(cls.hostDir, other.hostDir)) {
+  // Two provisioners whose agents never share a node may use one directory (per node pool).
+  const shareNodes = other.provisioner === cls.provisioner || !selectorsDisjoint(cls.provisioner._nodeSelector, other.provisioner._nodeSelector);
+  if (shareNodes && pathsOverlap(cls.hostDir, other.hostDir)) {
     const how = cls.hostDir === other.hostDir ? 'is also the hostDir of' : 'overlaps the hostDir of';
     found.push(propError(cls._where, 'hostDir', cls.hostDir, `${how} ${other._where} (${quote(other.hostDir)})`,
-      'give each class its own discovery directory, not nested in another (the outer class would publish the inner one as a volume)').message);
+      'give each class its own discovery directory, not nested in another (the outer class would publish the inner one as a volume), '
+      + 'or run the two provisioners on disjoint nodes (nodeSelectors with different values for one key)').message);
   }
   if (other.provisioner === cls.provisioner && pathsOverlap(cls.mountDir, other.mountDir)) {
     found.push(propError(cls._where, 'mountDir', cls.mountDir, `overlaps the mountDir of ${other._where} (${quote(other.mountDir)}) in the same agent`,
       'give each class its own mountDir').message);
   }
   return found;
+}
+
+/** True when no node can match both selectors: they require different values of one label. */
+function selectorsDisjoint(a: { [key: string]: string }, b: { [key: string]: string }): boolean {
+  return Object.keys(a).some((key) => key in b && a[key] !== b[key]);
 }

@@ -5,14 +5,16 @@ import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
 import { COMMANDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
 import { flagArg, NFS_FLAG_SPECS } from '../../contract/flags';
-import { K8S, LABELS, PROJECT_NAME } from '../../contract/keys';
+import { K8S, LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel, isProvisionerName, leaseNameFor, reservedDomainOf } from '../../contract/names';
 import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule } from '../../contract/rbac';
 import { checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
+import { nameFromId } from '../common/default-name';
 import { propError } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
 import { addMonitoring, checkMonitoring, scrapeAnnotations } from '../common/monitoring';
+import { namespaceOnce } from '../common/namespace';
 import { plainApiObject } from '../common/plain-api-object';
 import { podSecurityLabels } from '../common/pod-security';
 import { checkWorkload, fieldEnv, podTemplate, Workload, workloadFlags } from '../common/workload';
@@ -35,8 +37,10 @@ export interface NfsProvisionerProps extends WorkloadOptions, MonitoringOptions 
 
   /**
    * Also create the Namespace object, labelled for Pod Security Admission at the
-   * `baseline` level (what the controller's pod needs). Leave it off when the namespace
-   * exists or another construct creates it; it then needs at least `baseline`.
+   * `baseline` level (what the controller's pod needs). Several constructs of the app may
+   * ask for the same namespace (or the app may create it itself): it is written once, at the
+   * most permissive level its pods need. Leave it off when the namespace exists outside the
+   * app; it then needs at least `baseline`.
    *
    * @default false
    */
@@ -44,10 +48,11 @@ export interface NfsProvisionerProps extends WorkloadOptions, MonitoringOptions 
 
   /**
    * The provisioner name StorageClasses refer to and volumes are stamped with. The
-   * controller only deletes volumes carrying this name, so do not change it once volumes
-   * exist: set it explicitly for anything long-lived.
+   * controller only deletes volumes carrying this name, so it must not change once volumes
+   * exist. The default depends only on the namespace and the construct id: renaming or
+   * moving the chart keeps it.
    *
-   * @default - `cdk8s-storage.dev/nfs-<construct path as a DNS label>`
+   * @default - `cdk8s-storage.dev/nfs.<namespace>.<construct id as a DNS label>`
    */
   readonly provisionerName?: string;
 
@@ -118,6 +123,13 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   public readonly deployment: ApiObject;
   /** The headless Service of the controller's metrics port, unless `metricsService` is false. */
   public readonly metricsService?: ApiObject;
+  /**
+   * Whether the controller measures volume usage (`usageInterval` above 0), which
+   * `ResizableClaim.autoGrow` needs.
+   *
+   * @default true
+   */
+  public readonly measuresUsage?: boolean;
 
   private readonly workload: Workload;
 
@@ -136,7 +148,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         'use lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 63 characters)');
     }
 
-    this.provisionerName = props.provisionerName ?? `cdk8s-storage.dev/nfs-${Names.toDnsLabel(this, { maxLen: 59 })}`;
+    this.provisionerName = props.provisionerName ?? defaultProvisionerName(this, where, this.namespace);
     if (!isProvisionerName(this.provisionerName)) {
       throw propError(where, 'provisionerName', this.provisionerName, 'is not a valid provisioner name',
         'use a domain-qualified name such as \'example.com/nfs\' (name part: letters, digits, \'-\', \'_\', \'.\'; at most 63 characters)');
@@ -165,6 +177,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     }
 
     this.usageIntervalSeconds = props.usageInterval === undefined ? DEFAULT_USAGE_INTERVAL_SECONDS : usageSeconds(where, props.usageInterval);
+    this.measuresUsage = this.usageIntervalSeconds > 0;
 
     this.leaseName = leaseNameFor(this.provisionerName);
     this.workload = checkWorkload(where, props);
@@ -181,7 +194,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     const metadata = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: { ...labels, ...podSecurityLabels('baseline') } } }));
+      namespaceOnce(this, this.namespace, { ...labels, ...podSecurityLabels('baseline') });
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -312,6 +325,20 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       },
     });
   }
+}
+
+/**
+ * `cdk8s-storage.dev/nfs.<namespace>.<id>`: from what the user sees, never the construct
+ * path. Dots separate the parts, which neither a namespace nor the id's DNS label has, so
+ * two provisioners can only share it by sharing namespace and id.
+ */
+function defaultProvisionerName(scope: Construct, where: string, namespace: string): string {
+  const name = `${PREFIX}/nfs.${namespace}.${nameFromId(scope, where, 'provisionerName')}`;
+  if (!isProvisionerName(name)) {
+    throw propError(where, 'provisionerName', undefined, `would default to ${JSON.stringify(name)}, which is longer than 63 characters after the "/"`,
+      'set provisionerName, e.g. \'example.com/nfs\', or use a shorter namespace or construct id');
+  }
+  return name;
 }
 
 /** A usage interval in whole seconds, 0 to a day. */

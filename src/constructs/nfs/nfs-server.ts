@@ -1,5 +1,5 @@
 import * as net from 'net';
-import * as path from 'path';
+import { normalizeAbsolutePath } from '../common/absolute-path';
 import { propError, quote } from '../common/errors';
 
 /**
@@ -66,19 +66,5 @@ function checkHost(host: string): string {
 }
 
 function checkPath(exportPath: string): string {
-  if (typeof exportPath !== 'string' || exportPath.length === 0) {
-    throw propError(WHERE, 'path', exportPath, 'is empty', 'give the exported directory, e.g. "/exports/k8s"');
-  }
-  if (!exportPath.startsWith('/')) {
-    throw propError(WHERE, 'path', exportPath, 'is relative', `an NFS export path is absolute: write "/${exportPath}"`);
-  }
-  if (/[\u0000-\u001f\u007f]/.test(exportPath)) {
-    throw propError(WHERE, 'path', exportPath, 'contains a control character', 'remove it');
-  }
-  const trimmed = exportPath.length > 1 ? exportPath.replace(/\/+$/, '') : exportPath;
-  const normal = path.posix.normalize(trimmed);
-  if (normal !== trimmed) {
-    throw propError(WHERE, 'path', exportPath, 'has ".", ".." or "//" in it', `write the plain path "${normal}"`);
-  }
-  return trimmed;
+  return normalizeAbsolutePath(WHERE, 'path', exportPath, '/exports/k8s');
 }

@@ -39,12 +39,21 @@ describe('checkNowAndAtSynth', () => {
     expect(() => Testing.synth(chart)).toThrow('[test/u] test/u: x is already used at test/raw');
   });
 
-  test('a plain object added after the app\'s first check is caught at synth (not at construction)', () => {
+  test('a plain object added beside the construct after the app\'s first check is caught at construction', () => {
     const chart = Testing.chart();
     new Unique(chart, 'a', 'a');
     configMap(chart, 'raw', 'x');
-    const late = new Unique(chart, 'b', 'x');
-    expect(() => Testing.synth(chart)).toThrow(`[${late.node.path}] test/b: x is already used at test/raw`);
+    expect(() => new Unique(chart, 'b', 'x')).toThrow('test/b: x is already used at test/raw');
+  });
+
+  test('a plain object added in another chart after the app\'s first check is caught at synth (not at construction)', () => {
+    const app = new App({ outdir: Testing.app().outdir });
+    const first = new Chart(app, 'first');
+    const second = new Chart(app, 'second');
+    new Unique(first, 'a', 'a');
+    configMap(second, 'raw', 'x');
+    const late = new Unique(first, 'b', 'x');
+    expect(() => app.synthYaml()).toThrow(`[${late.node.path}] first/b: x is already used at second/raw`);
   });
 
   test('each synth sees the app as it is then: a second synth after a fix passes', () => {

@@ -4,7 +4,8 @@
  * the strictest that works). The checker is test/util/pod-security.ts.
  */
 import { Chart, Testing } from 'cdk8s';
-import { BlockCleaner, LocalStaticProvisioner, NfsProvisioner, NfsServer, VolumeMode } from '../../../src';
+import { PersistentVolumeMode } from 'cdk8s-plus-28';
+import { BlockCleaner, LocalStaticProvisioner, NfsProvisioner, NfsServer } from '../../../src';
 import { Level, podSecurityViolations } from '../../util/pod-security';
 import { one, synthValid } from '../../util/synth';
 
@@ -22,7 +23,7 @@ const CASES: Array<[string, (chart: Chart) => void, Level]> = [
   }, 'privileged'],
   ['LocalStaticProvisioner, block devices and the node-deletion role', (chart) => {
     new LocalStaticProvisioner(chart, 'local', { namespace: 'local', createNamespace: true, nodeCleanup: true })
-      .addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: BlockCleaner.quickReset() });
+      .addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: PersistentVolumeMode.BLOCK, blockCleaner: BlockCleaner.quickReset() });
   }, 'privileged'],
 ];
 

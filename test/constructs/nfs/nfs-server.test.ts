@@ -33,11 +33,11 @@ describe('NfsServer.external', () => {
   });
 
   test('throws for an empty path', () => {
-    expect(() => NfsServer.external({ host: 'nas', path: '' })).toThrow('NfsServer.external: path "" is empty: give the exported directory');
+    expect(() => NfsServer.external({ host: 'nas', path: '' })).toThrow('NfsServer.external: path "" is empty: give an absolute path, e.g. "/exports/k8s"');
   });
 
   test('throws for a relative export path', () => {
-    expect(() => NfsServer.external({ host: 'nas', path: 'exports/k8s' })).toThrow('NfsServer.external: path "exports/k8s" is relative: an NFS export path is absolute: write "/exports/k8s"');
+    expect(() => NfsServer.external({ host: 'nas', path: 'exports/k8s' })).toThrow('NfsServer.external: path "exports/k8s" is relative: write it as an absolute path, e.g. "/exports/k8s"');
   });
 
   test.each([['/exports/../etc', '/etc'], ['/exports//k8s', '/exports/k8s'], ['/exports/./k8s', '/exports/k8s']])('throws for the unnormalised path %j', (p, normal) => {

@@ -56,7 +56,6 @@ function put(options: Parameters<typeof bound>[0]): { claim: V1PersistentVolumeC
 }
 
 const claimNow = (name = 'data', ns = 'team-a') => cluster.claims.get(name, ns)!;
-const reasons = () => events.map((e) => `${e.type} ${e.reason}`);
 
 /** A patcher that fails its n-th call (1-based) the way a crash or an API error would. */
 function failingOn(n: number, error: Error): ClaimPatcher {
