@@ -14,6 +14,30 @@ describe('createNamespace', () => {
     expect(namespaces.map((n) => n.metadata.name)).toEqual(['storage']);
   });
 
+  test.each([
+    ['NFS first', ['nfs', 'local']],
+    ['local first', ['local', 'nfs']],
+  ])('a namespace shared by the NFS controller (baseline) and the node agent (privileged) is privileged (%s)', (_name, order) => {
+    const chart = Testing.chart();
+    for (const which of order) {
+      if (which === 'nfs') new NfsProvisioner(chart, 'nfs', { server: server(), namespace: 'storage', createNamespace: true });
+      else new LocalStaticProvisioner(chart, 'local', { namespace: 'storage', createNamespace: true }).addStorageClass('ssd', { hostDir: '/mnt/disks/ssd' });
+    }
+    const [namespace] = all(synthValid(chart), 'Namespace');
+    for (const mode of ['enforce', 'warn', 'audit']) {
+      expect(namespace.metadata.labels[`pod-security.kubernetes.io/${mode}`]).toBe('privileged');
+    }
+  });
+
+  test('a Pod Security level the app set itself is raised only as far as the pods need', () => {
+    const chart = Testing.chart();
+    new ApiObject(chart, 'ns', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'storage', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'v1.30' } } });
+    new NfsProvisioner(chart, 'nfs', { server: server(), namespace: 'storage', createNamespace: true });
+    const [namespace] = all(synthValid(chart), 'Namespace');
+    expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('baseline');
+    expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce-version']).toBe('v1.30');
+  });
+
   test('two provisioners in two charts: still one', () => {
     const app = Testing.app();
     new NfsProvisioner(new Chart(app, 'a'), 'nfs', { server: server(), namespace: 'storage', createNamespace: true });
