@@ -16,8 +16,8 @@
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { ReportedError } from './controller';
-import { NfsResizer, QuietRetry, ResizeBackend } from './resizer';
 import type { ProvisionerSettings } from './flags';
+import { NfsResizer, QuietRetry, ResizeBackend } from './resizer';
 import { UsageMonitor, VolumeMeter } from './usage-monitor';
 import { errorMessage, statusCode } from '../core/errors';
 import { Informer, InformerHandlers } from '../core/informer';
