@@ -76,7 +76,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         const config = parseNfsServerConfig(args, process.env);
         return await runNfsServer(config, new JsonLogger(writeLine, config.logLevel).child({ command }), {
           shutdownSignal: processSignals(),
-          eventPort: () => new KubeClient(loadKubeConfig(config.kubeconfig)).eventPort(),
+          connect: () => new KubeClient(loadKubeConfig(config.kubeconfig)),
         });
       }
       case COMMANDS.local: {
