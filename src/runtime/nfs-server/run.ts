@@ -81,7 +81,7 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
     }
     if (stopping) return;
     if (!clusterIP) {
-      lookup = setTimeout(() => void provision(), options.serviceRetryMs ?? 2000);
+      lookup = setTimeout(startProvisioning, options.serviceRetryMs ?? 2000);
       return;
     }
     log.info('provisioning', { service, clusterIP });
@@ -104,6 +104,9 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
       meter: () => new StatvfsMeter((pv) => volumes.usage(pv)),
     });
     await loop.start();
+  };
+  const startProvisioning = () => {
+    provision().catch((error) => log.error('provisioning could not start', { error: errorMessage(error) }));
   };
   const childExit = supervisor.exited.then((exit) => {
     // Children ending because the command stops them are no failure.
@@ -133,7 +136,7 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
         poll = setTimeout(() => void check(), options.readinessIntervalMs ?? 2000);
       };
       poll = setTimeout(() => void check(), options.readinessIntervalMs ?? 2000);
-      provision().catch((error) => log.error('provisioning could not start', { error: errorMessage(error) }));
+      startProvisioning();
     },
     stop: async () => {
       stopping = true;
