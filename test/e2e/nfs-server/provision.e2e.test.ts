@@ -68,15 +68,22 @@ beforeAll(async () => {
 
   await kube.ensure(paths.namespace(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
   const service = await kube.ensure(`/api/v1/namespaces/${NAMESPACE}/services`, {
-    apiVersion: 'v1', kind: 'Service', metadata: { name: SERVICE },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: SERVICE },
     spec: { type: 'ClusterIP', ports: [{ name: 'nfs', port: 2049, protocol: 'TCP' }], selector: { app: SERVICE } },
   }) ?? await kube.get(`/api/v1/namespaces/${NAMESPACE}/services/${SERVICE}`);
   clusterIP = (service as any).spec.clusterIP;
   // The Service's address is the server's, inside its network namespace (kube-proxy's job in a cluster).
   lab.inNet('ip', ['addr', 'add', `${clusterIP}/32`, 'dev', 'lo']);
   await kube.ensure(paths.storageClass(), {
-    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: CLASS },
-    provisioner: PROVISIONER, reclaimPolicy: 'Delete', allowVolumeExpansion: true, volumeBindingMode: 'Immediate',
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: CLASS },
+    provisioner: PROVISIONER,
+    reclaimPolicy: 'Delete',
+    allowVolumeExpansion: true,
+    volumeBindingMode: 'Immediate',
     parameters: { onDelete: 'DELETE' },
   });
 
@@ -134,7 +141,9 @@ describe('a claim of 300Mi through its life', () => {
 
   test('is Bound to its own export at the Service\'s cluster IP; NFS writes stop with NOSPC at its size', async () => {
     await kube.create(paths.pvc(NAMESPACE), {
-      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' },
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data' },
       spec: { storageClassName: CLASS, accessModes: ['ReadWriteMany'], resources: { requests: { storage: '300Mi' } } },
     });
     const claim = await waitForClaimBound(kube, NAMESPACE, 'data');
