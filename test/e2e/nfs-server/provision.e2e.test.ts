@@ -7,7 +7,7 @@
  * address inside it, so the NFS client mounts exactly what the PV names.
  *
  * Proof: a 300Mi claim is Bound to its own export; NFS writes stop with NOSPC within the
- * filesystem's overhead of the size; an edit of the claim grows it online (the same session
+ * filesystem's overhead of the size, and the claim's used-bytes annotation (statvfs) says so; an edit of the claim grows it online (the same session
  * writes past the old limit) and PV and claim say so; deleting the claim removes export,
  * mount, loop device and image (onDelete DELETE).
  */
@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { NFS_SERVER_FLAGS } from '../../../src/contract/controller-config';
-import { K8S, PV_ANNOTATIONS } from '../../../src/contract/keys';
+import { K8S, PV_ANNOTATIONS, PVC_ANNOTATIONS } from '../../../src/contract/keys';
 import { CLUSTER_EVENT_NAMESPACE } from '../../../src/runtime/core/events';
 import { NfsSession, pidsInMountNamespace, ServerLab } from '../../runtime/nfs-server/server-lab';
 import { connect } from '../harness';
@@ -94,6 +94,7 @@ beforeAll(async () => {
     `--${NFS_SERVER_FLAGS.dataDir}=${lab.dataDir}`,
     `--${NFS_SERVER_FLAGS.ganeshaConfigDir}=${lab.configDir}`,
     `--${NFS_SERVER_FLAGS.httpPort}=8080`,
+    `--${NFS_SERVER_FLAGS.usageInterval}=1`,
     `--kubeconfig=${cp.kubeconfig}`], { stdio: ['ignore', out, out], env: { ...process.env, POD_NAMESPACE: NAMESPACE, POD_NAME: 'nfs-server-0' } });
   const own = fs.readlinkSync('/proc/self/ns/mnt');
   commandNs = own;
@@ -169,6 +170,10 @@ describe('a claim of 300Mi through its life', () => {
     written = attempt.written;
     // Within the filesystem's overhead (its metadata) of where its free space ended.
     expect(Math.abs(available - written)).toBeLessThan(4 * MIB);
+    // Usage is statvfs of the volume: the claim is annotated with the full filesystem's used bytes.
+    const measured = await waitForObject(kube, paths.pvc(NAMESPACE, 'data'),
+      (c) => Number(c.metadata.annotations?.[PVC_ANNOTATIONS.usedBytes] ?? 0) >= empty.bavail * empty.frsize - 4 * MIB);
+    expect(Number(measured.metadata.annotations[PVC_ANNOTATIONS.usedBytes])).toBeLessThanOrEqual(empty.blocks * empty.frsize);
     process.stdout.write(`[e2e] 300Mi claim: filesystem ${(empty.blocks * empty.frsize / MIB).toFixed(1)} MiB, free when empty ${(empty.bavail * empty.frsize / MIB).toFixed(1)} MiB; ` +
       `NOSPC ${((written - available) / MIB).toFixed(3)} MiB past the free space statvfs reported\n`);
   }, 300_000);
