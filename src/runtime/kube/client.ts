@@ -3,6 +3,7 @@
  * so everything else takes the narrow ports this file implements).
  *
  * - Config: `--kubeconfig`, else the in-cluster service account, else `$KUBECONFIG`.
+ * - Connections: one keep-alive pool for all requests and watches (shared-agent.ts).
  * - Writes: patches always say which patch type they are (client-node would otherwise send
  *   JSON-Patch content type); 409 on create means "already exists" and is not an error.
  * - No client-side rate limit: the API server's priority and fairness does that, and a
@@ -29,6 +30,7 @@ import type {
 } from '@kubernetes/client-node';
 import { withResourceVersion } from './patch';
 import { createPv, deletePv } from './pv-writes';
+import { shareOneAgent } from './shared-agent';
 import { isNotFound } from '../core/errors';
 import { ConfigError } from '../core/flags';
 import { formatMicroTime, parseTime } from '../core/leader';
@@ -37,7 +39,7 @@ import type { LeasePort, LeaseRecord } from '../ports/leases';
 import type { ListWatchPort, WatchEventType, WatchHandle } from '../ports/list-watch';
 import type { ClaimPatcher, ClusterPorts, VolumeWriter } from '../ports/nfs-api';
 
-/** Loads the client configuration. */
+/** Loads the client configuration; every request and watch made with it shares one connection pool. */
 export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kc = new KubeConfig();
   try {
@@ -56,7 +58,7 @@ export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.Proce
   if (!kc.getCurrentCluster()) {
     throw new ConfigError(`the kubeconfig ${kubeconfig ?? env.KUBECONFIG ?? ''} has no current cluster: set current-context`);
   }
-  return kc;
+  return shareOneAgent(kc);
 }
 
 /** Items per list page. */
