@@ -3,6 +3,7 @@
  * so everything else takes the narrow ports this file implements).
  *
  * - Config: `--kubeconfig`, else the in-cluster service account, else `$KUBECONFIG`.
+ * - Reads: list and watch objects lose the fields no decision reads (projection.ts).
  * - Connections: one keep-alive pool for all requests and watches (shared-agent.ts).
  * - Writes: patches always say which patch type they are (client-node would otherwise send
  *   JSON-Patch content type); 409 on create means "already exists" and is not an error.
@@ -29,6 +30,7 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 import { withResourceVersion } from './patch';
+import { project } from './projection';
 import { createPv, deletePv } from './pv-writes';
 import { shareOneAgent } from './shared-agent';
 import { isNotFound } from '../core/errors';
@@ -166,7 +168,7 @@ export class KubeClient implements ClusterPorts {
         let resourceVersion = '';
         do {
           const result = await page(token);
-          items.push(...result.items);
+          for (const item of result.items) items.push(project(item));
           resourceVersion = result.metadata?.resourceVersion ?? '';
           token = result.metadata?._continue || undefined;
         } while (token);
@@ -176,7 +178,7 @@ export class KubeClient implements ClusterPorts {
         const controller = await this.watcher.watch(
           path,
           { labelSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-          (type: string, obj: T) => onEvent(type as WatchEventType, obj),
+          (type: string, obj: T) => onEvent(type as WatchEventType, project(obj)),
           (error: unknown) => onDone(error ?? null),
         );
         return { abort: () => controller.abort() };
