@@ -35,7 +35,12 @@ export const NFS_FLAGS = {
   workers: 'workers',
   /** Seconds between two measurements of the volumes' used bytes (0 turns measuring and autoGrow off). */
   usageInterval: 'usage-interval-seconds',
+  /** Seconds between full relists of the informers (the periodic resync). */
+  resync: 'resync-seconds',
 } as const;
+
+/** Default of {@link NFS_FLAGS.resync}: ten minutes. */
+export const DEFAULT_RESYNC_SECONDS = 600;
 
 /** Default of {@link NFS_FLAGS.usageInterval}: a minute. */
 export const DEFAULT_USAGE_INTERVAL_SECONDS = 60;

@@ -5,7 +5,7 @@
  * not have), and a test holds the flag tables in docs/controller.md and docs/local.md to
  * them.
  */
-import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, PATHS } from './controller-config';
+import { DEFAULT_HTTP_PORT, DEFAULT_RESYNC_SECONDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, PATHS } from './controller-config';
 
 export type FlagKind = 'string' | 'boolean' | 'integer';
 
@@ -51,6 +51,11 @@ export const NFS_FLAG_SPECS: Readonly<Record<NfsFlagName, FlagSpec>> = {
     kind: 'integer',
     defaultText: String(DEFAULT_USAGE_INTERVAL_SECONDS),
     help: 'seconds between measurements of the volumes\' used bytes (annotations, metrics, autoGrow); 0 turns them off',
+  },
+  [NFS_FLAGS.resync]: {
+    kind: 'integer',
+    defaultText: String(DEFAULT_RESYNC_SECONDS),
+    help: 'seconds between full relists of claims, volumes and classes, each replayed to the reconcilers (+-10%)',
   },
   [KUBECONFIG_FLAG]: KUBECONFIG_SPEC,
 };

@@ -6,7 +6,7 @@
 import { randomBytes } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS } from '../../contract/controller-config';
+import { DEFAULT_HTTP_PORT, DEFAULT_RESYNC_SECONDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS } from '../../contract/controller-config';
 import { DEFAULT_WORKERS, KUBECONFIG_FLAG, NFS_FLAG_SPECS } from '../../contract/flags';
 import { isDnsSubdomain, isProvisionerName, leaseNameFor } from '../../contract/names';
 import { ConfigError, parseFlags } from '../core/flags';
@@ -14,6 +14,7 @@ import { ConfigError, parseFlags } from '../core/flags';
 const MAX_WORKERS = 1024;
 /** A day: measuring less often than that is as good as off. */
 const MAX_USAGE_INTERVAL_SECONDS = 86_400;
+const MAX_RESYNC_SECONDS = 86_400;
 
 export type LeaderElectionConfig =
   | { readonly enabled: false }
@@ -32,6 +33,8 @@ export interface NfsConfig {
   readonly workers: number;
   /** Seconds between usage passes; 0 = no measuring and no autoGrow. */
   readonly usageIntervalSeconds: number;
+  /** Seconds between full relists of the informers. */
+  readonly resyncSeconds: number;
   readonly kubeconfig?: string;
 }
 
@@ -68,6 +71,10 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
   if (usageIntervalSeconds < 0 || usageIntervalSeconds > MAX_USAGE_INTERVAL_SECONDS) {
     throw new ConfigError(`--${NFS_FLAGS.usageInterval}=${usageIntervalSeconds} is out of range: use 0 (off) to ${MAX_USAGE_INTERVAL_SECONDS}`);
   }
+  const resyncSeconds = int(NFS_FLAGS.resync) ?? DEFAULT_RESYNC_SECONDS;
+  if (resyncSeconds < 1 || resyncSeconds > MAX_RESYNC_SECONDS) {
+    throw new ConfigError(`--${NFS_FLAGS.resync}=${resyncSeconds} is out of range: use 1 to ${MAX_RESYNC_SECONDS}`);
+  }
 
   return {
     provisionerName,
@@ -78,6 +85,7 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
     httpPort,
     workers,
     usageIntervalSeconds,
+    resyncSeconds,
     kubeconfig: str(KUBECONFIG_FLAG),
   };
 }

@@ -83,6 +83,7 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
 
   const informer = <T extends KubeObject>(resource: string, port: ListWatchPort<T>, handlers: InformerHandlers<T>) =>
     new Informer(resource, port, handlers, log, {
+      relistIntervalMs: config.resyncSeconds * 1000,
       onRestart: (reason) => metrics.informerRestart(resource, reason),
       onError: () => metrics.error('informer'),
     });
@@ -222,6 +223,7 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
       root: config.root,
       workers: config.workers,
       usageIntervalSeconds: config.usageIntervalSeconds,
+      resyncSeconds: config.resyncSeconds,
       leaderElection: election.enabled ? { lease: `${election.namespace}/${election.leaseName}`, identity: election.identity } : false,
     },
     describeStopping: () => ({ inFlight: queue.inFlight + resizeQueue.inFlight }),
