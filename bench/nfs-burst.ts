@@ -6,7 +6,7 @@
  *  - the cdk8s-storage NFS controller (subdir mode, onDelete DELETE): the built bundle, started
  *    with the args and env of the synthesized Deployment, under its ServiceAccount, on a
  *    local directory as the export.
- * The controller talks to the API server through a counting proxy (requests by verb); its
+ * The controller talks to the API server through a counting HTTPS proxy (requests by verb); its
  * CPU time and peak resident set are read from /proc.
  *
  *   npx ts-node --project test/tsconfig.json bench/nfs-burst.ts [--n=500]
@@ -16,19 +16,16 @@
  */
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
-import { benchControlPlane } from './control-plane';
+import { describeRequests, diff, quiet, runNfsBench, SUBJECT_LABEL, sum, work, writes } from './nfs-bench';
 import { watchObjects } from './object-watch';
 import { cpuSeconds, residentMiB } from './process-stats';
-import { RequestCounter } from './request-counter';
-import { NfsProvisioner, NfsServer, OnDelete } from '../src/constructs/nfs';
-import { PATHS } from '../src/contract/controller-config';
+import type { RequestCounter } from './request-counter';
 import { CONTROLLER_DIR_PREFIX } from '../src/contract/path-template';
 import { ControlPlane, waitFor } from '../test/e2e/harness';
-import { applyManifests, ControllerProcess, Controllers, deleteManifests, Kube, KubeObject, paths, synth } from '../test/e2e/support';
+import type { ControllerProcess, Kube, KubeObject } from '../test/e2e/support';
+import { paths } from '../test/e2e/support';
 
 const N = Number(process.argv.find((a) => a.startsWith('--n='))?.slice('--n='.length) ?? 500);
-const SUBJECT_LABEL = 'bench.cdk8s-storage.dev/subject';
 const TIMEOUT_MS = 600_000 + N * 1_000;
 
 interface Result {
@@ -40,36 +37,6 @@ interface Result {
   readonly cpuSeconds?: number;
   readonly rssIdleMiB?: number;
   readonly peakRssMiB?: number;
-}
-
-const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-
-function diff(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [k, v] of after) if (v - (before.get(k) ?? 0) > 0) out.set(k, v - (before.get(k) ?? 0));
-  return out;
-}
-
-/** Lease renewals: periodic, not work for a claim. */
-const isLease = (key: string) => key.endsWith(' leases');
-
-/** Requests other than Lease renewals. */
-function work(requests: Map<string, number>): Map<string, number> {
-  return new Map([...requests].filter(([k]) => !isLease(k)));
-}
-
-/** Waits until the counter has not moved, Lease renewals aside, for `quietMs`. */
-async function quiet(counter: RequestCounter, quietMs = 3_000): Promise<void> {
-  let last = sum(work(counter.snapshot()));
-  let since = Date.now();
-  await waitFor('the controller to go quiet', async () => {
-    const now = sum(work(counter.snapshot()));
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    }
-    return Date.now() - since >= quietMs;
-  }, { timeoutMs: 300_000, intervalMs: 200 });
 }
 
 function claim(name: string, namespace: string, cls: string, subject: string): KubeObject {
@@ -177,10 +144,7 @@ function report(floor: Result, ours: Result, version: string): void {
   const s = (ms?: number) => (ms === undefined ? '-' : (ms / 1000).toFixed(1));
   const all = ours.requests ?? new Map<string, number>();
   const requests = work(all);
-  const leases = sum(all) - sum(requests);
-  const writes = [...requests].filter(([k]) => !/^(GET|LIST|WATCH) /.test(k)).reduce((a, [, v]) => a + v, 0);
-  const byVerb = new Map<string, number>();
-  for (const [k, v] of requests) byVerb.set(k.split(' ')[0], (byVerb.get(k.split(' ')[0]) ?? 0) + v);
+  const written = writes(all);
   const out = [
     '',
     `NFS burst: ${N} claims of one class created at once -> all Bound; then all deleted -> all PVs and directories gone`,
@@ -194,10 +158,8 @@ function report(floor: Result, ours: Result, version: string): void {
     `controller: resident set ${ours.rssIdleMiB!.toFixed(0)} MiB idle after its caches synced, peak ${ours.peakRssMiB!.toFixed(0)} MiB; `
       + `volume directories left under the export after the PVs were gone: ${ours.directoriesLeft}`,
     `controller requests from the burst until quiet after the deletes: ${sum(requests)} (${(sum(requests) / N).toFixed(2)} per claim), `
-      + `writes ${writes} (${(writes / N).toFixed(2)} per claim)`,
-    `  by verb: ${[...byVerb].sort().map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `  by verb and resource: ${[...requests].sort().map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `  besides: ${leases} Lease requests (leader election renews on a timer, whatever the load)`,
+      + `writes ${written} (${(written / N).toFixed(2)} per claim)`,
+    ...describeRequests(all),
     '',
     'Both bursts are one `kubectl create -f -` of every object; Bound is written by kube-controller-manager\'s PV binder, which bounds both times.',
     'Requests are counted by a proxy in front of the API server; CPU is utime+stime from /proc/<pid>/stat over the window; peak RSS is VmHWM.',
@@ -207,52 +169,11 @@ function report(floor: Result, ours: Result, version: string): void {
 }
 
 async function main(): Promise<void> {
-  const { cp, release } = await benchControlPlane();
-  const kube = Kube.fromKubeconfig(cp.kubeconfig);
-  const id = Math.random().toString(16).slice(2, 8);
-  const ns = `bench-nfs-${id}`;
-  const cls = `${ns}-files`;
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-nfs-'));
-  fs.chmodSync(root, 0o755);
-  const manifests = synth((scope) => {
-    const provisioner = new NfsProvisioner(scope, 'nfs', {
-      server: NfsServer.external({ host: '127.0.0.1', path: '/bench' }),
-      namespace: `${ns}-system`,
-      createNamespace: true,
-      provisionerName: `bench.cdk8s-storage.dev/${id}`,
-    });
-    provisioner.addStorageClass('files', { name: cls, onDelete: OnDelete.DELETE });
-  });
-  const controllers = new Controllers(() => cp);
-  const counter = new RequestCounter(cp.server, fs.readFileSync(cp.caFile));
-  let interrupted = false;
-  process.once('SIGINT', () => {
-    interrupted = true;
-    process.stderr.write('[bench] SIGINT: stopping the controller and the control plane\n');
-    void controllers.stopAll().finally(() => release()).finally(() => process.exit(130));
-  });
-  try {
-    await kube.ensure(paths.namespace(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    await applyManifests(cp, manifests);
-    const proxy = await counter.start();
-    const sa = manifests.one('Deployment').spec.template.spec.serviceAccountName;
-    const kubeconfig = counter.rewriteKubeconfig(await cp.serviceAccountKubeconfig(`${ns}-system`, sa), proxy, path.join(root, '..', `${path.basename(root)}.kubeconfig`));
-    const version = JSON.parse((await cp.kubectl(['version', '-o', 'json'])).stdout).serverVersion.gitVersion;
-
+  await runNfsBench(async ({ cp, kube, counter, ns, cls, root, version, startController }) => {
     const floor = await measureFloor(cp, kube, ns, cls);
-    const ours = await measureController(cp, counter,
-      () => controllers.start(manifests, { name: 'bench-nfs', mounts: { [PATHS.nfsRoot]: root }, kubeconfig }), ns, cls, root);
+    const ours = await measureController(cp, counter, () => startController(), ns, cls, root);
     report(floor, ours, version);
-  } finally {
-    await controllers.stopAll().catch((err) => process.stderr.write(`${err}\n`));
-    await counter.stop();
-    await cp.kubectl(['delete', 'namespace', ns, '--wait=false'], { allowFailure: true });
-    await cp.kubectl(['delete', 'pv', '-l', `${SUBJECT_LABEL}`, '--wait=false'], { allowFailure: true, timeoutMs: TIMEOUT_MS });
-    await deleteManifests(cp, manifests);
-    fs.rmSync(root, { recursive: true, force: true });
-    fs.rmSync(`${root}.kubeconfig`, { force: true });
-    if (!interrupted) await release();
-  }
+  });
 }
 
 main().catch((err) => {
