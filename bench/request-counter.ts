@@ -85,6 +85,8 @@ export class RequestCounter {
     const headers = { ...req.headers, host: url.host };
     const upstream = https.request(url, { method: req.method, headers, agent: this.agent }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
+      // Now, as the API server does: a watch's headers would otherwise wait for its first event.
+      res.flushHeaders();
       up.pipe(res);
     });
     upstream.on('error', (err) => {
