@@ -18,16 +18,16 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { benchControlPlane } from './control-plane';
+import { CLK_TCK, cpuSeconds } from './process-stats';
 import { watchAvailable } from './pv-watch';
 import { RequestCounter } from './request-counter';
 import { mountsUnder } from '../test/e2e/local/disks';
 import { CLASS_LABEL, createNode, synthLocal } from '../test/e2e/local/fixture';
-import { connect, ControlPlane, E2E_STATE_ENV, ensureBinaries, sleep, waitFor } from '../test/e2e/harness';
+import { ControlPlane, sleep, waitFor } from '../test/e2e/harness';
 import { applyManifests, Controllers, deleteManifests, Kube, Manifests, paths } from '../test/e2e/support';
 
 const COUNT = Number(process.argv.find((a) => a.startsWith('--count='))?.slice('--count='.length) ?? 500);
-const UP_STATE = path.join(process.env.E2E_UP_STATE_DIR ?? path.join(os.tmpdir(), 'cdk8s-storage-e2e-up'), 'state.json');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 /** Where the mounts start relative to the baseline's next pass: half its period, a 10 s loop's average wait. */
 const BASELINE_PHASE_MS = 5_000;
 
@@ -42,13 +42,6 @@ interface Measurement {
   readonly startupRequests: number;
   readonly cpuSeconds: number;
   readonly pvCreatesSeenByApiServer: number;
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 /** Successful PV creates counted by the API server itself (apiserver_request_total). */
@@ -293,17 +286,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark bind-mounts directories');
-  let cp: ControlPlane;
-  let own = false;
-  const attachTo = process.env[E2E_STATE_ENV] ?? (fs.existsSync(UP_STATE) ? UP_STATE : undefined);
-  if (attachTo) {
-    cp = connect(attachTo).controlPlane;
-    process.stderr.write(`[bench] using the running e2e environment (${attachTo})\n`);
-  } else {
-    process.stderr.write('[bench] starting a control plane\n');
-    cp = await ControlPlane.start({ binDir: ensureBinaries() });
-    own = true;
-  }
+  const { cp, release } = await benchControlPlane();
   const kube = Kube.fromKubeconfig(cp.kubeconfig);
   const id = Math.random().toString(16).slice(2, 8);
   const ns = `bench-local-${id}`;
@@ -345,7 +328,7 @@ async function main(): Promise<void> {
     await cp.kubectl(['delete', 'pv', '-l', `${CLASS_LABEL}=${cls}`, '--wait=false'], { allowFailure: true, timeoutMs: 300_000 });
     await cp.kubectl(['delete', 'node', node, '--wait=false'], { allowFailure: true });
     await deleteManifests(cp, manifests);
-    if (own) await cp.stop({ keepLogs: false });
+    await release();
   }
 }
 

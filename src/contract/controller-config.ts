@@ -39,12 +39,14 @@ export const NFS_FLAGS = {
   usageInterval: 'usage-interval-seconds',
   /** Lowest level of the log lines written (debug, info, warn, error). */
   logLevel: 'log-level',
+  /** Seconds between full relists of the informers (the periodic resync). */
+  resync: 'resync-seconds',
 } as const;
 
 /**
  * Flags of the `nfs-server` command (`--name=value`). The provisioning flags it shares with
- * `nfs` (provisioner name, leader election, HTTP port, workers, usage interval) are the same
- * flags, with the same names, meaning and defaults.
+ * `nfs` (provisioner name, leader election, HTTP port, workers, usage interval, log level,
+ * resync) are the same flags, with the same names, meaning and defaults.
  */
 export const NFS_SERVER_FLAGS = {
   provisionerName: NFS_FLAGS.provisionerName,
@@ -65,7 +67,11 @@ export const NFS_SERVER_FLAGS = {
   workers: NFS_FLAGS.workers,
   usageInterval: NFS_FLAGS.usageInterval,
   logLevel: NFS_FLAGS.logLevel,
+  resync: NFS_FLAGS.resync,
 } as const;
+
+/** Default of {@link NFS_FLAGS.resync}: ten minutes. */
+export const DEFAULT_RESYNC_SECONDS = 600;
 
 /** Default of {@link NFS_FLAGS.usageInterval}: a minute. */
 export const DEFAULT_USAGE_INTERVAL_SECONDS = 60;

@@ -5,7 +5,7 @@
  * not have), and a test holds the flag tables in docs/controller.md and docs/local.md to
  * them.
  */
-import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, NFS_SERVER_FLAGS, PATHS } from './controller-config';
+import { DEFAULT_HTTP_PORT, DEFAULT_RESYNC_SECONDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, NFS_SERVER_FLAGS, PATHS } from './controller-config';
 import { DEFAULT_LOG_LEVEL, DEFAULT_QUOTA_MODE, LOG_LEVELS, QUOTA_MODES } from './values';
 
 export type FlagKind = 'string' | 'boolean' | 'integer';
@@ -52,6 +52,11 @@ const SHARED_PROVISIONER_SPECS = {
     help: 'seconds between measurements of the volumes\' used bytes (annotations, metrics, autoGrow); 0 turns them off',
   },
   [NFS_FLAGS.logLevel]: LOG_LEVEL_SPEC,
+  [NFS_FLAGS.resync]: {
+    kind: 'integer',
+    defaultText: String(DEFAULT_RESYNC_SECONDS),
+    help: 'seconds between full relists of claims, volumes and classes, each replayed to the reconcilers (+-10%)',
+  },
   [KUBECONFIG_FLAG]: KUBECONFIG_SPEC,
 } as const satisfies Record<string, FlagSpec>;
 

@@ -23,7 +23,9 @@ export interface WorkloadOptions {
    * CPU and memory requests and limits of the container. Replaces the default as a whole;
    * every limit must be at least its request.
    *
-   * @default - requests cpu 50m and memory 64Mi; limits memory 256Mi (and cpu 500m for the local agent)
+   * @default - NFS controller: requests cpu 50m and memory 128Mi, limits memory 512Mi (measured:
+   * docs/controller.md, "Memory and scale"); local agent: requests cpu 50m and memory 64Mi,
+   * limits cpu 500m and memory 256Mi
    */
   readonly resources?: k8s.ResourceRequirements;
 

@@ -294,9 +294,12 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         livenessPeriodSeconds: 10,
         readinessPeriodSeconds: 5,
         defaultResources: {
-          requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+          // Measured by bench/nfs-scale.ts (docs/controller.md, "Memory and scale"): about 100 MiB
+          // resident with few volumes, plus about 35 MiB per 1,000 volumes at the peak of a
+          // periodic relist; the limit leaves room for about 10,000 volumes.
+          requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('128Mi') },
           // No CPU limit: throttling a controller only delays its work; memory is capped.
-          limits: { memory: k8s.Quantity.fromString('256Mi') },
+          limits: { memory: k8s.Quantity.fromString('512Mi') },
         },
         // Why root: the controller creates, chmods, archives and removes volume directories
         // on the export. Their contents belong to whatever users the pods ran as, so it must

@@ -3,6 +3,8 @@
  * so everything else takes the narrow ports this file implements).
  *
  * - Config: `--kubeconfig`, else the in-cluster service account, else `$KUBECONFIG`.
+ * - Reads: list and watch objects lose the fields no decision reads (projection.ts).
+ * - Connections: one keep-alive pool for all requests and watches (shared-agent.ts).
  * - Writes: patches always say which patch type they are (client-node would otherwise send
  *   JSON-Patch content type); 409 on create means "already exists" and is not an error.
  * - No client-side rate limit: the API server's priority and fairness does that, and a
@@ -28,7 +30,9 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 import { withResourceVersion } from './patch';
+import { project } from './projection';
 import { createPv, deletePv } from './pv-writes';
+import { shareOneAgent } from './shared-agent';
 import { isNotFound } from '../core/errors';
 import { ConfigError } from '../core/flags';
 import { formatMicroTime, parseTime } from '../core/leader';
@@ -37,7 +41,7 @@ import type { LeasePort, LeaseRecord } from '../ports/leases';
 import type { ListWatchPort, WatchEventType, WatchHandle } from '../ports/list-watch';
 import type { ClaimPatcher, ServerClusterPorts, VolumeWriter } from '../ports/nfs-api';
 
-/** Loads the client configuration. */
+/** Loads the client configuration; every request and watch made with it shares one connection pool. */
 export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kc = new KubeConfig();
   try {
@@ -56,7 +60,7 @@ export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.Proce
   if (!kc.getCurrentCluster()) {
     throw new ConfigError(`the kubeconfig ${kubeconfig ?? env.KUBECONFIG ?? ''} has no current cluster: set current-context`);
   }
-  return kc;
+  return shareOneAgent(kc);
 }
 
 /** Items per list page. */
@@ -174,7 +178,7 @@ export class KubeClient implements ServerClusterPorts {
         let resourceVersion = '';
         do {
           const result = await page(token);
-          items.push(...result.items);
+          for (const item of result.items) items.push(project(item));
           resourceVersion = result.metadata?.resourceVersion ?? '';
           token = result.metadata?._continue || undefined;
         } while (token);
@@ -184,7 +188,7 @@ export class KubeClient implements ServerClusterPorts {
         const controller = await this.watcher.watch(
           path,
           { labelSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-          (type: string, obj: T) => onEvent(type as WatchEventType, obj),
+          (type: string, obj: T) => onEvent(type as WatchEventType, project(obj)),
           (error: unknown) => onDone(error ?? null),
         );
         return { abort: () => controller.abort() };

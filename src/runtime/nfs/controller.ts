@@ -46,7 +46,15 @@ export interface NfsControllerDeps {
   readonly events: EventSink;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** `Provisioning` is sent only for an attempt still running after this long. @default 5000 */
+  readonly announceAfterMs?: number;
 }
+
+/**
+ * A quick attempt ends in `ProvisioningSucceeded` or `ProvisioningFailed`, which say all a
+ * user acts on; `Provisioning` before them would only cost an Event write per claim.
+ */
+const ANNOUNCE_AFTER_MS = 5_000;
 
 /** Thrown after a failure has been reported on the object; the queue retries with backoff. */
 export class ReportedError extends Error {
@@ -235,9 +243,12 @@ export class NfsController {
         + 'each claim needs its own directory: use a pathPattern that includes ${.PVC.namespace} and ${.PVC.name} or ${.PV.name}, or change the values it uses');
     }
     this.provisioning.add(plan.pvName);
+    const announce = setTimeout(() => this.deps.events.emit(ref, 'Normal', REASONS.provisioning,
+      `External provisioner is provisioning volume for claim "${ref.namespace}/${ref.name}"`), this.deps.announceAfterMs ?? ANNOUNCE_AFTER_MS);
     try {
       await this.provisionReserved(claim, plan, started);
     } finally {
+      clearTimeout(announce);
       this.provisioning.delete(plan.pvName);
     }
   }
@@ -246,7 +257,6 @@ export class NfsController {
   private async provisionReserved(claim: V1PersistentVolumeClaim, plan: ProvisionPlan, started: number): Promise<void> {
     const ref = claimRef(claim);
     const key = claimKey(ref.namespace!, ref.name);
-    this.deps.events.emit(ref, 'Normal', REASONS.provisioning, `External provisioner is provisioning volume for claim "${ref.namespace}/${ref.name}"`);
 
     // Before the note: a note on the export then always means the directory may be this claim's.
     const reuse = await this.reuseOf(claim, plan, started);

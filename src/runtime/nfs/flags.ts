@@ -6,7 +6,7 @@
 import { randomBytes } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS } from '../../contract/controller-config';
+import { DEFAULT_HTTP_PORT, DEFAULT_RESYNC_SECONDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS } from '../../contract/controller-config';
 import { DEFAULT_WORKERS, KUBECONFIG_FLAG, NFS_FLAG_SPECS } from '../../contract/flags';
 import { isDnsSubdomain, isProvisionerName, leaseNameFor } from '../../contract/names';
 import { LogLevelValue } from '../../contract/values';
@@ -15,6 +15,7 @@ import { ConfigError, FlagValue, logLevelOf, parseFlags } from '../core/flags';
 const MAX_WORKERS = 1024;
 /** A day: measuring less often than that is as good as off. */
 const MAX_USAGE_INTERVAL_SECONDS = 86_400;
+const MAX_RESYNC_SECONDS = 86_400;
 
 export type LeaderElectionConfig =
   | { readonly enabled: false }
@@ -35,6 +36,8 @@ export interface NfsConfig {
   readonly usageIntervalSeconds: number;
   /** Lowest level of the log lines written. @default info */
   readonly logLevel?: LogLevelValue;
+  /** Seconds between full relists of the informers. */
+  readonly resyncSeconds: number;
   readonly kubeconfig?: string;
 }
 
@@ -65,11 +68,11 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
 }
 
 /** The settings every provisioning command (`nfs`, `nfs-server`) reads from the flags they share. */
-export type ProvisionerSettings = Pick<NfsConfig, 'leaderElection' | 'httpPort' | 'workers' | 'usageIntervalSeconds' | 'logLevel' | 'kubeconfig'>;
+export type ProvisionerSettings = Pick<NfsConfig, 'leaderElection' | 'httpPort' | 'workers' | 'usageIntervalSeconds' | 'logLevel' | 'resyncSeconds' | 'kubeconfig'>;
 
 /**
  * Reads and checks the shared provisioning flags (leader election, HTTP port, workers, usage
- * interval, log level, kubeconfig) from parsed flags.
+ * interval, log level, resync period, kubeconfig) from parsed flags.
  *
  * @throws ConfigError naming the first bad setting.
  */
@@ -92,12 +95,17 @@ export function parseProvisionerFlags(
   if (usageIntervalSeconds < 0 || usageIntervalSeconds > MAX_USAGE_INTERVAL_SECONDS) {
     throw new ConfigError(`--${NFS_FLAGS.usageInterval}=${usageIntervalSeconds} is out of range: use 0 (off) to ${MAX_USAGE_INTERVAL_SECONDS}`);
   }
+  const resyncSeconds = int(NFS_FLAGS.resync) ?? DEFAULT_RESYNC_SECONDS;
+  if (resyncSeconds < 1 || resyncSeconds > MAX_RESYNC_SECONDS) {
+    throw new ConfigError(`--${NFS_FLAGS.resync}=${resyncSeconds} is out of range: use 1 to ${MAX_RESYNC_SECONDS}`);
+  }
   return {
     leaderElection: leaderElection(flags.get(NFS_FLAGS.leaderElect) as boolean | undefined ?? true, provisionerName, str, env),
     httpPort,
     workers,
     usageIntervalSeconds,
     logLevel: logLevelOf(flags, NFS_FLAGS.logLevel),
+    resyncSeconds,
     kubeconfig: str(KUBECONFIG_FLAG),
   };
 }

@@ -69,6 +69,7 @@ export async function runNfs(config: NfsConfig, log: Logger, options: RunOptions
       root: config.root,
       workers: config.workers,
       usageIntervalSeconds: config.usageIntervalSeconds,
+      resyncSeconds: config.resyncSeconds,
       leaderElection: election.enabled ? { lease: `${election.namespace}/${election.leaseName}`, identity: election.identity } : false,
     },
     describeStopping: () => ({ inFlight: loop.inFlight() }),

@@ -104,6 +104,7 @@ export function workLoop(options: WorkLoopOptions): WorkLoop {
 
   const informer = <T extends KubeObject>(resource: string, port: ListWatchPort<T>, handlers: InformerHandlers<T>) =>
     new Informer(resource, port, handlers, log, {
+      relistIntervalMs: settings.resyncSeconds * 1000,
       onRestart: (reason) => metrics.informerRestart(resource, reason),
       onError: () => metrics.error('informer'),
     });

@@ -135,7 +135,7 @@ describe('NfsProvisioner defaults', () => {
   });
 
   test('resources: requests, and a memory limit', () => {
-    expect(container(objs).resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } });
+    expect(container(objs).resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } });
   });
 
   test('security context: root with DAC_OVERRIDE and FOWNER, nothing else (it never chowns)', () => {

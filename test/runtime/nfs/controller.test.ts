@@ -5,7 +5,7 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from
 import { claim, IDENTITY, storageClass, volume } from './fixtures';
 import { PV_ANNOTATIONS } from '../../../src/contract/keys';
 import { WorkQueue } from '../../../src/runtime/core/queue';
-import { claimKey, NfsController, ReportedError, SWEEP_KEY, volumeKey } from '../../../src/runtime/nfs/controller';
+import { claimKey, NfsController, NfsControllerDeps, ReportedError, SWEEP_KEY, volumeKey } from '../../../src/runtime/nfs/controller';
 import { FsError, NfsRootFs } from '../../../src/runtime/nfs/fs';
 import { UNFINISHED_DIR } from '../../../src/runtime/nfs/journal';
 import { JsonLogger } from '../../../src/runtime/ops/log';
@@ -31,7 +31,10 @@ let created: V1PersistentVolume[];
 let deleted: Array<{ name: string; uid?: string }>;
 let events: Recorded[];
 let metrics: Metrics;
-let api: { createFails?: Error; createResult?: 'created' | 'exists'; deleteFails?: Error; latencyMs?: number; active: number; peak: number };
+let api: {
+  createFails?: Error; createResult?: 'created' | 'exists'; deleteFails?: Error; latencyMs?: number; gate?: Promise<void>; active: number; peak: number;
+};
+let deps: NfsControllerDeps;
 let controller: NfsController;
 
 beforeEach(() => {
@@ -55,12 +58,13 @@ beforeEach(() => {
     api.peak = Math.max(api.peak, api.active);
     try {
       if (api.latencyMs) await new Promise((r) => setTimeout(r, api.latencyMs));
+      await api.gate;
       return fn();
     } finally {
       api.active--;
     }
   };
-  controller = new NfsController({
+  deps = {
     identity: IDENTITY,
     root,
     claims: claims.lookup(),
@@ -82,7 +86,8 @@ beforeEach(() => {
     events: { emit: (ref, type, reason, message) => events.push({ ref, type, reason, message }) },
     metrics,
     log: new JsonLogger(() => undefined),
-  });
+  };
+  controller = new NfsController(deps);
 });
 
 afterEach(() => {
@@ -121,11 +126,23 @@ describe('provisioning', () => {
     expect(created[0].spec?.nfs).toEqual({ server: '10.0.0.5', path: '/exports/k8s/ns-db-pvc-u1', readOnly: false });
     expect(created[0].metadata?.annotations?.[PV_ANNOTATIONS.directory]).toBe('ns-db-pvc-u1');
     expect(events.map((e) => [e.ref.kind, e.type, e.reason])).toEqual([
-      ['PersistentVolumeClaim', 'Normal', 'Provisioning'],
       ['PersistentVolumeClaim', 'Normal', 'ProvisioningSucceeded'],
     ]);
-    expect(events[1].message).toBe('Successfully provisioned volume pvc-u1');
+    expect(events[0].message).toBe('Successfully provisioned volume pvc-u1');
     expect(await operations('provision', 'succeeded')).toBe(1);
+  });
+
+  test('an attempt still running after announceAfterMs is announced with Provisioning first', async () => {
+    controller = new NfsController({ ...deps, announceAfterMs: 0 });
+    let open!: () => void;
+    api.gate = new Promise((resolve) => { open = resolve; });
+    const done = sync(claim({ uid: 'u1', namespace: 'ns', name: 'db' }));
+    await until(() => events.length > 0);
+    expect(reasons()).toEqual(['Provisioning']);
+    expect(events[0].message).toBe('External provisioner is provisioning volume for claim "ns/db"');
+    open();
+    await done;
+    expect(reasons()).toEqual(['Provisioning', 'ProvisioningSucceeded']);
   });
 
   test('a claim that is not ours is left alone without events', async () => {
@@ -142,7 +159,7 @@ describe('provisioning', () => {
     await sync(claim({ uid: 'u2', namespace: 'ns', name: 'db' }));
     expect(fs.readdirSync(root)).toEqual(['ns-db-pvc-u2']);
     expect(created).toHaveLength(1);
-    expect(events[1].message).toContain('reusing the directory');
+    expect(events[0].message).toContain('reusing the directory');
   });
 
   test('crash after the PV was created: nothing is done again', async () => {
@@ -158,20 +175,20 @@ describe('provisioning', () => {
     await sync(c);
     await sync(c);
     expect(created).toHaveLength(1);
-    expect(reasons()).toEqual(['Provisioning', 'ProvisioningSucceeded']);
+    expect(reasons()).toEqual(['ProvisioningSucceeded']);
   });
 
   test('a PV that already exists on the server (409) counts as success', async () => {
     api.createResult = 'exists';
     await sync(claim());
-    expect(reasons()).toEqual(['Provisioning', 'ProvisioningSucceeded']);
+    expect(reasons()).toEqual(['ProvisioningSucceeded']);
   });
 
   test('an API failure is reported, keeps the directory, and the retry reuses it', async () => {
     api.createFails = Object.assign(new Error('etcd timeout'), { code: 500 });
     const c = claim({ uid: 'u5', namespace: 'ns', name: 'db' });
     await expect(sync(c)).rejects.toBeInstanceOf(ReportedError);
-    expect(events[1]).toMatchObject({ type: 'Warning', reason: 'ProvisioningFailed', message: 'cannot create PersistentVolume pvc-u5: etcd timeout' });
+    expect(events[0]).toMatchObject({ type: 'Warning', reason: 'ProvisioningFailed', message: 'cannot create PersistentVolume pvc-u5: etcd timeout' });
     expect(fs.existsSync(path.join(root, 'ns-db-pvc-u5'))).toBe(true);
     expect(await operations('provision', 'failed')).toBe(1);
 
@@ -333,8 +350,8 @@ describe('an existing directory goes only to a claim of the namespace it was mad
     await keep(claim({ uid: 'k1', namespace: 'payments', name: 'prod', className: 'by-namespace' }));
     const intruder = claim({ uid: 'k2', namespace: 'prod', name: 'x', className: 'by-team', labels: { team: 'payments' } });
     await expect(sync(intruder)).rejects.toBeInstanceOf(ReportedError);
-    expect(events.map((e) => [e.type, e.reason])).toEqual([['Normal', 'Provisioning'], ['Warning', 'ProvisioningFailed']]);
-    expect(events[1].message).toBe(`directory ${root}/payments/prod already exists and was kept by onDelete RETAIN for claim payments/prod, of another namespace; `
+    expect(events.map((e) => [e.type, e.reason])).toEqual([['Warning', 'ProvisioningFailed']]);
+    expect(events[0].message).toBe(`directory ${root}/payments/prod already exists and was kept by onDelete RETAIN for claim payments/prod, of another namespace; `
       + 'an existing directory is handed only to a claim of the namespace it was made for: move or remove it on the server, or give its data to this claim with a PersistentVolume made by hand');
     expect(created.map((pv) => pv.metadata?.name)).toEqual(['pvc-k1']);
     expect(fs.readFileSync(path.join(root, 'payments/prod/ledger'), 'utf8')).toBe('private');

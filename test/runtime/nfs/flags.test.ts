@@ -35,6 +35,7 @@ describe('parseNfsConfig', () => {
       workers: 16,
       usageIntervalSeconds: 60,
       logLevel: 'info',
+      resyncSeconds: 600,
       kubeconfig: undefined,
       leaderElection: { enabled: true, leaseName: 'example.com-nfs', namespace: 'storage' },
     });
@@ -50,12 +51,14 @@ describe('parseNfsConfig', () => {
       `--${NFS_FLAGS.workers}=64`,
       `--${NFS_FLAGS.usageInterval}=0`,
       `--${NFS_FLAGS.logLevel}=warn`,
+      `--${NFS_FLAGS.resync}=30`,
       '--kubeconfig=/tmp/kc'], {});
     expect(config).toMatchObject({
       httpPort: 9090,
       workers: 64,
       usageIntervalSeconds: 0,
       logLevel: 'warn',
+      resyncSeconds: 30,
       kubeconfig: '/tmp/kc',
       leaderElection: { enabled: true, leaseName: 'my-lease', namespace: 'other' },
     });
@@ -97,6 +100,7 @@ describe('parseNfsConfig', () => {
     [[`--${NFS_FLAGS.workers}=0`], /--workers=0 is out of range/],
     [[`--${NFS_FLAGS.usageInterval}=-1`], /--usage-interval-seconds=-1 is out of range: use 0 \(off\) to 86400/],
     [[`--${NFS_FLAGS.usageInterval}=86401`], /--usage-interval-seconds=86401 is out of range/],
+    [[`--${NFS_FLAGS.resync}=0`], /--resync-seconds=0 is out of range: use 1 to 86400/],
     [[`--${NFS_FLAGS.leaderElect}=yes`], /flag --leader-elect must be true or false, got "yes"/],
     [[`--${NFS_FLAGS.leaseName}=Bad_Lease`], /not a valid Lease name/],
     [['positional'], /unexpected argument "positional"/],

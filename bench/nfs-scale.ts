@@ -1,0 +1,139 @@
+/**
+ * Benchmark: the NFS controller in steady state with N bound volumes of its class. The
+ * volumes are made quickly, as the controller and kube-controller-manager would have left
+ * them: each claim created, its PV (built by the controller's own `buildVolume`) pre-bound
+ * to it, both marked Bound, and its directory made on the export. Then, for the controller:
+ *  - the time from its start to `caches synced; working`, its resident set and JS heap once
+ *    it is quiet after that;
+ *  - the same after an hour-equivalent of resyncs: six full relists (the default period is
+ *    10 minutes; `--resync-seconds` shortens it) with the usage passes in between;
+ *  - the time to `caches synced; working` again after a restart.
+ *
+ *   npx ts-node --transpile-only --project test/tsconfig.json bench/nfs-scale.ts [--n=5000] [--resync=20]
+ *
+ * (`--transpile-only`: it imports the controller's own PV builder, whose client-node type import
+ * plain ts-node does not accept.)
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { describeRequests, diff, quiet, runNfsBench, SUBJECT_LABEL, sum, work, writes } from './nfs-bench';
+import { watchObjects } from './object-watch';
+import { cpuSeconds, residentMiB } from './process-stats';
+import { K8S } from '../src/contract/keys';
+import { forEachLimited } from '../src/runtime/core/limiter';
+import { buildVolume } from '../src/runtime/nfs/provision';
+import { sleep } from '../test/e2e/harness';
+import type { ControllerProcess, KubeObject } from '../test/e2e/support';
+import { paths } from '../test/e2e/support';
+
+const option = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+const N = option('n', 5000);
+const RESYNC_SECONDS = option('resync', 20);
+/** An hour of the default 10-minute resync. */
+const RELISTS = 6;
+/** Requests at once while the volumes are made. */
+const MAKE_CONCURRENCY = 32;
+
+interface Sample {
+  readonly rssMiB: number;
+  readonly heapMiB: number;
+}
+
+/** Resident set from /proc and the JS heap in use from the controller's /metrics. */
+async function sample(controller: ControllerProcess): Promise<Sample> {
+  const metrics = (await controller.http('/metrics')).body;
+  const heap = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1] ?? NaN);
+  return { rssMiB: residentMiB(controller.pid).rss, heapMiB: heap / 2 ** 20 };
+}
+
+async function main(): Promise<void> {
+  await runNfsBench(async ({ cp, kube, counter, ns, cls, provisionerName, root, version, startController }) => {
+    const storageClass = await kube.get(`/apis/storage.k8s.io/v1/storageclasses/${cls}`);
+    const identity = { provisionerName, server: '127.0.0.1', exportPath: '/bench' };
+    const claims = await watchObjects(cp.kubeconfig, paths.pvc(ns), { labelSelector: `${SUBJECT_LABEL}=scale` });
+    try {
+      process.stderr.write(`[bench] making ${N} bound volumes\n`);
+      const t0 = Date.now();
+      await forEachLimited(Array.from({ length: N }, (_, i) => `claim-${i}`), MAKE_CONCURRENCY, async (name) => {
+        const claim = await kube.create<KubeObject>(paths.pvc(ns), {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name, namespace: ns, labels: { [SUBJECT_LABEL]: 'scale' } },
+          spec: { storageClassName: cls, accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } },
+        });
+        const pvName = `pvc-${claim.metadata.uid}`;
+        const relativePath = `${ns}-${name}-${pvName}`;
+        fs.mkdirSync(path.join(root, relativePath));
+        const pv = buildVolume(claim, storageClass as any, {
+          pvName, className: cls, relativePath, directoryMode: 0o777, onDelete: 'DELETE', capacity: '1Gi',
+        }, identity);
+        await kube.create(paths.pv(), { ...pv, metadata: { ...pv.metadata, labels: { [SUBJECT_LABEL]: 'scale' } } });
+        // What kube-controller-manager's binder writes, so it has nothing left to do.
+        await kube.patch(paths.pvc(ns, name), {
+          metadata: { annotations: { 'pv.kubernetes.io/bind-completed': 'yes', 'pv.kubernetes.io/bound-by-controller': 'yes', [K8S.storageProvisioner]: provisionerName } },
+          spec: { volumeName: pvName },
+        });
+        await kube.patch(paths.pv(pvName), { status: { phase: 'Bound' } }, { subresource: 'status' });
+        await kube.patch(paths.pvc(ns, name), { status: { phase: 'Bound', accessModes: ['ReadWriteMany'], capacity: { storage: '1Gi' } } }, { subresource: 'status' });
+      });
+      await claims.until((p) => p.count('Bound') >= N);
+      process.stderr.write(`[bench] ${N} bound volumes made in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    } finally {
+      claims.stop();
+    }
+
+    const started = Date.now();
+    const controller = await startController([`--resync-seconds=${RESYNC_SECONDS}`]);
+    const synced = await controller.waitForLog('caches synced; working', { timeoutMs: 600_000 });
+    const syncMs = Date.parse(synced.time as string) - started;
+    await quiet(counter);
+    const afterSync = await sample(controller);
+    process.stderr.write(`[bench] synced after ${(syncMs / 1000).toFixed(1)} s; ${afterSync.rssMiB.toFixed(0)} MiB; ${RELISTS} relists of ${RESYNC_SECONDS} s next\n`);
+
+    const before = counter.snapshot();
+    const cpu0 = cpuSeconds(controller.pid);
+    const windowStart = Date.now();
+    await sleep(RELISTS * RESYNC_SECONDS * 1.1 * 1000);
+    await quiet(counter);
+    const windowSeconds = (Date.now() - windowStart) / 1000;
+    const afterResyncs = await sample(controller);
+    const peakMiB = residentMiB(controller.pid).peak;
+    const cpu = cpuSeconds(controller.pid) - cpu0;
+    const requests = diff(counter.snapshot(), before);
+
+    await controller.stop();
+    const restarted = Date.now();
+    await controller.start();
+    const resynced = await controller.waitForLog('caches synced; working', { timeoutMs: 600_000 });
+    const restartMs = Date.parse(resynced.time as string) - restarted;
+    await quiet(counter);
+    const afterRestart = await sample(controller);
+
+    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(52) : c.padStart(16))).join('');
+    const row = (name: string, s: Sample) => line([name, s.rssMiB.toFixed(0), s.heapMiB.toFixed(1)]);
+    process.stdout.write([
+      '',
+      `NFS steady state: ${N} bound volumes of one class; --resync-seconds=${RESYNC_SECONDS}`,
+      `control plane ${version} (loopback), ${os.cpus().length} CPUs, kernel ${os.release()}`,
+      '',
+      line(['', 'RSS (MiB)', 'JS heap (MiB)']),
+      row('after caches synced (first start)', afterSync),
+      row(`after ${RELISTS} relists (an hour at the default 600 s)`, afterResyncs),
+      row('after a restart, caches synced', afterRestart),
+      line(['peak RSS until after the relists (VmHWM)', peakMiB.toFixed(0), '']),
+      '',
+      `start -> "caches synced; working": ${(syncMs / 1000).toFixed(1)} s; after a restart: ${(restartMs / 1000).toFixed(1)} s`,
+      `over the ${windowSeconds.toFixed(0)} s of relists: CPU ${cpu.toFixed(1)} s; requests ${sum(work(requests))}, writes ${writes(requests)}`,
+      ...describeRequests(requests),
+      '',
+      'RSS is VmRSS from /proc/<pid>/status; the JS heap is nodejs_heap_size_used_bytes from the controller\'s /metrics.',
+      '',
+    ].join('\n'));
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  process.exitCode = 1;
+});
