@@ -1,13 +1,15 @@
 import { Chart, Duration, Names } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { inClusterServer, inClusterService } from './in-cluster-server';
 import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
-import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
+import { downwardEnv, httpPort, opsProbes } from './runtime-container';
+import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, NFS_FLAGS, PATHS } from '../../contract/controller-config';
 import { flagArg, NFS_FLAG_SPECS } from '../../contract/flags';
 import { K8S, LABELS, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel, isProvisionerName, leaseNameFor, reservedDomainOf } from '../../contract/names';
-import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule } from '../../contract/rbac';
+import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, nfsServerServiceRules, PolicyRule } from '../../contract/rbac';
 import { checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
 import { propError } from '../common/errors';
@@ -45,7 +47,8 @@ export interface NfsProvisionerProps {
   readonly provisionerName?: string;
 
   /**
-   * The controller image.
+   * The controller image. An in-cluster server runs its own image instead
+   * (`NfsServer.inCluster({ image })`).
    *
    * @default - `ghcr.io/cdk8s-storage/controller:<version of this package>`
    */
@@ -53,9 +56,9 @@ export interface NfsProvisionerProps {
 
   /**
    * Number of controller pods. One works at a time (it holds a Lease); the others take
-   * over within seconds when it goes away.
+   * over within seconds when it goes away. An in-cluster server is always one pod.
    *
-   * @default 2
+   * @default - 2; 1 with an in-cluster server
    */
   readonly replicas?: number;
 
@@ -77,12 +80,33 @@ const CONTAINER_NAME = 'controller';
 const ROOT_VOLUME = 'nfs-root';
 
 /**
- * The NFS controller in subdirectory mode: provisions each claim of its StorageClasses as a
- * directory on an existing NFS export, deletes/archives it on release, and resizes claims.
+ * Mount options of the classes of an in-cluster server, chosen for a server that restarts
+ * (a new pod, a moved node) while clients keep their mounts:
+ * - `nfsvers=4.1`: sessions, and clients reclaim their opens and locks from the recovery
+ *   state the server keeps on its backing storage;
+ * - `hard`: I/O waits for the server to come back instead of failing with EIO mid-write;
+ * - `noresvport`: a reconnect may use a new source port, so it is not stuck behind the
+ *   Service's connection-tracking entry of the dead connection;
+ * - `timeo=100` (10 s): a request lost with the old pod is resent after 10 s rather than the
+ *   default 60 s (then 20 s, 30 s, ...: linear back-off);
+ * - `retrans=3`: three resends before the client logs "server not responding" (and, being
+ *   hard, keeps trying).
+ */
+const IN_CLUSTER_MOUNT_OPTIONS: readonly string[] = Object.freeze(['nfsvers=4.1', 'hard', 'noresvport', 'timeo=100', 'retrans=3']);
+
+/**
+ * The NFS provisioner: provisions each claim of its StorageClasses, deletes/archives it on
+ * release, and resizes claims.
  *
- * Synthesizes a ServiceAccount, a ClusterRole and binding (from the shared rule table), a
- * Role and binding for its Lease, a Deployment with the export mounted, and a
+ * With `NfsServer.external` (subdirectory mode) each volume is a directory on an existing
+ * export; it synthesizes a ServiceAccount, a ClusterRole and binding (from the shared rule
+ * table), a Role and binding for its Lease, a Deployment with the export mounted, and a
  * PodDisruptionBudget when it runs more than one replica.
+ *
+ * With `NfsServer.inCluster` it runs the NFS server itself, one export per volume: the same
+ * ServiceAccount and roles (the Role also reads its Service), a Service (2049/TCP), a
+ * one-pod StatefulSet running nfs-ganesha and the `nfs-server` command, and a
+ * PodDisruptionBudget; no Deployment.
  */
 export class NfsProvisioner extends Construct implements INfsProvisioner {
   /** The provisioner name. */
@@ -101,15 +125,22 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   public readonly leaseName: string;
   /** Seconds between two usage measurements (0: off). */
   public readonly usageIntervalSeconds: number;
+  /**
+   * Name of the in-cluster server's Service (in-cluster servers only).
+   */
+  public readonly serviceName?: string;
+
+  private readonly _defaultMountOptions?: readonly string[];
 
   public constructor(scope: Construct, id: string, props: NfsProvisionerProps) {
     super(scope, id);
     const where = `NfsProvisioner ${this.node.path}`;
 
     if (!(props.server instanceof NfsServer)) {
-      throw propError(where, 'server', undefined, 'is missing', 'pass NfsServer.external({ host, path })');
+      throw propError(where, 'server', undefined, 'is missing', 'pass NfsServer.external({ host, path }) or NfsServer.inCluster({...})');
     }
     this.server = props.server;
+    const inCluster = this.server.inClusterOptions;
 
     this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'default';
     if (!isDnsLabel(this.namespace)) {
@@ -133,17 +164,26 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       .map((other) => propError(where, 'provisionerName', this.provisionerName, `is already used by the NfsProvisioner at ${other.node.path}`,
         'two controllers with one name would both act on the same claims: give each provisioner its own provisionerName').message));
 
-    this.image = props.image ?? defaultControllerImage();
+    if (inCluster && props.image !== undefined) {
+      throw propError(where, 'image', props.image, 'is the controller image, which an in-cluster server does not run',
+        'set the server\'s image with NfsServer.inCluster({ image }) and leave image unset');
+    }
+    this.image = inCluster ? inCluster.image! : props.image ?? defaultControllerImage();
     const imageProblem = imageReferenceProblem(this.image);
     if (imageProblem) {
       throw propError(where, 'image', this.image, `is not an image reference: it ${imageProblem}`,
         'give [registry[:port]/]path[:tag][@sha256:digest], e.g. \'ghcr.io/cdk8s-storage/controller:1.2.3\'');
     }
 
-    this.replicas = props.replicas ?? 2;
+    if (inCluster && props.replicas !== undefined && props.replicas !== 1) {
+      throw propError(where, 'replicas', props.replicas, 'is not 1, but an in-cluster server is one pod',
+        'leave replicas unset: its volumes are mounted in that one pod, so a second could not serve them');
+    }
+    this.replicas = props.replicas ?? (inCluster ? 1 : 2);
     if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 10) {
       throw propError(where, 'replicas', this.replicas, 'is out of range', 'use a whole number from 1 to 10 (only one pod works at a time)');
     }
+    this._defaultMountOptions = inCluster ? IN_CLUSTER_MOUNT_OPTIONS : undefined;
 
     this.usageIntervalSeconds = props.usageInterval === undefined ? DEFAULT_USAGE_INTERVAL_SECONDS : usageSeconds(where, props.usageInterval);
 
@@ -152,7 +192,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     const labels: Record<string, string> = {
       [LABELS.name]: 'nfs-provisioner',
       [LABELS.instance]: Names.toLabelValue(this),
-      [LABELS.component]: 'controller',
+      [LABELS.component]: inCluster ? 'nfs-server' : 'controller',
       [LABELS.partOf]: PROJECT_NAME,
       [LABELS.managedBy]: PROJECT_NAME,
     };
@@ -180,15 +220,37 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       subjects,
     }));
 
+    const service = inCluster ? inClusterService(this, inCluster, metadata, selector) : undefined;
+    this.serviceName = service?.name;
+
     const role = new k8s.KubeRole(this, 'LeaderElectionRole', {
       metadata,
-      rules: toK8sRules(nfsLeaderElectionRules(this.leaseName)),
+      rules: toK8sRules([
+        ...nfsLeaderElectionRules(this.leaseName),
+        ...service ? nfsServerServiceRules(service.name) : [],
+      ]),
     });
     new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
       metadata,
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
       subjects,
     });
+
+    if (inCluster) {
+      inClusterServer(this, {
+        server: inCluster,
+        provisionerName: this.provisionerName,
+        serviceAccountName: serviceAccount.name,
+        serviceName: service!.name,
+        leaseName: this.leaseName,
+        namespace: this.namespace,
+        usageIntervalSeconds: this.usageIntervalSeconds,
+        metadata,
+        labels,
+        selector,
+      });
+      return;
+    }
 
     new k8s.KubeDeployment(this, 'Deployment', {
       metadata,
@@ -211,6 +273,14 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   }
 
   /**
+   * Mount options a class of this provisioner gets when it sets none (in-cluster servers:
+   * options for a server that restarts; external servers: the class's own default).
+   */
+  public get defaultMountOptions(): string[] | undefined {
+    return this._defaultMountOptions ? [...this._defaultMountOptions] : undefined;
+  }
+
+  /**
    * Adds a StorageClass served by this provisioner.
    */
   public addStorageClass(id: string, options: NfsStorageClassOptions = {}): NfsStorageClass {
@@ -218,12 +288,13 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   }
 
   private podSpec(serviceAccountName: string, selector: Record<string, string>): k8s.PodSpec {
+    const server = { host: this.server.host!, path: this.server.path! };
     const port = DEFAULT_HTTP_PORT;
     const args = [
       COMMANDS.nfs,
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.provisionerName, this.provisionerName),
-      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.server, this.server.host),
-      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.path, this.server.path),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.server, server.host),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.path, server.path),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.root, PATHS.nfsRoot),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaderElect, 'true'),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaseName, this.leaseName),
@@ -249,24 +320,9 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         name: CONTAINER_NAME,
         image: this.image,
         args,
-        env: [
-          { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-          { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-        ],
-        ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
-        livenessProbe: {
-          httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('http') },
-          initialDelaySeconds: 10,
-          periodSeconds: 10,
-          timeoutSeconds: 5,
-          failureThreshold: 3,
-        },
-        readinessProbe: {
-          httpGet: { path: '/readyz', port: k8s.IntOrString.fromString('http') },
-          periodSeconds: 5,
-          timeoutSeconds: 5,
-          failureThreshold: 3,
-        },
+        env: downwardEnv(),
+        ports: [httpPort()],
+        ...opsProbes(),
         resources: {
           requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
           // No CPU limit: throttling a controller only delays its work; memory is capped.
@@ -299,7 +355,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       }],
       volumes: [
         // The kubelet mounts the export; the controller itself needs no mount privileges.
-        { name: ROOT_VOLUME, nfs: { server: this.server.host, path: this.server.path } },
+        { name: ROOT_VOLUME, nfs: { server: server.host, path: server.path } },
         { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
       ],
     };

@@ -19,6 +19,14 @@ import { AccessMode, IStorageClassRef, ReclaimPolicy, VolumeBindingMode, VolumeM
 export interface INfsProvisioner {
   /** The name StorageClasses put in their `provisioner` field. */
   readonly provisionerName: string;
+
+  /**
+   * Mount options of a class that sets none (an in-cluster server's are chosen for a server
+   * that restarts).
+   *
+   * @default - ['nfsvers=4.1', 'hard']
+   */
+  readonly defaultMountOptions?: string[];
 }
 
 /**
@@ -87,7 +95,10 @@ export interface NfsStorageClassOptions {
   /**
    * NFS mount options written on every volume. One option per entry.
    *
-   * @default ['nfsvers=4.1', 'hard'] (NFS 4.1; I/O waits for a lost server instead of failing writes)
+   * @default - the provisioner's `defaultMountOptions`: on an external server
+   * ['nfsvers=4.1', 'hard'] (NFS 4.1; I/O waits for a lost server instead of failing writes),
+   * on an in-cluster server ['nfsvers=4.1', 'hard', 'noresvport', 'timeo=100', 'retrans=3']
+   * (docs/server.md says why each)
    */
   readonly mountOptions?: string[];
 
@@ -201,7 +212,7 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
     }
     this.allowVolumeExpansion = props.allowVolumeExpansion ?? true;
     this.defaultClass = props.defaultClass ?? false;
-    this._mountOptions = checkMountOptions(where, props.mountOptions ?? [...DEFAULT_NFS_MOUNT_OPTIONS]);
+    this._mountOptions = checkMountOptions(where, props.mountOptions ?? props.provisioner.defaultMountOptions ?? [...DEFAULT_NFS_MOUNT_OPTIONS]);
 
     const parameters: Record<string, string> = {
       [NFS_CLASS_PARAMETERS.pathPattern]: this.pathPattern,

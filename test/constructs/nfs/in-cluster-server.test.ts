@@ -1,0 +1,223 @@
+/**
+ * NfsProvisioner with NfsServer.inCluster: the server's ServiceAccount and roles, Service,
+ * StatefulSet and PodDisruptionBudget, and the classes' mount options. The container args
+ * are read back with the runtime's own parser, so a flag the command would refuse fails here.
+ */
+import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { NfsInClusterServerOptions, NfsProvisioner, NfsQuota, NfsServer, NfsStorageClass } from '../../../src';
+import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, nfsServerServiceRules } from '../../../src/contract/rbac';
+import { parseNfsServerConfig } from '../../../src/runtime/nfs-server/flags';
+import { one, synthValid } from '../../util/synth';
+
+type ProvisionerProps = Partial<ConstructorParameters<typeof NfsProvisioner>[2]>;
+
+function inCluster(options: NfsInClusterServerOptions = {}, props: ProvisionerProps = {}, chart: Chart = Testing.chart()) {
+  const p = new NfsProvisioner(chart, 'nfs', { server: NfsServer.inCluster(options), provisionerName: 'example.com/nfs-server', ...props });
+  return { chart, p, objs: synthValid(chart) };
+}
+
+const pod = (objs: any[]) => one(objs, 'StatefulSet').spec.template.spec;
+const container = (objs: any[]) => pod(objs).containers[0];
+const ENV = { POD_NAMESPACE: 'storage', POD_NAME: 'nfs-0' };
+
+describe('NfsProvisioner with an in-cluster server, defaults', () => {
+  const { p, objs } = inCluster({}, { namespace: 'storage' });
+
+  test('synthesizes the server\'s objects and no controller Deployment', () => {
+    expect(objs.map((o) => o.kind).sort()).toEqual([
+      'ClusterRole', 'ClusterRoleBinding', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'StatefulSet',
+    ]);
+  });
+
+  test('resolved props: one replica, the server image, the Service name', () => {
+    expect(p.replicas).toBe(1);
+    expect(p.image).toBe(p.server.inClusterOptions!.image);
+    expect(p.serviceName).toBe(one(objs, 'Service').metadata.name);
+  });
+
+  test('the Service exposes 2049/TCP only, named nfs, to the server pod, with an assigned IP', () => {
+    const service = one(objs, 'Service');
+    expect(service.metadata.namespace).toBe('storage');
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.clusterIP).toBeUndefined();
+    expect(service.spec.ports).toEqual([{ name: 'nfs', port: 2049, targetPort: 'nfs', protocol: 'TCP' }]);
+    expect(service.spec.selector).toEqual(one(objs, 'StatefulSet').spec.selector.matchLabels);
+    expect(one(objs, 'StatefulSet').spec.template.metadata.labels).toMatchObject(service.spec.selector);
+  });
+
+  test('the ClusterRole is the NFS controller\'s rule table; the Role adds the Lease and reading its own Service', () => {
+    const strip = (rules: readonly any[]) => rules.map((r) => JSON.parse(JSON.stringify({ ...r })));
+    expect(one(objs, 'ClusterRole').rules).toEqual(strip(NFS_CONTROLLER_RULES));
+    expect(one(objs, 'Role').rules).toEqual(strip([...nfsLeaderElectionRules(p.leaseName), ...nfsServerServiceRules(p.serviceName!)]));
+    expect(one(objs, 'RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: p.serviceAccountName, namespace: 'storage' }]);
+  });
+
+  test('a StatefulSet of one pod named after the Service, with the default class\'s 10Gi claim at /data', () => {
+    const sts = one(objs, 'StatefulSet');
+    expect(sts.spec.replicas).toBe(1);
+    expect(sts.spec.serviceName).toBe(p.serviceName);
+    expect(sts.spec.volumeClaimTemplates).toEqual([{
+      metadata: { name: 'data' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
+    }]);
+    expect(container(objs).volumeMounts).toEqual([
+      { name: 'data', mountPath: '/data' },
+      { name: 'run', mountPath: '/run' },
+      { name: 'tmp', mountPath: '/tmp' },
+    ]);
+    expect(pod(objs).volumes.map((v: any) => v.name)).toEqual(['run', 'tmp']);
+  });
+
+  test('the container runs the nfs-server command with flags its parser accepts', () => {
+    const c = container(objs);
+    expect(c.image).toBe(`ghcr.io/cdk8s-storage/nfs-server:${p.image.split(':').pop()}`);
+    expect(c.args[0]).toBe('nfs-server');
+    const config = parseNfsServerConfig(c.args.slice(1), ENV);
+    expect(config).toMatchObject({
+      provisionerName: 'example.com/nfs-server',
+      serviceName: p.serviceName,
+      namespace: 'storage',
+      dataDir: '/data',
+      quota: 'loop-image',
+      preallocate: false,
+      ganeshaConfigDir: '/run/cdk8s-storage',
+      httpPort: 8080,
+      usageIntervalSeconds: 60,
+    });
+    expect(config.leaderElection).toMatchObject({ leaseName: p.leaseName, namespace: 'storage' });
+    expect(c.env.map((e: any) => e.name)).toEqual(['POD_NAME', 'POD_NAMESPACE']);
+  });
+
+  test('ports 2049 (nfs) and 8080 (http); probes on /healthz and /readyz, and time to mount every volume at start', () => {
+    const c = container(objs);
+    expect(c.ports).toEqual([{ name: 'nfs', containerPort: 2049, protocol: 'TCP' }, { name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBe(300);
+  });
+
+  test('no host network, no Service links, the API token mounted', () => {
+    const spec = pod(objs);
+    expect(spec.hostNetwork).toBe(false);
+    expect(spec.enableServiceLinks).toBe(false);
+    expect(spec.automountServiceAccountToken).toBe(true);
+    expect(spec.serviceAccountName).toBe(p.serviceAccountName);
+  });
+
+  test('loop images: a privileged container (loop devices) as root with a read-only root filesystem', () => {
+    expect(container(objs).securityContext).toEqual({
+      runAsUser: 0,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      readOnlyRootFilesystem: true,
+      privileged: true,
+      allowPrivilegeEscalation: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  test('the PodDisruptionBudget allows no eviction', () => {
+    const pdb = one(objs, 'PodDisruptionBudget');
+    expect(pdb.spec.maxUnavailable).toBe(0);
+    expect(pdb.spec.selector.matchLabels).toEqual(one(objs, 'StatefulSet').spec.selector.matchLabels);
+  });
+});
+
+describe('NfsProvisioner with an in-cluster server, props', () => {
+  test.each<[NfsQuota, string[]]>([
+    [NfsQuota.NONE, ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID']],
+    [NfsQuota.XFS_PROJECT, ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SYS_ADMIN']],
+  ])('quota %s: not privileged, every capability dropped but %j', (quota, add) => {
+    const { objs } = inCluster({ quota });
+    const c = container(objs);
+    expect(c.securityContext).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add } });
+    expect(parseNfsServerConfig(c.args.slice(1), ENV).quota).toBe(quota);
+  });
+
+  test('preallocate reaches the command', () => {
+    const { objs } = inCluster({ preallocate: true });
+    expect(parseNfsServerConfig(container(objs).args.slice(1), ENV).preallocate).toBe(true);
+  });
+
+  test('storageClass and backingSize make the claim template', () => {
+    const { objs } = inCluster({ storageClass: 'fast-ssd', backingSize: Size.gibibytes(200) });
+    expect(one(objs, 'StatefulSet').spec.volumeClaimTemplates[0].spec).toEqual({
+      accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '200Gi' } },
+    });
+  });
+
+  test('hostPath: a node directory instead of a claim, pinned to hostPathNode', () => {
+    const { objs } = inCluster({ hostPath: '/var/lib/nfs-data', hostPathNode: 'node-1' });
+    const sts = one(objs, 'StatefulSet');
+    expect(sts.spec.volumeClaimTemplates).toBeUndefined();
+    expect(pod(objs).volumes[0]).toEqual({ name: 'data', hostPath: { path: '/var/lib/nfs-data', type: 'DirectoryOrCreate' } });
+    expect(pod(objs).nodeSelector).toEqual({ 'kubernetes.io/hostname': 'node-1' });
+  });
+
+  test('hostPath without hostPathNode runs on any node', () => {
+    expect(pod(inCluster({ hostPath: '/var/lib/nfs-data' }).objs).nodeSelector).toBeUndefined();
+  });
+
+  test('clusterIP pins the Service\'s IP', () => {
+    expect(one(inCluster({ clusterIP: '10.96.0.50' }).objs, 'Service').spec.clusterIP).toBe('10.96.0.50');
+  });
+
+  test('image is the server container\'s', () => {
+    const { p, objs } = inCluster({ image: 'registry.example.com/storage/nfs-server:1.2.3' });
+    expect(container(objs).image).toBe('registry.example.com/storage/nfs-server:1.2.3');
+    expect(p.image).toBe('registry.example.com/storage/nfs-server:1.2.3');
+  });
+
+  test('allowEviction lets a drain evict the one pod', () => {
+    expect(one(inCluster({ allowEviction: true }).objs, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+  });
+
+  test('usageInterval reaches the command', () => {
+    const { objs } = inCluster({}, { usageInterval: Duration.minutes(5) });
+    expect(parseNfsServerConfig(container(objs).args.slice(1), ENV).usageIntervalSeconds).toBe(300);
+  });
+
+  test('replicas: 1 is accepted', () => {
+    expect(inCluster({}, { replicas: 1 }).p.replicas).toBe(1);
+  });
+
+  test('throws for replicas other than 1', () => {
+    expect(() => inCluster({}, { replicas: 2 })).toThrow(
+      'NfsProvisioner test/nfs: replicas 2 is not 1, but an in-cluster server is one pod: leave replicas unset');
+  });
+
+  test('throws for the controller image', () => {
+    expect(() => inCluster({}, { image: 'example.com/controller:1' })).toThrow(
+      'NfsProvisioner test/nfs: image "example.com/controller:1" is the controller image, which an in-cluster server does not run: '
+      + 'set the server\'s image with NfsServer.inCluster({ image }) and leave image unset');
+  });
+});
+
+describe('classes of an in-cluster server', () => {
+  test('get mount options for a server that restarts', () => {
+    const { p } = inCluster();
+    expect(p.defaultMountOptions).toEqual(['nfsvers=4.1', 'hard', 'noresvport', 'timeo=100', 'retrans=3']);
+    const sc = p.addStorageClass('sc', { name: 'nfs-server' });
+    expect(sc.mountOptions).toEqual(p.defaultMountOptions);
+  });
+
+  test('written on the StorageClass; a class\'s own mountOptions win', () => {
+    const chart = Testing.chart();
+    const p = new NfsProvisioner(chart, 'nfs', { server: NfsServer.inCluster() });
+    p.addStorageClass('a', { name: 'a' });
+    new NfsStorageClass(chart, 'b', { name: 'b', provisioner: p, mountOptions: ['nfsvers=4.2'] });
+    const classes = synthValid(chart).filter((o) => o.kind === 'StorageClass');
+    expect(classes.map((c) => [c.metadata.name, c.mountOptions])).toEqual([
+      ['a', ['nfsvers=4.1', 'hard', 'noresvport', 'timeo=100', 'retrans=3']],
+      ['b', ['nfsvers=4.2']],
+    ]);
+  });
+
+  test('an external server keeps the plain default', () => {
+    const chart = Testing.chart();
+    const p = new NfsProvisioner(chart, 'nfs', { server: NfsServer.external({ host: 'nas', path: '/exports' }) });
+    expect(p.defaultMountOptions).toBeUndefined();
+    expect(p.addStorageClass('sc').mountOptions).toEqual(['nfsvers=4.1', 'hard']);
+  });
+});
