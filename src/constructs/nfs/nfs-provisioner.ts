@@ -31,7 +31,9 @@ export interface NfsProvisionerProps {
 
   /**
    * Also create the Namespace object. Leave it off when the namespace exists or another
-   * construct creates it.
+   * construct creates it. For an in-cluster server the namespace is labelled to enforce
+   * the `privileged` Pod Security Standard, which the server pod needs (docs/server.md);
+   * label an existing namespace yourself.
    *
    * @default false
    */
@@ -200,7 +202,10 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     const metadata = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+      // The server pod needs more than the baseline Pod Security Standard allows (privileged
+      // for loop images, DAC_READ_SEARCH for ganesha in every mode): its namespace says so.
+      const namespaceLabels = inCluster ? { ...labels, [K8S.podSecurityEnforce]: 'privileged' } : labels;
+      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: namespaceLabels } }));
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {

@@ -178,6 +178,15 @@ describe('NfsProvisioner with an in-cluster server, props', () => {
     expect(parseNfsServerConfig(container(objs).args.slice(1), ENV).usageIntervalSeconds).toBe(300);
   });
 
+  test('createNamespace labels the namespace to enforce the privileged Pod Security Standard, which the server pod needs', () => {
+    const ns = one(inCluster({ quota: NfsQuota.NONE }, { namespace: 'storage', createNamespace: true }).objs, 'Namespace');
+    expect(ns.metadata.name).toBe('storage');
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    const chart = Testing.chart();
+    new NfsProvisioner(chart, 'nfs', { server: NfsServer.external({ host: 'nas', path: '/exports' }), createNamespace: true });
+    expect(one(synthValid(chart), 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce']).toBeUndefined();
+  });
+
   test('replicas: 1 is accepted', () => {
     expect(inCluster({}, { replicas: 1 }).p.replicas).toBe(1);
   });
