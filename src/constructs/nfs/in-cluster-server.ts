@@ -1,4 +1,4 @@
-import { ApiObjectMetadata } from 'cdk8s';
+import { ApiObjectMetadata, Names } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NfsQuota } from './nfs-quota';
@@ -24,6 +24,11 @@ const NFS_PORT_NAME = 'nfs';
 const DATA_VOLUME = 'data';
 /** How long the server may take to start: it mounts every volume before ganesha serves. */
 const STARTUP_SECONDS = 300;
+/**
+ * Longest StatefulSet name: its pods carry the label `controller-revision-hash: <name>-<hash>`,
+ * which must fit in a 63-character label value.
+ */
+const MAX_STATEFULSET_NAME = 52;
 
 /** What the StatefulSet needs to know. */
 export interface InClusterServerSettings {
@@ -67,13 +72,13 @@ export function inClusterServer(scope: Construct, s: InClusterServerSettings): v
   } : undefined;
 
   new k8s.KubeStatefulSet(scope, 'StatefulSet', {
-    metadata: s.metadata,
+    metadata: { ...s.metadata, name: Names.toDnsLabel(scope, { maxLen: MAX_STATEFULSET_NAME, extra: ['server'] }) },
     spec: {
       replicas: 1,
       serviceName: s.serviceName,
       selector: { matchLabels: s.selector },
       // The claim outlives the StatefulSet (the default retention): deleting the server never deletes the data.
-      volumeClaimTemplates: claimTemplate ? [claimTemplate as k8s.KubePersistentVolumeClaimProps & { metadata: { name: string } }] : undefined,
+      volumeClaimTemplates: claimTemplate ? [claimTemplate] : undefined,
       template: {
         metadata: { labels: s.labels },
         spec: podSpec(s),

@@ -117,9 +117,9 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   public readonly namespace: string;
   /** The NFS server and export. */
   public readonly server: NfsServer;
-  /** The controller image. */
+  /** The image its pods run: the controller's, or the server's for an in-cluster server. */
   public readonly image: string;
-  /** Number of controller pods. */
+  /** Number of controller pods (1 for an in-cluster server). */
   public readonly replicas: number;
   /** Name of the controller's ServiceAccount. */
   public readonly serviceAccountName: string;

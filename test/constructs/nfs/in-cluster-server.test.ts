@@ -187,6 +187,14 @@ describe('NfsProvisioner with an in-cluster server, props', () => {
     expect(one(synthValid(chart), 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce']).toBeUndefined();
   });
 
+  test('the StatefulSet\'s name leaves room for its pods\' controller-revision-hash label, however deep the construct', () => {
+    const chart = new Chart(Testing.app(), 'a-chart-with-a-rather-long-name-for-its-storage-things');
+    const { objs } = inCluster({}, {}, chart);
+    const name: string = one(objs, 'StatefulSet').metadata.name;
+    expect(name.length).toBeLessThanOrEqual(52);
+    expect(name).toMatch(/^a-chart-with-a-rather-long-name-[a-z0-9-]*-server-[0-9a-f]{8}$/);
+  });
+
   test('replicas: 1 is accepted', () => {
     expect(inCluster({}, { replicas: 1 }).p.replicas).toBe(1);
   });
