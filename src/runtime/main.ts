@@ -12,9 +12,11 @@ import { runLocal } from './local/run';
 import { runNodeCleanup } from './local/run-node-cleanup';
 import { parseNfsConfig } from './nfs/flags';
 import { runNfs } from './nfs/run';
+import { parseNfsServerConfig } from './nfs-server/flags';
+import { runNfsServer } from './nfs-server/run';
 import { JsonLogger } from './ops/log';
 import { COMMANDS, ENV, LOCAL_FLAGS } from '../contract/controller-config';
-import { KUBECONFIG_FLAG, LOCAL_FLAG_SPECS, NFS_FLAG_SPECS } from '../contract/flags';
+import { KUBECONFIG_FLAG, LOCAL_FLAG_SPECS, NFS_FLAG_SPECS, NFS_SERVER_FLAG_SPECS } from '../contract/flags';
 
 const PROGRAM = 'cdk8s-storage-controller';
 
@@ -24,10 +26,14 @@ export function usage(): string {
     '',
     'Commands:',
     `  ${COMMANDS.nfs}      provision NFS volumes as directories under an existing export`,
+    `  ${COMMANDS.nfsServer}  the in-cluster NFS server: run nfs-ganesha and serve one size-enforced export per volume`,
     `  ${COMMANDS.local}    node agent: publish, wipe and republish local volumes of this node`,
     '',
     `Flags of "${COMMANDS.nfs}":`,
     describeFlags(NFS_FLAG_SPECS),
+    '',
+    `Flags of "${COMMANDS.nfsServer}":`,
+    describeFlags(NFS_SERVER_FLAG_SPECS),
     '',
     `Flags of "${COMMANDS.local}":`,
     describeFlags(LOCAL_FLAG_SPECS),
@@ -58,6 +64,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           connect: () => new KubeClient(loadKubeConfig(config.kubeconfig)),
         });
       }
+      case COMMANDS.nfsServer: {
+        const config = parseNfsServerConfig(args, process.env);
+        return await runNfsServer(config, log.child({ command }), {
+          shutdownSignal: processSignals(),
+          eventPort: () => new KubeClient(loadKubeConfig(config.kubeconfig)).eventPort(),
+        });
+      }
       case COMMANDS.local: {
         const invocation = parseLocalInvocation(args, process.env);
         if (invocation.mode === 'node-cleanup') {
@@ -74,7 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         });
       }
       default:
-        throw new ConfigError(`unknown command ${JSON.stringify(command)}: use ${COMMANDS.nfs} or ${COMMANDS.local} (see --help)`);
+        throw new ConfigError(`unknown command ${JSON.stringify(command)}: use ${COMMANDS.nfs}, ${COMMANDS.nfsServer} or ${COMMANDS.local} (see --help)`);
     }
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -5,12 +5,12 @@
  * mounts this container cannot see; the mount table and sysfs holders give the clearer
  * message first.
  */
-import { execFile } from 'child_process';
 import { constants, promises as fs } from 'fs';
 import type { FileHandle } from 'fs/promises';
 import { DeviceIdentity, devnoOf, holdersOf, identityMismatch, partitionsOf, readDeviceIdentity, SYSFS } from './device';
 import { MountTable } from './mountinfo';
 import { BlockCleanerKind, DEFAULT_CLEANER_PASSES } from '../../contract/values';
+import { CommandRunner, runCommand } from '../core/command';
 
 /** A device that passed the guard, opened exclusively. */
 export interface GuardedDevice {
@@ -67,16 +67,7 @@ export async function guardBlockDevice(
   return { ok: true, device: { devicePath, identity, handle } };
 }
 
-/** Runs a program, resolving with its output or rejecting with a message that includes stderr. */
-export type CommandRunner = (file: string, args: string[]) => Promise<string>;
-
-export const runCommand: CommandRunner = (file, args) => new Promise((resolve, reject) => {
-  execFile(file, args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-    if (!err) return resolve(`${stdout}${stderr}`.trim());
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found in the agent image' : `${err.message.split('\n')[0]} ${stderr.trim()}`;
-    reject(new Error(`${file} ${args.join(' ')}: ${why}`));
-  });
-});
+export { CommandRunner, runCommand };
 
 /** A one-line description of what a cleaner does, for events. */
 export function describeCleaner(kind: BlockCleanerKind, passes?: number): string {
