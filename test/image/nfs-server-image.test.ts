@@ -3,11 +3,12 @@
  * image's /app on a base made from Debian packages with nfs-ganesha, dbus and the
  * filesystem tools), then run with podman, with no network but the container's own.
  *
- * Besides the tools being there, it checks the privileges the constructs give the server
- * pod: the capability set of the modes that mount nothing (read from a synthesized
- * StatefulSet) runs the bus and ganesha on a read-only root and serves a file written
- * through NFS; loop images mount and grow in a privileged container, and cannot be set up
- * in an unprivileged one even with CAP_SYS_ADMIN and the host's /dev.
+ * Besides the tools being there, it runs the nfs-server command with the args, environment,
+ * security context and writable directories of a synthesized StatefulSet until /readyz
+ * answers, and checks the privileges the constructs give the server pod: the capability set
+ * of the modes that mount nothing runs the bus and ganesha on a read-only root and serves a
+ * file written through NFS; loop images mount and grow in a privileged container, and cannot
+ * be set up in an unprivileged one even with CAP_SYS_ADMIN and the host's /dev.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -63,15 +64,77 @@ test('it runs the controller bundle as root', () => {
   expect(help.stdout).toMatch(/^Usage: cdk8s-storage-controller <command>/);
 });
 
+/**
+ * A read-only root with writable /run and /tmp, as the pod has them (emptyDirs). podman's
+ * --read-only would also make /var/tmp writable: not here.
+ */
+const READ_ONLY_ROOT = ['--read-only', '--read-only-tmpfs=false', '--tmpfs', '/run', '--tmpfs', '/tmp'];
+
+/** The server container the constructs write for a quota mode. */
+function serverContainer(quota: NfsQuota): any {
+  const chart = Testing.chart();
+  new NfsProvisioner(chart, 'nfs', { server: NfsServer.inCluster({ quota }), namespace: 'storage' });
+  const sts = Testing.synth(chart).find((o) => o.kind === 'StatefulSet');
+  return sts.spec.template.spec.containers[0];
+}
+
 /** The capabilities the constructs give a server pod of this quota mode. */
 function capabilitiesOf(quota: NfsQuota): string[] {
-  const chart = Testing.chart();
-  new NfsProvisioner(chart, 'nfs', { server: NfsServer.inCluster({ quota }) });
-  const sts = Testing.synth(chart).find((o) => o.kind === 'StatefulSet');
-  const security = sts.spec.template.spec.containers[0].securityContext;
+  const security = serverContainer(quota).securityContext;
   expect(security).toMatchObject({ privileged: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
   return security.capabilities.add;
 }
+
+/** podman options for a container's securityContext (only the fields the constructs write). */
+function podmanSecurity(security: any): string[] {
+  expect(security).toMatchObject({ runAsUser: 0, readOnlyRootFilesystem: true });
+  if (security.privileged) return ['--user', '0', '--privileged'];
+  return ['--user', '0', '--cap-drop=all', `--cap-add=${security.capabilities.add.join(',')}`,
+    ...security.allowPrivilegeEscalation === false ? ['--security-opt', 'no-new-privileges'] : []];
+}
+
+/** The HTTP status of GET url from inside a container's network namespace, 0 if none. */
+function statusInside(pid: string, url: string): number {
+  const r = spawnSync('nsenter', ['-t', pid, '-n', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', url], { encoding: 'utf8' });
+  return Number(r.stdout) || 0;
+}
+
+test.each([NfsQuota.LOOP_IMAGE, NfsQuota.NONE])(
+  'quota %s: the nfs-server command runs as the synthesized StatefulSet says, answers /readyz, and stops on SIGTERM with status 0',
+  (quota) => {
+    const c = serverContainer(quota);
+    const data = path.join(work, `server-${quota}`);
+    fs.mkdirSync(data);
+    const kubeconfig = path.join(work, 'kubeconfig');
+    // No API server here: the flag the command takes outside a cluster points at a closed port
+    // (the supervisor serves without it; events are dropped).
+    fs.writeFileSync(kubeconfig, [
+      'apiVersion: v1', 'kind: Config', 'current-context: none',
+      'clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]',
+      'users: [{name: none, user: {token: none}}]',
+      'contexts: [{name: none, context: {cluster: none, user: none}}]', '',
+    ].join('\n'));
+    expect(c.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/data', '/run', '/tmp']);
+    const env = (c.env as any[]).flatMap((e) => ['-e', `${e.name}=${e.name === 'POD_NAMESPACE' ? 'storage' : 'nfs-0'}`]);
+    const run = podman('run', '-d', '--network=none', ...READ_ONLY_ROOT, '-v', `${data}:/data`, '-v', `${kubeconfig}:/kubeconfig:ro`,
+      ...podmanSecurity(c.securityContext), ...env, image, ...c.args, '--kubeconfig=/kubeconfig');
+    expect(run.stderr).toBe('');
+    const id = run.stdout.trim();
+    try {
+      const pid = podman('inspect', '--format', '{{.State.Pid}}', id).stdout.trim();
+      const port = c.ports.find((p: any) => p.name === 'http').containerPort;
+      // Ready once the bus, the volumes and ganesha are up (no time limit but the test's).
+      while (statusInside(pid, `http://127.0.0.1:${port}${c.readinessProbe.httpGet.path}`) !== 200) {
+        expect(podman('inspect', '--format', '{{.State.Running}}', id).stdout.trim()).toBe('true');
+      }
+      expect(statusInside(pid, `http://127.0.0.1:${port}${c.livenessProbe.httpGet.path}`)).toBe(200);
+      expect(podman('stop', '-t', '60', id).status).toBe(0);
+      expect(podman('inspect', '--format', '{{.State.ExitCode}}', id).stdout.trim()).toBe('0');
+      expect(fs.readdirSync(data)).toEqual(expect.arrayContaining(['volumes', 'mounts', 'exports.d', 'ganesha']));
+    } finally {
+      podman('rm', '-f', '-t', '0', id);
+    }
+  }, 180_000);
 
 test('with only the capabilities of a mode without loop devices, on a read-only root, the bus and ganesha serve a file written through NFS', () => {
   const data = path.join(work, 'data');
@@ -89,7 +152,7 @@ test('with only the capabilities of a mode without loop devices, on a read-only 
     'while [ ! -S /run/dbus/system_bus_socket ]; do sleep 0.1; done',
     'exec ganesha.nfsd -F -f /run/cdk8s-storage/ganesha.conf -L /dev/stderr -p /run/cdk8s-storage/ganesha.pid -N NIV_EVENT',
   ].join('\n');
-  const run = podman('run', '-d', '--network=none', '--read-only', '--tmpfs', '/run', '--tmpfs', '/tmp', '-v', `${data}:/data`,
+  const run = podman('run', '-d', '--network=none', ...READ_ONLY_ROOT, '-v', `${data}:/data`,
     '--user', '0', '--cap-drop=all', `--cap-add=${capabilitiesOf(NfsQuota.NONE).join(',')}`, '--security-opt', 'no-new-privileges',
     '--entrypoint', 'sh', image, '-c', start);
   expect(run.stderr).toBe('');
@@ -132,7 +195,7 @@ const LOOP_SCRIPT = [
 function loopRun(name: string, ...privileges: string[]) {
   const data = path.join(work, name);
   fs.mkdirSync(data);
-  return podman('run', '--rm', '--network=none', '--read-only', '--tmpfs', '/run', '--tmpfs', '/tmp', '-v', `${data}:/data`,
+  return podman('run', '--rm', '--network=none', ...READ_ONLY_ROOT, '-v', `${data}:/data`,
     ...privileges, '--entrypoint', 'sh', image, '-c', LOOP_SCRIPT);
 }
 

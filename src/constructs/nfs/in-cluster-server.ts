@@ -176,11 +176,10 @@ function podSpec(s: InClusterServerSettings): k8s.PodSpec {
  * - CHOWN, FOWNER, FSETID, DAC_OVERRIDE: ganesha creates, chowns and chmods files for their
  *   owners, and the command makes, cleans and archives volume directories of any owner;
  * - DAC_READ_SEARCH: ganesha's VFS backend opens files by handle (open_by_handle_at);
- * - SETUID, SETGID: ganesha takes each request's user and groups for its file operations,
- *   and the bus daemon drops to its messagebus user;
- * - KILL: the command stops the bus, which runs as messagebus, on shutdown;
+ * - SETUID, SETGID: ganesha takes each request's user and groups for its file operations;
  * - SYS_ADMIN (XFS_PROJECT only): setting a project's limits (quotactl) needs it.
- * Port 2049 is above 1023, so no NET_BIND_SERVICE.
+ * The bus and ganesha run as root like the command, so stopping them needs no KILL; port
+ * 2049 is above 1023, so no NET_BIND_SERVICE.
  */
 function containerSecurity(quota: string): k8s.SecurityContext {
   const common = {
@@ -194,7 +193,7 @@ function containerSecurity(quota: string): k8s.SecurityContext {
     // The API refuses privileged without privilege escalation.
     return { ...common, privileged: true, allowPrivilegeEscalation: true };
   }
-  const add = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID'];
+  const add = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'SETGID', 'SETUID'];
   if (quota === NfsQuota.XFS_PROJECT) add.push('SYS_ADMIN');
   return { ...common, privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add } };
 }

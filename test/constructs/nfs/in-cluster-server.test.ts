@@ -126,8 +126,8 @@ describe('NfsProvisioner with an in-cluster server, defaults', () => {
 
 describe('NfsProvisioner with an in-cluster server, props', () => {
   test.each<[NfsQuota, string[]]>([
-    [NfsQuota.NONE, ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID']],
-    [NfsQuota.XFS_PROJECT, ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SYS_ADMIN']],
+    [NfsQuota.NONE, ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'SETGID', 'SETUID']],
+    [NfsQuota.XFS_PROJECT, ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'SETGID', 'SETUID', 'SYS_ADMIN']],
   ])('quota %s: not privileged, every capability dropped but %j', (quota, add) => {
     const { objs } = inCluster({ quota });
     const c = container(objs);
