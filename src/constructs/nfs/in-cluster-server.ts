@@ -144,8 +144,8 @@ function podSpec(s: InClusterServerSettings): k8s.PodSpec {
       securityContext: containerSecurity(server.quota!),
       volumeMounts: [
         { name: DATA_VOLUME, mountPath: PATHS.nfsServerData },
-        // The bus socket (/run/dbus), ganesha's configuration and pid file (/run/cdk8s-storage):
-        // rewritten at every start, so an emptyDir.
+        // The command's bus socket and ganesha's configuration and pid file (/run/cdk8s-storage),
+        // rewritten at every start, and ganesha's own run directory (/run/ganesha): an emptyDir.
         { name: 'run', mountPath: '/run' },
         // ganesha tests its lock support with a scratch file in /tmp.
         { name: 'tmp', mountPath: '/tmp' },
