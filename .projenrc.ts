@@ -11,15 +11,21 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  minNodeVersion: '20.16.0',
+  // Nothing in the constructs or the controller needs more than Node 20.0.
+  minNodeVersion: '20.0.0',
 
-  // cdk8s 2 / constructs 10 (the projen default is cdk8s 1).
-  cdk8sVersion: '2.70.106',
+  // Peer ranges as wide as what we use allows; projen pins the devDependencies to their
+  // minimums, so the build and unit tests run against the oldest versions users may have
+  // (test/package installs the packed tarball into an app pinned to them, too).
+  // cdk8s 2 / constructs 10 (the projen default is cdk8s 1). cdk8s 2.69.0 is the first with
+  // Size.asString(), which exact sizes need; cdk8s-plus-28 itself needs constructs ^10.3.0.
+  cdk8sVersion: '2.69.0',
   constructsVersion: '10.3.0',
   jsiiVersion: '~6.0.0',
-  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  // A peer, never a dependency: the app's one copy, whose IPersistentVolumeClaim and enums
+  // our API takes.
+  peerDeps: ['cdk8s-plus-28@^2.0.3'],
   devDeps: [
-    'cdk8s-plus-28@^2.5.6',
     'typescript@~6.0.3',
     '@types/node@^20',
     'jest@^30.5.2',
@@ -28,6 +34,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // The controller's runtime dependencies: bundled by esbuild, never part of the jsii API.
     '@kubernetes/client-node@~1.4.0',
     'prom-client@^15.1.3',
+    // Bundled in place of Node's deprecated built-in of the same name (see the bundle below).
+    'punycode@^2.3.1',
     // Tests.
     'fast-check@^4.10.2',
     'js-yaml@^4.1.0',
@@ -43,10 +51,15 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // CI must fail on a changed snapshot instead of rewriting it.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
-      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/', '/test/image/'],
+      testPathIgnorePatterns: ['/node_modules/', '/test/e2e/', '/test/image/', '/test/python/', '/test/package/'],
       testTimeout: 30_000,
+      globalSetup: '<rootDir>/test/util/temp-dir-setup.js',
+      globalTeardown: '<rootDir>/test/util/temp-dir-teardown.js',
     },
   },
+
+  // The Python package (jsii-pacmak): `npx projen package:python` writes the wheel to dist/python/.
+  publishToPypi: { distName: 'cdk8s-storage', module: 'cdk8s_storage' },
 
   github: false,
   release: false,
@@ -68,7 +81,14 @@ project.bundler.addBundle('src/runtime/main.ts', {
   sourcemap: true,
   tsconfigPath: 'src/runtime/tsconfig.json',
   banner: '#!/usr/bin/env node',
-  esbuildArgs: { '--legal-comments': 'eof', '--metafile': 'assets/runtime/main/index.meta.json' },
+  esbuildArgs: {
+    '--legal-comments': 'eof',
+    '--metafile': 'assets/runtime/main/index.meta.json',
+    // client-node's fetch stack still requires Node's built-in punycode, which Node >= 21 warns
+    // about on stderr at start (a line that is not JSON in the controller's logs): the userland
+    // package of the same code is bundled instead.
+    '--alias:punycode': 'punycode/',
+  },
 });
 // Legal comments carry only comments: the notices file carries every bundled package's license.
 project.tasks.tryFind('bundle:runtime/main')!.exec(
@@ -116,6 +136,18 @@ project.addTask('synth:examples', {
   exec: 'ts-node --project test/tsconfig.json examples/synth.ts',
 });
 
+// The Python binding: the wheel (built by `package` outside CI, else here) installed into a cached
+// virtualenv synthesizes a Python app to the same YAML as its TypeScript twin. Last step of `package`
+// (so of the build), once the wheel is there.
+const pythonTest = project.addTask('test:python', {
+  description: 'Install the Python wheel into a virtualenv and check a Python app synthesizes what the TypeScript app does',
+  steps: [
+    { exec: 'rm -rf dist/python && jsii-pacmak -v --target python', condition: 'node projenrc/python-wheel-stale.js' },
+    { exec: 'jest --config test/python/jest.config.js --runInBand', receiveArgs: true },
+  ],
+});
+project.packageTask.spawn(pythonTest);
+
 // The real-control-plane suite (etcd, kube-apiserver, controller-manager, scheduler, nfs-ganesha).
 // The image tests build the images (seconds with a warm base cache) and run them; they need no
 // control plane, so it has its own jest config, and runs ahead of the suite that will use the image.
@@ -123,9 +155,20 @@ const imageTest = project.addTask('test:image', {
   description: 'Build the controller and NFS server images and run them (no control plane needed)',
   steps: [{ spawn: 'bundle' }, { exec: 'jest --config test/image/jest.config.js --runInBand', receiveArgs: true }],
 });
+// The packed tarball installed into a fresh app pinned to the oldest versions the peer ranges
+// allow, synthesized (needs the compiled lib/ and the npm registry; about a minute).
+const packageTest = project.addTask('test:package', {
+  description: 'Pack the package, install it into an app pinned to the oldest peer versions, and synthesize',
+  exec: 'jest --config test/package/jest.config.js --runInBand',
+  receiveArgs: true,
+});
 project.addTask('e2e', {
-  description: 'Run the image test, then the end-to-end suite against a real control plane and NFS server',
-  steps: [{ spawn: imageTest.name }, { exec: 'jest --config test/e2e/jest.config.js --runInBand', receiveArgs: true }],
+  description: 'Run the package and image tests, then the end-to-end suite against a real control plane and NFS server',
+  steps: [
+    { spawn: packageTest.name },
+    { spawn: imageTest.name },
+    { exec: 'jest --config test/e2e/jest.config.js --runInBand', receiveArgs: true },
+  ],
 });
 project.addTask('e2e:up', {
   description: 'Start the test control plane and NFS server in the background; prints KUBECONFIG=<path> last',

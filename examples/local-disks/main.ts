@@ -9,11 +9,9 @@
  *   zeroed before it is offered to the next claim.
  */
 import { App, Chart, ChartProps } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s, PersistentVolumeMode, PersistentVolumeReclaimPolicy, TaintEffect } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import {
-  BlockCleaner, LocalStaticProvisioner, ReclaimPolicy, TaintEffect, TolerationOperator, VolumeMode,
-} from '../../src';
+import { BlockCleaner, LocalStaticProvisioner, TolerationOperator } from '../../src';
 
 export class LocalDisksChart extends Chart {
   constructor(scope: Construct, id: string, props: ChartProps = {}) {
@@ -39,10 +37,10 @@ export class LocalDisksChart extends Chart {
     local.addStorageClass('raw', {
       name: 'local-raw',
       hostDir: '/mnt/raw-disks',
-      volumeMode: VolumeMode.BLOCK,
+      volumeMode: PersistentVolumeMode.BLOCK,
       blockCleaner: BlockCleaner.zero(1),
       // A released disk keeps its data until an administrator decides.
-      reclaimPolicy: ReclaimPolicy.RETAIN,
+      reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN,
     });
 
     // A database on the storage pool: each replica claims its own local NVMe volume, so a

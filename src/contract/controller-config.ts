@@ -37,6 +37,8 @@ export const NFS_FLAGS = {
   workers: 'workers',
   /** Seconds between two measurements of the volumes' used bytes (0 turns measuring and autoGrow off). */
   usageInterval: 'usage-interval-seconds',
+  /** Lowest level of the log lines written (debug, info, warn, error). */
+  logLevel: 'log-level',
 } as const;
 
 /**
@@ -62,6 +64,7 @@ export const NFS_SERVER_FLAGS = {
   httpPort: NFS_FLAGS.httpPort,
   workers: NFS_FLAGS.workers,
   usageInterval: NFS_FLAGS.usageInterval,
+  logLevel: NFS_FLAGS.logLevel,
 } as const;
 
 /** Default of {@link NFS_FLAGS.usageInterval}: a minute. */
@@ -78,6 +81,8 @@ export const LOCAL_FLAGS = {
    * PVs of deleted nodes, report the others. Needs neither --config nor NODE_NAME.
    */
   nodeCleanup: 'node-cleanup',
+  /** Lowest level of the log lines written (debug, info, warn, error). */
+  logLevel: 'log-level',
 } as const;
 
 /** Environment variables set from the downward API. */
@@ -132,11 +137,17 @@ export interface LocalClassConfig {
 /** The whole class map. */
 export interface LocalAgentConfig {
   /**
-   * The LocalStaticProvisioner the agent belongs to, `<namespace>/<DaemonSet name>`. It is
+   * The LocalStaticProvisioner the agent belongs to, `<namespace>/<construct id>`. It is
    * part of the identity on every PV the agent publishes, so the agents of two provisioners
    * on one node leave each other's volumes alone. Absent in class maps written by earlier
    * versions: the agent then uses the node-wide identity those versions used.
    */
   readonly provisioner?: string;
+  /**
+   * The identity earlier versions gave the same provisioner, `<namespace>/<DaemonSet name>`,
+   * when it differs: PVs stamped with it are adopted for the classes the agent serves, so an
+   * upgrade keeps the volumes this provisioner's.
+   */
+  readonly formerProvisioner?: string;
   readonly classes: LocalClassConfig[];
 }

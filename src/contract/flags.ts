@@ -6,7 +6,7 @@
  * them.
  */
 import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, NFS_SERVER_FLAGS, PATHS } from './controller-config';
-import { DEFAULT_QUOTA_MODE, QUOTA_MODES } from './values';
+import { DEFAULT_LOG_LEVEL, DEFAULT_QUOTA_MODE, LOG_LEVELS, QUOTA_MODES } from './values';
 
 export type FlagKind = 'string' | 'boolean' | 'integer';
 
@@ -26,6 +26,7 @@ export interface FlagSpec {
 export const KUBECONFIG_FLAG = 'kubeconfig';
 
 const KUBECONFIG_SPEC: FlagSpec = { kind: 'string', defaultText: 'in-cluster service account', help: 'kubeconfig file to use instead' };
+const LOG_LEVEL_SPEC: FlagSpec = { kind: 'string', defaultText: DEFAULT_LOG_LEVEL, help: `lowest level of the log lines written: ${LOG_LEVELS.join(', ')}` };
 const HTTP_PORT_SPEC: FlagSpec = { kind: 'integer', defaultText: String(DEFAULT_HTTP_PORT), help: 'port for /healthz, /readyz and /metrics (0 picks a free port)' };
 
 /** Default of the nfs command's --workers. */
@@ -50,6 +51,7 @@ const SHARED_PROVISIONER_SPECS = {
     defaultText: String(DEFAULT_USAGE_INTERVAL_SECONDS),
     help: 'seconds between measurements of the volumes\' used bytes (annotations, metrics, autoGrow); 0 turns them off',
   },
+  [NFS_FLAGS.logLevel]: LOG_LEVEL_SPEC,
   [KUBECONFIG_FLAG]: KUBECONFIG_SPEC,
 } as const satisfies Record<string, FlagSpec>;
 
@@ -87,6 +89,7 @@ export const LOCAL_FLAG_SPECS: Readonly<Record<LocalFlagName, FlagSpec>> = {
   },
   [LOCAL_FLAGS.httpPort]: HTTP_PORT_SPEC,
   [LOCAL_FLAGS.nodeCleanup]: { kind: 'boolean', defaultText: 'false', help: 'run the cluster-wide node-deletion role (one replica) instead of a node agent' },
+  [LOCAL_FLAGS.logLevel]: LOG_LEVEL_SPEC,
   [KUBECONFIG_FLAG]: KUBECONFIG_SPEC,
 };
 

@@ -59,3 +59,16 @@ export function leaseNameFor(provisionerName: string): string {
   const candidate = provisionerName.replace(/\//g, '-').toLowerCase();
   return isDnsSubdomain(candidate) ? candidate : toDnsLabel(candidate);
 }
+
+/** A label key (and an annotation key) follows the qualified-name rule of a provisioner name: `[prefix/]name`. */
+export function isQualifiedName(value: string): boolean {
+  return isProvisionerName(value);
+}
+
+/** A label value: empty, or at most 63 alphanumerics, '-', '_', '.', alphanumeric at both ends. */
+export function isLabelValue(value: string): boolean {
+  return value.length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value);
+}
+
+/** What a bad label value is told to be. */
+export const LABEL_VALUE_FIX = 'use at most 63 letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit';

@@ -77,6 +77,18 @@ export function validatePathPattern(pattern: string): string[] {
 }
 
 /**
+ * The claim label and annotation keys a pattern renders (`${.PVC.labels.<key>}`,
+ * `${.PVC.annotations.<key>}`), each once: a claim without one of them cannot be
+ * provisioned. Empty lists for an invalid pattern.
+ */
+export function patternClaimKeys(pattern: string): { labels: string[]; annotations: string[] } {
+  const { segments, errors } = parse(pattern);
+  const tokens = errors.length > 0 ? [] : segments.flat();
+  const keysOf = (kind: 'label' | 'annotation') => [...new Set(tokens.flatMap((t) => (t.kind === kind ? [t.key] : [])))];
+  return { labels: keysOf('label'), annotations: keysOf('annotation') };
+}
+
+/**
  * Parses a pattern into segments (split at `/`) of tokens.
  *
  * @throws Error listing every problem when the pattern is invalid.

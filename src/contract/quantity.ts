@@ -181,3 +181,32 @@ function negative(text: string): never {
   throw new QuantityError(`${quote(text)} is negative; a size must be zero or more`);
 }
 
+
+/**
+ * Compares two quantities exactly, fractions included (`50m` < `0.1` < `1`), where
+ * {@link parseQuantity} rounds both up to whole units: -1, 0 or 1 like a sort comparator.
+ *
+ * @throws QuantityError when either is not a quantity {@link parseQuantity} accepts.
+ */
+export function compareQuantities(a: string, b: string): number {
+  const [x, y] = [exactValue(a), exactValue(b)];
+  // Both as integers over the same power of ten.
+  const exp = Math.min(x.exp10, y.exp10);
+  const left = x.numerator * 10n ** BigInt(x.exp10 - exp);
+  const right = y.numerator * 10n ** BigInt(y.exp10 - exp);
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** A valid quantity as numerator * 10^exp10, exactly. */
+function exactValue(text: string): { numerator: bigint; exp10: number } {
+  parseQuantity(text);
+  const [, , intPart, fracPart, dotOnlyFrac, binary, decimal, exponent] = QUANTITY_RE.exec(text)!;
+  const frac = fracPart ?? dotOnlyFrac ?? '';
+  let exp10 = -frac.length;
+  let numerator = BigInt((intPart ?? '') + frac || '0');
+  if (binary) numerator *= 1024n ** BINARY_SUFFIXES.find(([s]) => s === binary)![1];
+  if (decimal) exp10 += DECIMAL_SUFFIXES.find(([s]) => s === decimal)![1];
+  // parseQuantity has refused exponents that make the value too large; tiny ones only need to stay tiny.
+  if (exponent !== undefined) exp10 += Math.max(Number(exponent), -1_000);
+  return { numerator, exp10 };
+}

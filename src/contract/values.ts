@@ -33,3 +33,10 @@ export type BlockCleanerKind = typeof BLOCK_CLEANER_KINDS[number];
 
 /** Passes of the cleaners that take them, when the class map names none. */
 export const DEFAULT_CLEANER_PASSES: Readonly<Record<'SHRED' | 'ZERO', number>> = { SHRED: 3, ZERO: 1 };
+
+/** How much the controller logs: lines below the level are dropped (the `--log-level` flag). */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevelValue = typeof LOG_LEVELS[number];
+
+/** The log level when none is given. */
+export const DEFAULT_LOG_LEVEL: LogLevelValue = 'info';

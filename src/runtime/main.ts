@@ -15,6 +15,7 @@ import { runNfs } from './nfs/run';
 import { parseNfsServerConfig } from './nfs-server/flags';
 import { runNfsServer } from './nfs-server/run';
 import { JsonLogger } from './ops/log';
+import { VERSION } from './version';
 import { COMMANDS, ENV, LOCAL_FLAGS } from '../contract/controller-config';
 import { KUBECONFIG_FLAG, LOCAL_FLAG_SPECS, NFS_FLAG_SPECS, NFS_SERVER_FLAG_SPECS } from '../contract/flags';
 
@@ -23,6 +24,7 @@ const PROGRAM = 'cdk8s-storage-controller';
 export function usage(): string {
   return [
     `Usage: ${PROGRAM} <command> [--flag=value ...]`,
+    `       ${PROGRAM} --version`,
     '',
     'Commands:',
     `  ${COMMANDS.nfs}      provision NFS volumes as directories under an existing export`,
@@ -50,38 +52,44 @@ export function usage(): string {
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`${PROGRAM} ${VERSION}\n`);
+    return 0;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help' || args.includes('--help')) {
     process.stdout.write(`${usage()}\n`);
     return command === undefined ? 2 : 0;
   }
+  // Lines before a command's flags are parsed (none so far) and fatal errors use the default level.
   const log = new JsonLogger();
+  const writeLine = (line: string) => process.stdout.write(line);
   try {
     switch (command) {
       case COMMANDS.nfs: {
         const config = parseNfsConfig(args, process.env);
-        return await runNfs(config, log.child({ command }), {
+        return await runNfs(config, new JsonLogger(writeLine, config.logLevel).child({ command }), {
           shutdownSignal: processSignals(),
           connect: () => new KubeClient(loadKubeConfig(config.kubeconfig)),
         });
       }
       case COMMANDS.nfsServer: {
         const config = parseNfsServerConfig(args, process.env);
-        return await runNfsServer(config, log.child({ command }), {
+        return await runNfsServer(config, new JsonLogger(writeLine, config.logLevel).child({ command }), {
           shutdownSignal: processSignals(),
-          eventPort: () => new KubeClient(loadKubeConfig(config.kubeconfig)).eventPort(),
+          connect: () => new KubeClient(loadKubeConfig(config.kubeconfig)),
         });
       }
       case COMMANDS.local: {
         const invocation = parseLocalInvocation(args, process.env);
         if (invocation.mode === 'node-cleanup') {
           const config = invocation.config;
-          return await runNodeCleanup(config, log.child({ command, role: 'node-cleanup' }), {
+          return await runNodeCleanup(config, new JsonLogger(writeLine, config.logLevel).child({ command, role: 'node-cleanup' }), {
             shutdownSignal: processSignals(),
             connect: () => new LocalClusterClient(loadKubeConfig(config.kubeconfig)),
           });
         }
         const config = invocation.config;
-        return await runLocal(config, log.child({ command, node: config.nodeName }), {
+        return await runLocal(config, new JsonLogger(writeLine, config.logLevel).child({ command, node: config.nodeName }), {
           shutdownSignal: processSignals(),
           connect: () => new LocalClusterClient(loadKubeConfig(config.kubeconfig)),
         });

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { formatQuantity, isQuantity, MAX_QUANTITY_BYTES, parseQuantity, QuantityError, quantityOrUndefined, sizeStringToBytes } from '../../src/contract/quantity';
+import { compareQuantities, formatQuantity, isQuantity, MAX_QUANTITY_BYTES, parseQuantity, QuantityError, quantityOrUndefined, sizeStringToBytes } from '../../src/contract/quantity';
 
 describe('parseQuantity', () => {
   test.each([
@@ -208,4 +208,26 @@ test('quantityOrUndefined: bytes of a quantity, undefined for no text or text th
   expect(quantityOrUndefined(undefined)).toBeUndefined();
   expect(quantityOrUndefined('1 GB')).toBeUndefined();
   expect(quantityOrUndefined('-1')).toBeUndefined();
+});
+
+describe('compareQuantities', () => {
+  test.each([
+    ['50m', '0.1', -1],
+    ['100m', '0.1', 0],
+    ['1', '999m', 1],
+    ['1Ki', '1024', 0],
+    ['1Gi', '1G', 1],
+    ['1e3', '1k', 0],
+    ['0.5Mi', '512Ki', 0],
+    ['1n', '0', 1],
+    ['1e-2000', '1n', -1],
+    ['64Mi', '256Mi', -1],
+  ])('%s against %s is %d', (a, b, expected) => {
+    expect(compareQuantities(a, b)).toBe(expected);
+    expect(compareQuantities(b, a)).toBe(-expected || 0);
+  });
+
+  test('refuses text that is not a quantity', () => {
+    expect(() => compareQuantities('1Gb', '1')).toThrow(QuantityError);
+  });
 });

@@ -3,9 +3,10 @@
  * these tests hold them equal: a value added on one side only fails here, not in a cluster.
  */
 import { Testing } from 'cdk8s';
-import { BlockCleaner, BlockCleanerMethod, NfsProvisioner, NfsQuota, NfsServer, OnDelete } from '../../src';
+import { BlockCleaner, BlockCleanerMethod, LogLevel, NfsProvisioner, NfsQuota, NfsServer, OnDelete } from '../../src';
 import {
-  BLOCK_CLEANER_KINDS, DEFAULT_CLEANER_PASSES, DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE, DEFAULT_QUOTA_MODE, ON_DELETE_VALUES, QUOTA_MODES,
+  BLOCK_CLEANER_KINDS, DEFAULT_CLEANER_PASSES, DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE, DEFAULT_QUOTA_MODE, LOG_LEVELS, ON_DELETE_VALUES,
+  QUOTA_MODES,
 } from '../../src/contract/values';
 
 test('OnDelete has exactly the contract\'s onDelete values', () => {
@@ -19,6 +20,10 @@ test('NfsQuota has exactly the contract\'s quota modes, and NfsServer.inCluster 
 
 test('BlockCleanerMethod has exactly the contract\'s block cleaner kinds', () => {
   expect(Object.values(BlockCleanerMethod)).toEqual([...BLOCK_CLEANER_KINDS]);
+});
+
+test('LogLevel has exactly the contract\'s log levels', () => {
+  expect(Object.values(LogLevel)).toEqual([...LOG_LEVELS]);
 });
 
 test('BlockCleaner.shred() and zero() default to the contract\'s passes', () => {

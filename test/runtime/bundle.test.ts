@@ -82,3 +82,14 @@ test('no cluster and no kubeconfig stops it with a hint', () => {
   expect(status).toBe(2);
   expect(stderr).toContain('pass --kubeconfig=<file> or set KUBECONFIG');
 });
+
+test('a log level the logger does not know stops it', () => {
+  expect(run('nfs', ...flags(dir), '--log-level=loud')).toMatchObject({
+    status: 2, stderr: 'cdk8s-storage-controller: --log-level="loud" is not a log level: use debug, info, warn, error\n',
+  });
+});
+
+test('--version prints the version of the package it was bundled from', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  expect(run('--version')).toMatchObject({ status: 0, stdout: `cdk8s-storage-controller ${pkg.version}\n`, stderr: '' });
+});

@@ -1,44 +1,7 @@
 import { Size } from 'cdk8s';
-
-/**
- * How a volume can be mounted.
- *
- * @see https://kubernetes.io/docs/concepts/storage/persistent-volumes/#access-modes
- */
-export enum AccessMode {
-  /** Read-write by the pods of a single node. */
-  READ_WRITE_ONCE = 'ReadWriteOnce',
-  /** Read-only by many nodes. */
-  READ_ONLY_MANY = 'ReadOnlyMany',
-  /** Read-write by many nodes. */
-  READ_WRITE_MANY = 'ReadWriteMany',
-  /** Read-write by a single pod. */
-  READ_WRITE_ONCE_POD = 'ReadWriteOncePod',
-}
-
-/**
- * Whether a volume is a mounted filesystem or a raw block device.
- *
- * @see https://kubernetes.io/docs/concepts/storage/persistent-volumes/#volume-mode
- */
-export enum VolumeMode {
-  /** A filesystem mounted into the pod. */
-  FILESYSTEM = 'Filesystem',
-  /** A raw block device exposed to the pod (`volumeDevices`). */
-  BLOCK = 'Block',
-}
-
-/**
- * What Kubernetes does with a volume when its claim is deleted.
- *
- * @see https://kubernetes.io/docs/concepts/storage/persistent-volumes/#reclaiming
- */
-export enum ReclaimPolicy {
-  /** The volume is deleted (and its storage cleaned up by the provisioner). */
-  DELETE = 'Delete',
-  /** The volume and its data stay until an administrator removes them. */
-  RETAIN = 'Retain',
-}
+import { PersistentVolumeAccessMode, PersistentVolumeMode } from 'cdk8s-plus-28';
+import { propError } from './errors';
+import { isDnsSubdomain } from '../../contract/names';
 
 /**
  * When a volume is bound to a claim.
@@ -65,17 +28,17 @@ export interface IStorageClassRef {
   readonly allowVolumeExpansion: boolean;
 
   /** Access modes a claim gets when it asks for none (NFS: ReadWriteMany; local: ReadWriteOnce). */
-  readonly defaultAccessModes: AccessMode[];
+  readonly defaultAccessModes: PersistentVolumeAccessMode[];
 
   /** Volume mode a claim gets when it asks for none. */
-  readonly defaultVolumeMode: VolumeMode;
+  readonly defaultVolumeMode: PersistentVolumeMode;
 
   /**
    * The volume modes a claim of this class may ask for (NFS: Filesystem only).
    *
    * @default - any
    */
-  readonly volumeModes?: VolumeMode[];
+  readonly volumeModes?: PersistentVolumeMode[];
 
   /**
    * The largest size a claim of this class may request.
@@ -83,4 +46,162 @@ export interface IStorageClassRef {
    * @default - no limit
    */
   readonly maxVolumeSize?: Size;
+
+  /**
+   * Whether the class's provisioner measures the used space of its volumes, which
+   * `ResizableClaim.autoGrow` acts on (an `NfsProvisioner` with `usageInterval` 0 does not).
+   *
+   * @default true
+   */
+  readonly measuresUsage?: boolean;
+
+  /**
+   * Label keys every claim of this class must carry: its volume path is rendered from them
+   * (an NFS `pathPattern` with `${.PVC.labels.<key>}`).
+   *
+   * @default - none
+   */
+  readonly requiredClaimLabels?: string[];
+
+  /**
+   * Annotation keys every claim of this class must carry: its volume path is rendered from
+   * them (an NFS `pathPattern` with `${.PVC.annotations.<key>}`).
+   *
+   * @default - none
+   */
+  readonly requiredClaimAnnotations?: string[];
+}
+
+/** What is known about a StorageClass that exists outside the app (`StorageClassRef.fromName`). */
+export interface StorageClassRefOptions {
+  /**
+   * Whether the class has `allowVolumeExpansion: true`. A `ResizableClaim` of a class that
+   * does not is a fixed-size claim: `autoGrow` is refused.
+   */
+  readonly allowVolumeExpansion: boolean;
+
+  /**
+   * The largest size a claim of this class may request or grow to.
+   *
+   * @default - no limit
+   */
+  readonly maxVolumeSize?: Size;
+
+  /**
+   * Access modes a claim gets when it asks for none.
+   *
+   * @default [PersistentVolumeAccessMode.READ_WRITE_ONCE]
+   */
+  readonly defaultAccessModes?: PersistentVolumeAccessMode[];
+
+  /**
+   * Volume mode a claim gets when it asks for none.
+   *
+   * @default PersistentVolumeMode.FILE_SYSTEM
+   */
+  readonly defaultVolumeMode?: PersistentVolumeMode;
+
+  /**
+   * The volume modes a claim of this class may ask for.
+   *
+   * @default - any
+   */
+  readonly volumeModes?: PersistentVolumeMode[];
+
+  /**
+   * Whether the class's provisioner measures volume usage (what `autoGrow` acts on).
+   *
+   * @default true
+   */
+  readonly measuresUsage?: boolean;
+
+  /**
+   * Label keys every claim of this class must carry.
+   *
+   * @default - none
+   */
+  readonly requiredClaimLabels?: string[];
+
+  /**
+   * Annotation keys every claim of this class must carry.
+   *
+   * @default - none
+   */
+  readonly requiredClaimAnnotations?: string[];
+}
+
+/**
+ * A StorageClass that exists outside the app (created by another app, a Helm chart or the
+ * cluster's installer), for a `ResizableClaim` to use. You state what the claim is checked
+ * against: whether the class allows expansion and its maximum size.
+ */
+export class StorageClassRef implements IStorageClassRef {
+  /**
+   * A class by its name, with what is known about it.
+   *
+   * @param name the StorageClass name (`metadata.name`)
+   */
+  public static fromName(name: string, options: StorageClassRefOptions): StorageClassRef {
+    return new StorageClassRef(name, options);
+  }
+
+  /** The StorageClass name. */
+  public readonly name: string;
+  /** Whether claims of the class may grow. */
+  public readonly allowVolumeExpansion: boolean;
+  /** Access modes a claim gets when it asks for none. */
+  public readonly defaultAccessModes: PersistentVolumeAccessMode[];
+  /** Volume mode a claim gets when it asks for none. */
+  public readonly defaultVolumeMode: PersistentVolumeMode;
+  /**
+   * The volume modes a claim may ask for.
+   *
+   * @default - any
+   */
+  public readonly volumeModes?: PersistentVolumeMode[];
+  /**
+   * The largest size a claim may request or grow to.
+   *
+   * @default - no limit
+   */
+  public readonly maxVolumeSize?: Size;
+  /**
+   * Whether the class's provisioner measures volume usage.
+   *
+   * @default true
+   */
+  public readonly measuresUsage?: boolean;
+  /**
+   * Label keys every claim must carry.
+   *
+   * @default - none
+   */
+  public readonly requiredClaimLabels?: string[];
+  /**
+   * Annotation keys every claim must carry.
+   *
+   * @default - none
+   */
+  public readonly requiredClaimAnnotations?: string[];
+
+  private constructor(name: string, options: StorageClassRefOptions) {
+    const where = 'StorageClassRef.fromName';
+    if (typeof name !== 'string' || !isDnsSubdomain(name)) {
+      throw propError(where, 'name', name, 'is not a valid StorageClass name',
+        'give the class\'s metadata.name: lowercase letters, digits, \'-\' and \'.\', starting and ending with a letter or digit');
+    }
+    if (typeof options?.allowVolumeExpansion !== 'boolean') {
+      throw propError(where, 'allowVolumeExpansion', options?.allowVolumeExpansion, 'is not set',
+        'say whether the class has allowVolumeExpansion: true (kubectl get storageclass <name> -o yaml)');
+    }
+    this.name = name;
+    this.allowVolumeExpansion = options.allowVolumeExpansion;
+    this.maxVolumeSize = options.maxVolumeSize;
+    this.defaultAccessModes = [...options.defaultAccessModes ?? [PersistentVolumeAccessMode.READ_WRITE_ONCE]];
+    this.defaultVolumeMode = options.defaultVolumeMode ?? PersistentVolumeMode.FILE_SYSTEM;
+    this.volumeModes = options.volumeModes ? [...options.volumeModes] : undefined;
+    this.measuresUsage = options.measuresUsage ?? true;
+    this.requiredClaimLabels = options.requiredClaimLabels ? [...options.requiredClaimLabels] : undefined;
+    this.requiredClaimAnnotations = options.requiredClaimAnnotations ? [...options.requiredClaimAnnotations] : undefined;
+  }
 }

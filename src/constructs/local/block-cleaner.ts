@@ -21,7 +21,7 @@ const MAX_PASSES = 10;
 
 /**
  * How the node agent wipes a raw block device of a `Block` local class after its claim is
- * released, before publishing it again. Only valid for `VolumeMode.BLOCK` classes.
+ * released, before publishing it again. Only valid for `PersistentVolumeMode.BLOCK` classes.
  */
 export class BlockCleaner {
   /**

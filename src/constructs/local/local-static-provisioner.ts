@@ -1,26 +1,36 @@
 import { createHash } from 'crypto';
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
-import { Construct, IConstruct } from 'constructs';
+import { k8s, PersistentVolumeMode } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
 import { agentSecurityContext } from './agent-security';
 import { LocalStorageClass, LocalStorageClassOptions } from './local-storage-class';
 import { addNodeCleanup } from './node-cleanup';
-import { isLabelValue, isQualifiedName, LABEL_VALUE_FIX, renderToleration } from './scheduling';
-import { Toleration } from './toleration';
-import { COMMANDS, DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS, LocalAgentConfig, PATHS } from '../../contract/controller-config';
+import { COMMANDS, ENV, LOCAL_FLAGS, LocalAgentConfig, PATHS } from '../../contract/controller-config';
 import { flagArg, LOCAL_FLAG_SPECS } from '../../contract/flags';
 import { LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel } from '../../contract/names';
 import { pathsOverlap } from '../../contract/path-containment';
 import { LOCAL_AGENT_RULES } from '../../contract/rbac';
-import { apiObjectsInApp, checkNowAndAtSynth } from '../common/app-checks';
+import { checkNowAndAtSynth } from '../common/app-checks';
+import { AppIndex } from '../common/app-index';
 import { clusterScoped } from '../common/cluster-scoped';
+import { nameFromId } from '../common/default-name';
 import { propError, quote } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
-import { VolumeMode } from '../common/storage-class-ref';
+import { addMonitoring, checkMonitoring, scrapeAnnotations } from '../common/monitoring';
+import { namespaceOnce } from '../common/namespace';
+import { plainApiObject } from '../common/plain-api-object';
+import { podSecurityLabels } from '../common/pod-security';
+import { checkWorkload, fieldEnv, helperWorkload, podTemplate, Workload, workloadFlags } from '../common/workload';
+import { MonitoringOptions, WorkloadOptions } from '../common/workload-options';
 
-/** Props of a {@link LocalStaticProvisioner}. */
-export interface LocalStaticProvisionerProps {
+/**
+ * Props of a {@link LocalStaticProvisioner}. The pod knobs ({@link WorkloadOptions}) apply
+ * to the node agent's DaemonSet; the node-deletion Deployment (`nodeCleanup`) takes
+ * `imagePullPolicy`, `imagePullSecrets`, `priorityClassName`, `podLabels`, `podAnnotations`
+ * and `logLevel` from them too (it runs on any node, with its own small resources).
+ */
+export interface LocalStaticProvisionerProps extends WorkloadOptions, MonitoringOptions {
   /**
    * Namespace of the node agent (ServiceAccount, ConfigMap, DaemonSet).
    *
@@ -29,8 +39,11 @@ export interface LocalStaticProvisionerProps {
   readonly namespace?: string;
 
   /**
-   * Also create the Namespace object. Leave it off when the namespace exists or another
-   * construct creates it.
+   * Also create the Namespace object, labelled for Pod Security Admission at the
+   * `privileged` level (the agent mounts host directories). Several constructs of the app
+   * may ask for the same namespace (or the app may create it itself): it is written once, at
+   * the most permissive level its pods need. Leave it off when the namespace exists outside
+   * the app; it then needs the `privileged` level.
    *
    * @default false
    */
@@ -42,20 +55,6 @@ export interface LocalStaticProvisionerProps {
    * @default - ghcr.io/cdk8s-storage/controller:<version of this package>
    */
   readonly image?: string;
-
-  /**
-   * Run the node agent only on nodes with these labels (the nodes that have the disks).
-   *
-   * @default - every node the tolerations allow
-   */
-  readonly nodeSelector?: { [key: string]: string };
-
-  /**
-   * Taints the node agent tolerates, e.g. those of dedicated storage nodes.
-   *
-   * @default - none beyond those Kubernetes gives every DaemonSet pod
-   */
-  readonly tolerations?: Toleration[];
 
   /**
    * Also run the node-deletion role: a one-replica Deployment that removes the Available
@@ -71,7 +70,6 @@ export interface LocalStaticProvisionerProps {
 /** Pod-template annotation holding a hash of the class map: a changed map rolls the agents. */
 const CONFIG_HASH_ANNOTATION = `${PREFIX}/config-hash`;
 const COMPONENT = 'local-agent';
-const HTTP_PORT_NAME = 'http';
 
 /**
  * Local persistent volumes from disks that are already attached and mounted on the nodes.
@@ -90,12 +88,26 @@ export class LocalStaticProvisioner extends Construct {
   public readonly serviceAccountName: string;
   /** Whether the node-deletion role runs. */
   public readonly nodeCleanup: boolean;
+  /**
+   * The node agent's DaemonSet: the escape hatch for what the props do not cover.
+   *
+   * Patch it with `addJsonPatch` and plain JSON values, as in the YAML (`'1'`, not
+   * `k8s.Quantity.fromString('1')`); a value no manifest can hold (null, NaN, a class
+   * instance) is refused. See docs/workloads.md.
+   */
+  public readonly daemonSet: ApiObject;
+  /** The headless Service of the agents' metrics port, unless `metricsService` is false. */
+  public readonly metricsService?: ApiObject;
+  /**
+   * `<namespace>/<construct id as a DNS label>`: stamped on every PV the agent publishes, so
+   * it tells this provisioner's volumes from another's. From what the user sees, never the
+   * construct path: renaming or moving the chart keeps the volumes this provisioner's.
+   */
+  public readonly identity: string;
 
   private readonly classes: LocalStorageClass[] = [];
-  private readonly nodeSelector: { [key: string]: string };
-  private readonly tolerations: k8s.Toleration[];
+  private readonly workload: Workload;
   private readonly configMap: ApiObject;
-  private readonly daemonSet: ApiObject;
 
   public constructor(scope: Construct, id: string, props: LocalStaticProvisionerProps = {}) {
     super(scope, id);
@@ -106,22 +118,21 @@ export class LocalStaticProvisioner extends Construct {
       throw propError(where, 'namespace', this.namespace, 'is not a valid namespace name',
         'use lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 63 characters)');
     }
+    this.identity = `${this.namespace}/${nameFromId(this, where, 'id')}`;
+    checkNowAndAtSynth(this, () => this.node.root.node.findAll()
+      .filter((other): other is LocalStaticProvisioner => other !== this && other instanceof LocalStaticProvisioner
+        && other.identity === this.identity)
+      .map((other) => `${where}: its identity ${quote(this.identity)} (namespace and construct id) is also that of the LocalStaticProvisioner at ${other.node.path}: `
+        + 'both agents would take the same volumes, so give the two another construct id or namespace'));
+
     this.image = props.image ?? defaultControllerImage();
     const imageProblem = imageReferenceProblem(this.image);
     if (imageProblem) {
       throw propError(where, 'image', this.image, `is not an image reference: it ${imageProblem}`,
         'give [registry[:port]/]path[:tag][@sha256:digest], e.g. "registry.example.com/cdk8s-storage/controller:1.2.3"');
     }
-    this.nodeSelector = { ...props.nodeSelector ?? {} };
-    for (const [key, value] of Object.entries(this.nodeSelector)) {
-      if (!isQualifiedName(key)) {
-        throw propError(where, 'nodeSelector key', key, 'is not a valid label key', 'use e.g. "node.example.com/disks"');
-      }
-      if (typeof value !== 'string' || !isLabelValue(value)) {
-        throw propError(where, `nodeSelector[${quote(key)}]`, value, 'is not a valid label value', LABEL_VALUE_FIX);
-      }
-    }
-    this.tolerations = (props.tolerations ?? []).map((t, i) => renderToleration(t, where, i));
+    this.workload = checkWorkload(where, props);
+    checkMonitoring(where, props);
 
     const instance = Names.toLabelValue(this);
     const labels = {
@@ -135,7 +146,7 @@ export class LocalStaticProvisioner extends Construct {
     const namespaced = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+      namespaceOnce(this, this.namespace, { ...labels, ...podSecurityLabels('privileged') });
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -165,19 +176,24 @@ export class LocalStaticProvisioner extends Construct {
       data: { [PATHS.localConfigFile]: Lazy.any({ produce: () => this.configJson() }) },
     });
 
-    this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
+    const manifest = k8s.KubeDaemonSet.manifest({
       metadata: namespaced,
       spec: {
         selector: { matchLabels: selector },
         // One node at a time: while a node's agent restarts, only that node stops publishing.
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
-        template: Lazy.any({ produce: () => this.podTemplate(labels) }),
+        template: {},
       },
     });
+    const annotations = scrapeAnnotations(props, this.workload.httpPort);
+    // The template depends on the classes added later: serialised to plain JSON when synthesized.
+    manifest.spec.template = Lazy.any({ produce: () => k8s.toJson_PodTemplateSpec(this.podTemplate(labels, annotations)) });
+    this.daemonSet = plainApiObject(this, 'Resource', manifest);
+    this.metricsService = addMonitoring(this, props, { namespace: this.namespace, labels, selector, httpPort: this.workload.httpPort });
 
     this.nodeCleanup = props.nodeCleanup ?? false;
     if (this.nodeCleanup) {
-      addNodeCleanup(this, { namespace: this.namespace, image: this.image, labels });
+      addNodeCleanup(this, { namespace: this.namespace, image: this.image, labels, workload: helperWorkload(this.workload) });
     }
 
     this.node.addValidation({
@@ -197,25 +213,31 @@ export class LocalStaticProvisioner extends Construct {
     return [...this.classes];
   }
 
+  /** @internal The node labels the agent is limited to (a copy). */
+  public get _nodeSelector(): { [key: string]: string } {
+    return { ...this.workload.nodeSelector };
+  }
+
   /**
    * @internal Called by every LocalStorageClass of this provisioner: rejects a class whose
    * name or directories collide with another local class or StorageClass anywhere in the
    * app, now and again at synth (for those added later).
    */
   public _register(cls: LocalStorageClass): void {
-    checkNowAndAtSynth(cls, () => [
-      ...allLocalClasses(this).filter((other) => other !== cls).flatMap((other) => classConflicts(cls, other)),
-      ...apiObjectsInApp(this, 'StorageClass').filter((obj) => obj.name === cls.name && !(obj.node.scope instanceof LocalStorageClass))
+    checkNowAndAtSynth(cls, (app) => [
+      ...allLocalClasses(app).filter((other) => other !== cls).flatMap((other) => classConflicts(cls, other)),
+      ...app.apiObjects('StorageClass').filter((obj) => obj.name === cls.name && !(obj.node.scope instanceof LocalStorageClass))
         .map((obj) => propError(cls._where, 'name', cls.name, `is already used by the StorageClass at ${obj.node.path}`, 'give each class its own name').message),
     ]);
     this.classes.push(cls);
   }
 
   private config(): LocalAgentConfig {
-    // Its namespace and DaemonSet name identify this provisioner's agent in the cluster: they
-    // go into the identity on its PVs, which tells them apart from another provisioner's.
+    // Earlier versions named the agent after its DaemonSet: its PVs stay this agent's.
+    const former = `${this.namespace}/${this.daemonSet.name}`;
     return {
-      provisioner: `${this.namespace}/${this.daemonSet.name}`,
+      provisioner: this.identity,
+      ...(former !== this.identity ? { formerProvisioner: former } : {}),
       classes: this.classes.map((c) => c._toConfig()),
     };
   }
@@ -224,19 +246,20 @@ export class LocalStaticProvisioner extends Construct {
     return JSON.stringify(this.config(), null, 2);
   }
 
-  private podTemplate(labels: Record<string, string>): k8s.PodTemplateSpec {
+  private podTemplate(labels: Record<string, string>, annotations: Record<string, string>): k8s.PodTemplateSpec {
     // Block classes publish devices; a Filesystem class with fsType publishes devices the
     // kubelet formats. Either way the entries are links to device nodes.
-    const usesDevices = this.classes.some((c) => c.volumeMode === VolumeMode.BLOCK || c.fsType !== undefined);
+    const usesDevices = this.classes.some((c) => c.volumeMode === PersistentVolumeMode.BLOCK || c.fsType !== undefined);
     const configHash = createHash('sha256').update(this.configJson()).digest('hex').slice(0, 16);
 
     const volumes: k8s.Volume[] = [{ name: 'config', configMap: { name: this.configMap.name } }];
     const mounts: k8s.VolumeMount[] = [{ name: 'config', mountPath: PATHS.localConfigDir, readOnly: true }];
     this.classes.forEach((cls, i) => {
       const name = `class-${i}`;
-      // type Directory: a node whose disk directory is missing fails the pod instead of
-      // getting an empty directory created on its root filesystem.
-      volumes.push({ name, hostPath: { path: cls.hostDir, type: 'Directory' } });
+      // DirectoryOrCreate: a node without one class's directory must still run the agent for
+      // the others. The empty directory created holds no mount point or device, so it never
+      // becomes a volume on the root filesystem.
+      volumes.push({ name, hostPath: { path: cls.hostDir, type: 'DirectoryOrCreate' } });
       // HostToContainer: disks mounted on the host after the agent started show up inside it.
       mounts.push({ name, mountPath: cls.mountDir, mountPropagation: 'HostToContainer' });
     });
@@ -246,58 +269,43 @@ export class LocalStaticProvisioner extends Construct {
       mounts.push({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
     }
 
-    const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-    const probe = (path: string, periodSeconds: number): k8s.Probe => ({
-      httpGet: { path, port: k8s.IntOrString.fromString(HTTP_PORT_NAME) },
-      periodSeconds,
-      timeoutSeconds: 5,
-      failureThreshold: 3,
-    });
-
-    return {
-      metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
-      spec: {
-        serviceAccountName: this.serviceAccountName,
-        automountServiceAccountToken: true,
-        ...(Object.keys(this.nodeSelector).length > 0 ? { nodeSelector: { ...this.nodeSelector } } : {}),
-        ...(this.tolerations.length > 0 ? { tolerations: this.tolerations } : {}),
-        containers: [{
-          name: 'agent',
-          image: this.image,
-          imagePullPolicy: 'IfNotPresent',
-          args: [
-            COMMANDS.local,
-            flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.config, `${PATHS.localConfigDir}/${PATHS.localConfigFile}`),
-            flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.httpPort, DEFAULT_HTTP_PORT),
-          ],
-          env: [
-            fieldEnv(ENV.nodeName, 'spec.nodeName'),
-            fieldEnv(ENV.podName, 'metadata.name'),
-            fieldEnv(ENV.podNamespace, 'metadata.namespace'),
-          ],
-          ports: [{ name: HTTP_PORT_NAME, containerPort: DEFAULT_HTTP_PORT, protocol: 'TCP' }],
-          livenessProbe: { ...probe('/healthz', 20), initialDelaySeconds: 10 },
-          readinessProbe: probe('/readyz', 10),
-          resources: {
-            requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
-            limits: { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('256Mi') },
-          },
-          // Root with DAC_OVERRIDE and FOWNER when every class is mount points; privileged
-          // when it opens block devices. Either way nothing is written outside the volumes.
-          securityContext: agentSecurityContext(usesDevices),
-          volumeMounts: mounts,
-        }],
-        volumes,
+    return podTemplate({
+      workload: this.workload,
+      labels,
+      annotations: { ...annotations, [CONFIG_HASH_ANNOTATION]: configHash },
+      serviceAccountName: this.serviceAccountName,
+      volumes,
+      container: {
+        name: 'agent',
+        image: this.image,
+        args: [
+          COMMANDS.local,
+          flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.config, `${PATHS.localConfigDir}/${PATHS.localConfigFile}`),
+          ...workloadFlags(LOCAL_FLAG_SPECS, this.workload),
+        ],
+        env: [
+          fieldEnv(ENV.nodeName, 'spec.nodeName'),
+          fieldEnv(ENV.podName, 'metadata.name'),
+          fieldEnv(ENV.podNamespace, 'metadata.namespace'),
+        ],
+        livenessPeriodSeconds: 20,
+        readinessPeriodSeconds: 10,
+        defaultResources: {
+          requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+          limits: { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('256Mi') },
+        },
+        // Root with DAC_OVERRIDE and FOWNER when every class is mount points; privileged
+        // when it opens block devices. Either way nothing is written outside the volumes.
+        securityContext: agentSecurityContext(usesDevices),
+        volumeMounts: mounts,
       },
-    };
+    });
   }
 }
 
 /** Every registered local class of every LocalStaticProvisioner in the app. */
-function allLocalClasses(scope: IConstruct): LocalStorageClass[] {
-  return scope.node.root.node.findAll()
-    .filter((c): c is LocalStaticProvisioner => c instanceof LocalStaticProvisioner)
-    .flatMap((p) => p.storageClasses);
+function allLocalClasses(app: AppIndex): LocalStorageClass[] {
+  return app.instancesOf(LocalStaticProvisioner).flatMap((p) => p.storageClasses);
 }
 
 /** Why two local classes cannot both be in the app (a StorageClass name, a discovery or mount directory shared). */
@@ -306,14 +314,22 @@ function classConflicts(cls: LocalStorageClass, other: LocalStorageClass): strin
   if (other.name === cls.name) {
     found.push(propError(cls._where, 'name', cls.name, `is already used by ${other._where}`, 'StorageClass names are cluster-wide, give each class its own name').message);
   }
-  if (pathsOverlap(cls.hostDir, other.hostDir)) {
+  // Two provisioners whose agents never share a node may use one directory (per node pool).
+  const shareNodes = other.provisioner === cls.provisioner || !selectorsDisjoint(cls.provisioner._nodeSelector, other.provisioner._nodeSelector);
+  if (shareNodes && pathsOverlap(cls.hostDir, other.hostDir)) {
     const how = cls.hostDir === other.hostDir ? 'is also the hostDir of' : 'overlaps the hostDir of';
     found.push(propError(cls._where, 'hostDir', cls.hostDir, `${how} ${other._where} (${quote(other.hostDir)})`,
-      'give each class its own discovery directory, not nested in another (the outer class would publish the inner one as a volume)').message);
+      'give each class its own discovery directory, not nested in another (the outer class would publish the inner one as a volume), '
+      + 'or run the two provisioners on disjoint nodes (nodeSelectors with different values for one key)').message);
   }
   if (other.provisioner === cls.provisioner && pathsOverlap(cls.mountDir, other.mountDir)) {
     found.push(propError(cls._where, 'mountDir', cls.mountDir, `overlaps the mountDir of ${other._where} (${quote(other.mountDir)}) in the same agent`,
       'give each class its own mountDir').message);
   }
   return found;
+}
+
+/** True when no node can match both selectors: they require different values of one label. */
+function selectorsDisjoint(a: { [key: string]: string }, b: { [key: string]: string }): boolean {
+  return Object.keys(a).some((key) => key in b && a[key] !== b[key]);
 }

@@ -1,5 +1,5 @@
 import { ApiObject } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s, PersistentVolumeAccessMode, PersistentVolumeMode, PersistentVolumeReclaimPolicy } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BlockCleaner } from './block-cleaner';
 import type { LocalStaticProvisioner } from './local-static-provisioner';
@@ -8,8 +8,9 @@ import { LocalClassConfig } from '../../contract/controller-config';
 import { K8S, LABELS, PROJECT_NAME } from '../../contract/keys';
 import { isDnsSubdomain } from '../../contract/names';
 import { clusterScoped } from '../common/cluster-scoped';
+import { nameFromId } from '../common/default-name';
 import { propError } from '../common/errors';
-import { AccessMode, IStorageClassRef, ReclaimPolicy, VolumeBindingMode, VolumeMode } from '../common/storage-class-ref';
+import { IStorageClassRef, VolumeBindingMode } from '../common/storage-class-ref';
 
 /** Static provisioners publish existing volumes; nothing is created on demand. */
 const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
@@ -17,17 +18,20 @@ const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
 /** Options of a local storage class (`LocalStaticProvisioner.addStorageClass`). */
 export interface LocalStorageClassOptions {
   /**
-   * The StorageClass name (a DNS subdomain, unique in the cluster).
+   * The StorageClass name (a DNS subdomain, unique in the cluster). Claims refer to it and
+   * cannot change it, so the default depends only on the construct id: renaming or moving
+   * the chart keeps it.
    *
-   * @default - a unique name generated from the construct path
+   * @default - the construct id as a DNS label (`Fast_SSD` -> `fast-ssd`)
    */
   readonly name?: string;
 
   /**
    * The discovery directory on every node: each mount point (Filesystem) or block device
-   * (Block) directly inside it becomes one PersistentVolume. An absolute, normalized path;
-   * it must exist on the nodes (the agent's pod does not start otherwise, so a missing disk
-   * mount never turns into volumes on the root filesystem).
+   * (Block) directly inside it becomes one PersistentVolume. An absolute path (trailing
+   * slashes are dropped). On a node where it does not exist, the kubelet creates it empty:
+   * that class has no volumes there (only mount points and devices become volumes, never
+   * the root filesystem) and the node agent serves the other classes.
    */
   readonly hostDir: string;
 
@@ -43,9 +47,9 @@ export interface LocalStorageClassOptions {
    * its provisioner's node agent privileged (it opens the devices to wipe them); with only
    * Filesystem classes without `fsType` it runs with two capabilities instead.
    *
-   * @default VolumeMode.FILESYSTEM
+   * @default PersistentVolumeMode.FILE_SYSTEM
    */
-  readonly volumeMode?: VolumeMode;
+  readonly volumeMode?: PersistentVolumeMode;
 
   /**
    * For a Filesystem class whose entries are block devices: the filesystem the kubelet
@@ -77,9 +81,9 @@ export interface LocalStorageClassOptions {
    * contents; Block: with the blockCleaner) and publishes it again; RETAIN keeps it for an
    * administrator.
    *
-   * @default ReclaimPolicy.DELETE
+   * @default PersistentVolumeReclaimPolicy.DELETE
    */
-  readonly reclaimPolicy?: ReclaimPolicy;
+  readonly reclaimPolicy?: PersistentVolumeReclaimPolicy;
 
   /**
    * Must be WAIT_FOR_FIRST_CONSUMER: a local volume lives on one node, so a claim may only
@@ -122,11 +126,11 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
   /** The discovery directory inside the agent's container. */
   public readonly mountDir: string;
   /** Filesystem or Block. */
-  public readonly volumeMode: VolumeMode;
+  public readonly volumeMode: PersistentVolumeMode;
   /** The glob entry names must match. */
   public readonly namePattern: string;
   /** Reclaim policy of the published volumes. */
-  public readonly reclaimPolicy: ReclaimPolicy;
+  public readonly reclaimPolicy: PersistentVolumeReclaimPolicy;
   /**
    * The wiping method of a Block class.
    *
@@ -142,7 +146,7 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
   /** Local volumes cannot grow: their size is the size of the disk. */
   public readonly allowVolumeExpansion: boolean = false;
   /** Same as `volumeMode`: a claim of a Block class asks for a raw device. */
-  public readonly defaultVolumeMode: VolumeMode;
+  public readonly defaultVolumeMode: PersistentVolumeMode;
   /** The provisioner that publishes the volumes. */
   public readonly provisioner: LocalStaticProvisioner;
 
@@ -153,28 +157,25 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
     super(scope, id);
     const where = this._where;
     this.provisioner = props.provisioner;
-    this.volumeMode = props.volumeMode ?? VolumeMode.FILESYSTEM;
+    this.volumeMode = props.volumeMode ?? PersistentVolumeMode.FILE_SYSTEM;
     this.defaultVolumeMode = this.volumeMode;
-    this.reclaimPolicy = props.reclaimPolicy ?? ReclaimPolicy.DELETE;
+    this.reclaimPolicy = props.reclaimPolicy ?? PersistentVolumeReclaimPolicy.DELETE;
     this.namePattern = props.namePattern ?? '*';
-    const block = this.volumeMode === VolumeMode.BLOCK;
-    if (!Object.values(VolumeMode).includes(this.volumeMode)) {
-      throw propError(where, 'volumeMode', this.volumeMode, 'is not a VolumeMode value', 'use VolumeMode.FILESYSTEM or VolumeMode.BLOCK');
+    const block = this.volumeMode === PersistentVolumeMode.BLOCK;
+    if (!Object.values(PersistentVolumeMode).includes(this.volumeMode)) {
+      throw propError(where, 'volumeMode', this.volumeMode, 'is not a PersistentVolumeMode value', 'use PersistentVolumeMode.FILE_SYSTEM or PersistentVolumeMode.BLOCK');
     }
-    if (!Object.values(ReclaimPolicy).includes(this.reclaimPolicy)) {
-      throw propError(where, 'reclaimPolicy', this.reclaimPolicy, 'is not a ReclaimPolicy value', 'use ReclaimPolicy.DELETE or ReclaimPolicy.RETAIN');
+    if (!Object.values(PersistentVolumeReclaimPolicy).includes(this.reclaimPolicy)) {
+      throw propError(where, 'reclaimPolicy', this.reclaimPolicy, 'is not a PersistentVolumeReclaimPolicy value', 'use PersistentVolumeReclaimPolicy.DELETE or PersistentVolumeReclaimPolicy.RETAIN');
     }
 
     if (props.name !== undefined && !isDnsSubdomain(props.name)) {
       throw propError(where, 'name', props.name, 'is not a valid StorageClass name',
         'use lowercase letters, digits, \'-\' and \'.\', starting and ending with a letter or digit (at most 253 characters)');
     }
-    checkHostDir(props.hostDir, where);
-    this.hostDir = props.hostDir;
-    const mountDir = props.mountDir ?? props.hostDir;
-    checkDirectory('mountDir', mountDir, where);
-    checkMountDirIsFree(mountDir, where);
-    this.mountDir = mountDir;
+    this.hostDir = checkHostDir(props.hostDir, where);
+    this.mountDir = checkDirectory('mountDir', props.mountDir ?? this.hostDir, where);
+    checkMountDirIsFree(this.mountDir, where);
     checkNamePattern(this.namePattern, where);
 
     const bindingMode = props.volumeBindingMode ?? VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER;
@@ -185,13 +186,13 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
     }
     if (props.blockCleaner && !block) {
       throw propError(where, 'blockCleaner', props.blockCleaner.method, `is set on a ${this.volumeMode} class (cleaners wipe raw devices of Block classes only)`,
-        'remove blockCleaner or set volumeMode: VolumeMode.BLOCK');
+        'remove blockCleaner or set volumeMode: PersistentVolumeMode.BLOCK');
     }
     this.blockCleaner = block ? props.blockCleaner ?? BlockCleaner.quickReset() : undefined;
     if (props.fsType !== undefined) {
       if (block) {
         throw propError(where, 'fsType', props.fsType, 'is set on a Block class, whose pods get the raw device unformatted',
-          'remove fsType, or use volumeMode: VolumeMode.FILESYSTEM to have the kubelet format the devices');
+          'remove fsType, or use volumeMode: PersistentVolumeMode.FILE_SYSTEM to have the kubelet format the devices');
       }
       checkFsType(props.fsType, where);
     }
@@ -209,7 +210,7 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
 
     this.apiObject = clusterScoped(new k8s.KubeStorageClass(this, 'Resource', {
       metadata: {
-        ...(props.name !== undefined ? { name: props.name } : {}),
+        name: props.name ?? nameFromId(this, where, 'name'),
         labels: { [LABELS.managedBy]: PROJECT_NAME, [LABELS.partOf]: PROJECT_NAME },
         ...(props.defaultClass ? { annotations: { [K8S.defaultClass]: 'true' } } : {}),
       },
@@ -226,8 +227,8 @@ export class LocalStorageClass extends Construct implements IStorageClassRef {
   }
 
   /** Local volumes are single-node: ReadWriteOnce. */
-  public get defaultAccessModes(): AccessMode[] {
-    return [AccessMode.READ_WRITE_ONCE];
+  public get defaultAccessModes(): PersistentVolumeAccessMode[] {
+    return [PersistentVolumeAccessMode.READ_WRITE_ONCE];
   }
 
   /** @internal This class's entry in the node agent's class map. */

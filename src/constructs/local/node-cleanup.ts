@@ -1,20 +1,23 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { COMMANDS, DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS } from '../../contract/controller-config';
+import { COMMANDS, ENV, LOCAL_FLAGS } from '../../contract/controller-config';
 import { flagArg, LOCAL_FLAG_SPECS } from '../../contract/flags';
 import { LABELS } from '../../contract/keys';
 import { LOCAL_NODE_CLEANUP_RULES } from '../../contract/rbac';
 import { clusterScoped } from '../common/cluster-scoped';
+import { plainApiObject } from '../common/plain-api-object';
+import { fieldEnv, podTemplate, Workload, workloadFlags } from '../common/workload';
 
 const NAME = 'cdk8s-storage-local-node-cleanup';
 const COMPONENT = 'local-node-cleanup';
-const HTTP_PORT_NAME = 'http';
 
 export interface NodeCleanupOptions {
   readonly namespace: string;
   readonly image: string;
   /** The provisioner's labels; the component label is replaced. */
   readonly labels: Record<string, string>;
+  /** The pod knobs that apply to it (see helperWorkload). */
+  readonly workload: Workload;
 }
 
 /**
@@ -43,54 +46,43 @@ export function addNodeCleanup(scope: Construct, options: NodeCleanupOptions): v
     subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace: options.namespace }],
   }));
 
-  const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-  const probe = (path: string, periodSeconds: number): k8s.Probe => ({
-    httpGet: { path, port: k8s.IntOrString.fromString(HTTP_PORT_NAME) },
-    periodSeconds,
-    timeoutSeconds: 5,
-    failureThreshold: 3,
-  });
-  new k8s.KubeDeployment(scope, 'NodeCleanup', {
+  plainApiObject(scope, 'NodeCleanup', k8s.KubeDeployment.manifest({
     metadata,
     spec: {
       replicas: 1,
       // One copy at a time is enough; two briefly would be harmless (deletes carry preconditions).
       strategy: { type: 'Recreate' },
       selector: { matchLabels: selector },
-      template: {
-        metadata: { labels },
-        spec: {
-          serviceAccountName: serviceAccount.name,
-          automountServiceAccountToken: true,
-          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [{
-            name: 'node-cleanup',
-            image: options.image,
-            imagePullPolicy: 'IfNotPresent',
-            args: [
-              COMMANDS.local,
-              flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.nodeCleanup),
-              flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.httpPort, DEFAULT_HTTP_PORT),
-            ],
-            env: [fieldEnv(ENV.podName, 'metadata.name'), fieldEnv(ENV.podNamespace, 'metadata.namespace')],
-            ports: [{ name: HTTP_PORT_NAME, containerPort: DEFAULT_HTTP_PORT, protocol: 'TCP' }],
-            livenessProbe: { ...probe('/healthz', 20), initialDelaySeconds: 10 },
-            readinessProbe: probe('/readyz', 10),
-            resources: {
-              requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('48Mi') },
-              limits: { cpu: k8s.Quantity.fromString('200m'), memory: k8s.Quantity.fromString('128Mi') },
-            },
-            // Only API calls: no host access, no capabilities, the image's non-root user.
-            securityContext: {
-              runAsNonRoot: true,
-              privileged: false,
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ['ALL'] },
-            },
-          }],
+      template: podTemplate({
+        workload: options.workload,
+        labels,
+        serviceAccountName: serviceAccount.name,
+        podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+        container: {
+          name: 'node-cleanup',
+          image: options.image,
+          args: [
+            COMMANDS.local,
+            flagArg(LOCAL_FLAG_SPECS, LOCAL_FLAGS.nodeCleanup),
+            ...workloadFlags(LOCAL_FLAG_SPECS, options.workload),
+          ],
+          env: [fieldEnv(ENV.podName, 'metadata.name'), fieldEnv(ENV.podNamespace, 'metadata.namespace')],
+          livenessPeriodSeconds: 20,
+          readinessPeriodSeconds: 10,
+          defaultResources: {
+            requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('48Mi') },
+            limits: { cpu: k8s.Quantity.fromString('200m'), memory: k8s.Quantity.fromString('128Mi') },
+          },
+          // Only API calls: no host access, no capabilities, the image's non-root user.
+          securityContext: {
+            runAsNonRoot: true,
+            privileged: false,
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
         },
-      },
+      }),
     },
-  });
+  }));
 }

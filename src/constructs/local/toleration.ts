@@ -1,19 +1,11 @@
+import { TaintEffect } from 'cdk8s-plus-28';
+
 /** How a toleration matches a taint's value. */
 export enum TolerationOperator {
   /** The taint's value must equal the toleration's `value`. */
   EQUAL = 'Equal',
   /** Any value (the toleration has no `value`). */
   EXISTS = 'Exists',
-}
-
-/** The effect of a taint. */
-export enum TaintEffect {
-  /** New pods are not scheduled on the node. */
-  NO_SCHEDULE = 'NoSchedule',
-  /** The scheduler avoids the node. */
-  PREFER_NO_SCHEDULE = 'PreferNoSchedule',
-  /** Pods are evicted from the node. */
-  NO_EXECUTE = 'NoExecute',
 }
 
 /**

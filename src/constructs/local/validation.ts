@@ -4,6 +4,7 @@
  */
 import { PATHS } from '../../contract/controller-config';
 import { isSameOrInside, pathsOverlap } from '../../contract/path-containment';
+import { normalizeAbsolutePath } from '../common/absolute-path';
 import { propError, quote } from '../common/errors';
 
 /**
@@ -26,32 +27,27 @@ const SYSTEM_DIRS = new Set([
  */
 const SYSTEM_TREES = ['/sys', '/proc', '/dev', '/run', '/var/run', '/etc', '/boot', '/var/lib/kubelet', '/home'];
 
-/** A normalized absolute directory path: no trailing '/', no '.', '..' or empty segments, no control characters. */
-export function checkDirectory(prop: string, value: string, where: string): void {
-  const fix = 'write a normalized absolute path such as "/mnt/disks/ssd"';
-  if (typeof value !== 'string' || !value.startsWith('/')) {
-    throw propError(where, prop, value, 'is not absolute', fix);
-  }
-  if (/[\u0000-\u001f\u007f]/.test(value)) {
-    throw propError(where, prop, value, 'contains a control character', fix);
-  }
-  const segments = value.split('/').slice(1);
-  if (value.length > 1 && segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw propError(where, prop, value, 'has an empty, "." or ".." segment', fix);
-  }
-  if (SYSTEM_DIRS.has(value)) {
+/**
+ * An absolute directory path, trailing slashes dropped (the rule of every path prop, see
+ * normalizeAbsolutePath), that is not a system directory. Returns the normalized path.
+ */
+export function checkDirectory(prop: string, value: string, where: string): string {
+  const dir = normalizeAbsolutePath(where, prop, value, '/mnt/disks/ssd');
+  if (SYSTEM_DIRS.has(dir)) {
     throw propError(where, prop, value, 'is a system directory', 'use a directory that holds only the volumes, e.g. "/mnt/disks/ssd"');
   }
+  return dir;
 }
 
-/** A discovery directory on the host: {@link checkDirectory}, and not inside a system tree. */
-export function checkHostDir(value: string, where: string): void {
-  checkDirectory('hostDir', value, where);
-  const tree = SYSTEM_TREES.find((t) => isSameOrInside(value, t));
+/** A discovery directory on the host: {@link checkDirectory}, and not inside a system tree. Returns the normalized path. */
+export function checkHostDir(value: string, where: string): string {
+  const dir = checkDirectory('hostDir', value, where);
+  const tree = SYSTEM_TREES.find((t) => isSameOrInside(dir, t));
   if (tree !== undefined) {
     throw propError(where, 'hostDir', value, `is inside the system tree ${tree}, whose mount points the agent would publish and wipe`,
       'use a directory that holds only the volumes, e.g. "/mnt/disks/ssd"');
   }
+  return dir;
 }
 
 /** The agent's own config mount: a class directory must not be it, contain it, or sit inside it. */

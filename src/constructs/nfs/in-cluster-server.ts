@@ -1,14 +1,17 @@
-import { ApiObjectMetadata, Names } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NfsQuota } from './nfs-quota';
 import { NfsInClusterServerOptions } from './nfs-server';
-import { downwardEnv, httpPort, opsProbes, startupProbe } from './runtime-container';
-import { COMMANDS, DEFAULT_HTTP_PORT, NFS_PORT, NFS_SERVER_FLAGS, PATHS } from '../../contract/controller-config';
+import { COMMANDS, ENV, NFS_PORT, NFS_SERVER_FLAGS, PATHS } from '../../contract/controller-config';
 import { flagArg, NFS_SERVER_FLAG_SPECS } from '../../contract/flags';
 import { K8S } from '../../contract/keys';
 import { formatQuantity } from '../../contract/quantity';
 import { sizeToBytes } from '../claim/size';
+import { nameFromId } from '../common/default-name';
+import { propError } from '../common/errors';
+import { plainApiObject } from '../common/plain-api-object';
+import { fieldEnv, podTemplate, Workload, workloadFlags } from '../common/workload';
 
 /**
  * The in-cluster NFS server's workload: the Service whose cluster IP the volumes name, the
@@ -29,6 +32,21 @@ const STARTUP_SECONDS = 300;
  * which must fit in a 63-character label value.
  */
 const MAX_STATEFULSET_NAME = 52;
+/** Suffix of the server's names. */
+const NAME_SUFFIX = '-server';
+
+/**
+ * The name of the server's Service and StatefulSet, `<construct id>-server`: from the id, never
+ * the construct path, because both hold on to data. The Service's cluster IP is in every
+ * volume (a renamed Service is a new IP) and the backing claim is named after the
+ * StatefulSet (a renamed StatefulSet starts on an empty disk). A Service name starts with a
+ * letter, and the StatefulSet name is at most 52 characters.
+ */
+export function inClusterServerName(scope: Construct, where: string): string {
+  const id = nameFromId(scope, where, 'server');
+  const base = /^[a-z]/.test(id) ? id : `nfs-${id}`;
+  return `${base.slice(0, MAX_STATEFULSET_NAME - NAME_SUFFIX.length).replace(/-+$/, '')}${NAME_SUFFIX}`;
+}
 
 /** What the StatefulSet needs to know. */
 export interface InClusterServerSettings {
@@ -39,16 +57,22 @@ export interface InClusterServerSettings {
   readonly leaseName: string;
   readonly namespace: string;
   readonly usageIntervalSeconds: number;
+  /** The checked pod knobs of the NfsProvisioner. */
+  readonly workload: Workload;
   readonly metadata: ApiObjectMetadata;
   readonly labels: Record<string, string>;
   readonly selector: Record<string, string>;
+  /** The construct's own pod annotations (scrape annotations). */
+  readonly annotations: Record<string, string>;
+  /** The construct at which errors are reported. */
+  readonly where: string;
 }
 
 /** The Service: port 2049/TCP only (NFSv4: no rpcbind, no mountd), a pinned IP if asked. */
-export function inClusterService(scope: Construct, server: NfsInClusterServerOptions, metadata: ApiObjectMetadata,
+export function inClusterService(scope: Construct, server: NfsInClusterServerOptions, name: string, metadata: ApiObjectMetadata,
   selector: Record<string, string>): k8s.KubeService {
   return new k8s.KubeService(scope, 'Service', {
-    metadata,
+    metadata: { ...metadata, name },
     spec: {
       type: 'ClusterIP',
       ...server.clusterIP !== undefined ? { clusterIp: server.clusterIP } : {},
@@ -58,8 +82,8 @@ export function inClusterService(scope: Construct, server: NfsInClusterServerOpt
   });
 }
 
-/** The StatefulSet (one replica) and its PodDisruptionBudget. */
-export function inClusterServer(scope: Construct, s: InClusterServerSettings): void {
+/** The StatefulSet (one replica) and its PodDisruptionBudget; returns the StatefulSet. */
+export function inClusterServer(scope: Construct, s: InClusterServerSettings): ApiObject {
   const server = s.server;
   const claimTemplate: k8s.KubePersistentVolumeClaimProps | undefined = server.hostPath === undefined ? {
     metadata: { name: DATA_VOLUME },
@@ -71,20 +95,18 @@ export function inClusterServer(scope: Construct, s: InClusterServerSettings): v
     },
   } : undefined;
 
-  new k8s.KubeStatefulSet(scope, 'StatefulSet', {
-    metadata: { ...s.metadata, name: Names.toDnsLabel(scope, { maxLen: MAX_STATEFULSET_NAME, extra: ['server'] }) },
+  const statefulSet = plainApiObject(scope, 'StatefulSet', k8s.KubeStatefulSet.manifest({
+    // The Service's name: the backing claim is named after it, so it is as stable.
+    metadata: { ...s.metadata, name: s.serviceName },
     spec: {
       replicas: 1,
       serviceName: s.serviceName,
       selector: { matchLabels: s.selector },
       // The claim outlives the StatefulSet (the default retention): deleting the server never deletes the data.
       volumeClaimTemplates: claimTemplate ? [claimTemplate] : undefined,
-      template: {
-        metadata: { labels: s.labels },
-        spec: podSpec(s),
-      },
+      template: podTemplateOf(s),
     },
-  });
+  }));
 
   new k8s.KubePodDisruptionBudget(scope, 'PodDisruptionBudget', {
     metadata: s.metadata,
@@ -95,9 +117,10 @@ export function inClusterServer(scope: Construct, s: InClusterServerSettings): v
       selector: { matchLabels: s.selector },
     },
   });
+  return statefulSet;
 }
 
-function podSpec(s: InClusterServerSettings): k8s.PodSpec {
+function podTemplateOf(s: InClusterServerSettings): k8s.PodTemplateSpec {
   const server = s.server;
   const args = [
     COMMANDS.nfsServer,
@@ -112,29 +135,36 @@ function podSpec(s: InClusterServerSettings): k8s.PodSpec {
     flagArg(NFS_SERVER_FLAG_SPECS, NFS_SERVER_FLAGS.leaderElect, 'true'),
     flagArg(NFS_SERVER_FLAG_SPECS, NFS_SERVER_FLAGS.leaseName, s.leaseName),
     flagArg(NFS_SERVER_FLAG_SPECS, NFS_SERVER_FLAGS.leaseNamespace, s.namespace),
-    flagArg(NFS_SERVER_FLAG_SPECS, NFS_SERVER_FLAGS.httpPort, DEFAULT_HTTP_PORT),
     flagArg(NFS_SERVER_FLAG_SPECS, NFS_SERVER_FLAGS.usageInterval, s.usageIntervalSeconds),
+    ...workloadFlags(NFS_SERVER_FLAG_SPECS, s.workload),
   ];
-  return {
+  return podTemplate({
+    workload: pinnedToHostPathNode(s),
+    labels: s.labels,
+    annotations: s.annotations,
     serviceAccountName: s.serviceAccountName,
-    // The command talks to the API server: it needs its token (cdk8s-plus turns it off).
-    automountServiceAccountToken: true,
-    // Clients reach the server through the Service only; no host network, no Service env vars.
-    hostNetwork: false,
+    // Clients reach the server through the Service only; no Service env vars.
     enableServiceLinks: false,
-    securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-    ...server.hostPathNode !== undefined ? { nodeSelector: { [K8S.hostnameLabel]: server.hostPathNode } } : {},
-    containers: [{
+    podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+    volumes: [
+      ...server.hostPath !== undefined
+        ? [{ name: DATA_VOLUME, hostPath: { path: server.hostPath, type: 'DirectoryOrCreate' } }]
+        : [],
+      { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
+      { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+    ],
+    container: {
       name: CONTAINER_NAME,
       image: server.image!,
       args,
-      env: downwardEnv(),
-      ports: [{ name: NFS_PORT_NAME, containerPort: NFS_PORT, protocol: 'TCP' }, httpPort()],
+      env: [fieldEnv(ENV.podName, 'metadata.name'), fieldEnv(ENV.podNamespace, 'metadata.namespace')],
+      ports: [{ name: NFS_PORT_NAME, containerPort: NFS_PORT, protocol: 'TCP' }],
       // /readyz answers only while ganesha answers an NFS NULL call on 127.0.0.1:2049, so the
       // Service sends clients to a pod that serves; /healthz restarts a hung command.
-      ...opsProbes(),
-      startupProbe: startupProbe(STARTUP_SECONDS),
-      resources: {
+      livenessPeriodSeconds: 10,
+      readinessPeriodSeconds: 5,
+      startupSeconds: STARTUP_SECONDS,
+      defaultResources: {
         requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('256Mi') },
         // No CPU limit: throttling an NFS server slows every client. Memory: ganesha's
         // metadata cache plus the command; an out-of-memory kill stops every volume, so the
@@ -150,15 +180,20 @@ function podSpec(s: InClusterServerSettings): k8s.PodSpec {
         // ganesha tests its lock support with a scratch file in /tmp.
         { name: 'tmp', mountPath: '/tmp' },
       ],
-    }],
-    volumes: [
-      ...server.hostPath !== undefined
-        ? [{ name: DATA_VOLUME, hostPath: { path: server.hostPath, type: 'DirectoryOrCreate' } }]
-        : [],
-      { name: 'run', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
-      { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
-    ],
-  };
+    },
+  });
+}
+
+/** The pod knobs, with the node of a hostPath added to the node selector. */
+function pinnedToHostPathNode(s: InClusterServerSettings): Workload {
+  const node = s.server.hostPathNode;
+  if (node === undefined) return s.workload;
+  const chosen = s.workload.nodeSelector[K8S.hostnameLabel];
+  if (chosen !== undefined && chosen !== node) {
+    throw propError(s.where, `nodeSelector[${JSON.stringify(K8S.hostnameLabel)}]`, chosen, `is not the server's hostPathNode (${JSON.stringify(node)})`,
+      'the server runs on the node holding its hostPath: leave this key out of nodeSelector');
+  }
+  return { ...s.workload, nodeSelector: { ...s.workload.nodeSelector, [K8S.hostnameLabel]: node } };
 }
 
 /**

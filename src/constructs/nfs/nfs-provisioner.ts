@@ -1,24 +1,31 @@
-import { Chart, Duration, Names } from 'cdk8s';
+import { ApiObject, Chart, Duration, Names } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { inClusterServer, inClusterService } from './in-cluster-server';
+import { inClusterServer, inClusterServerName, inClusterService } from './in-cluster-server';
 import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
-import { downwardEnv, httpPort, opsProbes } from './runtime-container';
-import { COMMANDS, DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, NFS_FLAGS, PATHS } from '../../contract/controller-config';
+import { COMMANDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
 import { flagArg, NFS_FLAG_SPECS } from '../../contract/flags';
-import { K8S, LABELS, PROJECT_NAME } from '../../contract/keys';
+import { K8S, LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel, isProvisionerName, leaseNameFor, reservedDomainOf } from '../../contract/names';
 import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, nfsServerServiceRules, PolicyRule } from '../../contract/rbac';
 import { checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
+import { nameFromId } from '../common/default-name';
 import { propError } from '../common/errors';
 import { defaultControllerImage, imageReferenceProblem } from '../common/image';
+import { addMonitoring, checkMonitoring, scrapeAnnotations } from '../common/monitoring';
+import { namespaceOnce } from '../common/namespace';
+import { plainApiObject } from '../common/plain-api-object';
+import { podSecurityLabels } from '../common/pod-security';
+import { checkWorkload, fieldEnv, podTemplate, Workload, workloadFlags } from '../common/workload';
+import { MonitoringOptions, WorkloadOptions } from '../common/workload-options';
 
 /**
- * Props of an `NfsProvisioner`.
+ * Props of an `NfsProvisioner`. The pod knobs ({@link WorkloadOptions}) apply to the
+ * controller's Deployment, or to an in-cluster server's StatefulSet.
  */
-export interface NfsProvisionerProps {
+export interface NfsProvisionerProps extends WorkloadOptions, MonitoringOptions {
   /** The NFS server and export the volumes live on. */
   readonly server: NfsServer;
 
@@ -30,10 +37,12 @@ export interface NfsProvisionerProps {
   readonly namespace?: string;
 
   /**
-   * Also create the Namespace object. Leave it off when the namespace exists or another
-   * construct creates it. For an in-cluster server the namespace is labelled to enforce
-   * the `privileged` Pod Security Standard, which the server pod needs (docs/server.md);
-   * label an existing namespace yourself.
+   * Also create the Namespace object, labelled for Pod Security Admission at the
+   * `baseline` level (what the controller's pod needs), or `privileged` for an in-cluster
+   * server (loop devices, and capabilities beyond baseline's: docs/server.md). Several
+   * constructs of the app may ask for the same namespace (or the app may create it itself):
+   * it is written once, at the most permissive level its pods need. Leave it off when the
+   * namespace exists outside the app; it then needs at least that level.
    *
    * @default false
    */
@@ -41,10 +50,11 @@ export interface NfsProvisionerProps {
 
   /**
    * The provisioner name StorageClasses refer to and volumes are stamped with. The
-   * controller only deletes volumes carrying this name, so do not change it once volumes
-   * exist: set it explicitly for anything long-lived.
+   * controller only deletes volumes carrying this name, so it must not change once volumes
+   * exist. The default depends only on the namespace and the construct id: renaming or
+   * moving the chart keeps it.
    *
-   * @default - `cdk8s-storage.dev/nfs-<construct path as a DNS label>`
+   * @default - `cdk8s-storage.dev/nfs.<namespace>.<construct id as a DNS label>`
    */
   readonly provisionerName?: string;
 
@@ -128,10 +138,32 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   /** Seconds between two usage measurements (0: off). */
   public readonly usageIntervalSeconds: number;
   /**
-   * Name of the in-cluster server's Service (in-cluster servers only).
+   * The controller's Deployment: the escape hatch for what the props do not cover.
+   * Unset for an in-cluster server, which runs a StatefulSet instead.
+   *
+   * Patch it with `addJsonPatch` and plain JSON values, as in the YAML (`'1'`, not
+   * `k8s.Quantity.fromString('1')`); a value no manifest can hold (null, NaN, a class
+   * instance) is refused. See docs/workloads.md.
    */
+  public readonly deployment?: ApiObject;
+  /**
+   * An in-cluster server's StatefulSet (in-cluster servers only): the escape hatch, as
+   * `deployment` is for the controller.
+   */
+  public readonly statefulSet?: ApiObject;
+  /** Name of the in-cluster server's Service (in-cluster servers only). */
   public readonly serviceName?: string;
+  /** The headless Service of the controller's metrics port, unless `metricsService` is false. */
+  public readonly metricsService?: ApiObject;
+  /**
+   * Whether the controller measures volume usage (`usageInterval` above 0), which
+   * `ResizableClaim.autoGrow` needs.
+   *
+   * @default true
+   */
+  public readonly measuresUsage?: boolean;
 
+  private readonly workload: Workload;
   private readonly _defaultMountOptions?: readonly string[];
 
   public constructor(scope: Construct, id: string, props: NfsProvisionerProps) {
@@ -150,7 +182,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         'use lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 63 characters)');
     }
 
-    this.provisionerName = props.provisionerName ?? `cdk8s-storage.dev/nfs-${Names.toDnsLabel(this, { maxLen: 59 })}`;
+    this.provisionerName = props.provisionerName ?? defaultProvisionerName(this, where, this.namespace);
     if (!isProvisionerName(this.provisionerName)) {
       throw propError(where, 'provisionerName', this.provisionerName, 'is not a valid provisioner name',
         'use a domain-qualified name such as \'example.com/nfs\' (name part: letters, digits, \'-\', \'_\', \'.\'; at most 63 characters)');
@@ -161,8 +193,8 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         'Kubernetes takes a \'kubernetes.io/\' name for one of its built-in provisioners and never hands its claims to this controller: '
         + 'use a domain you own, e.g. \'example.com/nfs\'');
     }
-    checkNowAndAtSynth(this, () => this.node.root.node.findAll()
-      .filter((other): other is NfsProvisioner => other !== this && other instanceof NfsProvisioner && other.provisionerName === this.provisionerName)
+    checkNowAndAtSynth(this, (app) => app.instancesOf(NfsProvisioner)
+      .filter((other) => other !== this && other.provisionerName === this.provisionerName)
       .map((other) => propError(where, 'provisionerName', this.provisionerName, `is already used by the NfsProvisioner at ${other.node.path}`,
         'two controllers with one name would both act on the same claims: give each provisioner its own provisionerName').message));
 
@@ -188,8 +220,11 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     this._defaultMountOptions = inCluster ? IN_CLUSTER_MOUNT_OPTIONS : undefined;
 
     this.usageIntervalSeconds = props.usageInterval === undefined ? DEFAULT_USAGE_INTERVAL_SECONDS : usageSeconds(where, props.usageInterval);
+    this.measuresUsage = this.usageIntervalSeconds > 0;
 
     this.leaseName = leaseNameFor(this.provisionerName);
+    this.workload = checkWorkload(where, props);
+    checkMonitoring(where, props);
 
     const labels: Record<string, string> = {
       [LABELS.name]: 'nfs-provisioner',
@@ -202,10 +237,9 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     const metadata = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      // The server pod needs more than the baseline Pod Security Standard allows (privileged
-      // for loop images, DAC_READ_SEARCH for ganesha in every mode): its namespace says so.
-      const namespaceLabels = inCluster ? { ...labels, [K8S.podSecurityEnforce]: 'privileged' } : labels;
-      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels: namespaceLabels } }));
+      // An in-cluster server's pod needs more than baseline allows (privileged for loop
+      // images, DAC_READ_SEARCH for ganesha in every mode).
+      namespaceOnce(this, this.namespace, { ...labels, ...podSecurityLabels(inCluster ? 'privileged' : 'baseline') });
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -225,7 +259,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       subjects,
     }));
 
-    const service = inCluster ? inClusterService(this, inCluster, metadata, selector) : undefined;
+    const service = inCluster ? inClusterService(this, inCluster, inClusterServerName(this, where), metadata, selector) : undefined;
     this.serviceName = service?.name;
 
     const role = new k8s.KubeRole(this, 'LeaderElectionRole', {
@@ -241,8 +275,9 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       subjects,
     });
 
+    const annotations = scrapeAnnotations(props, this.workload.httpPort);
     if (inCluster) {
-      inClusterServer(this, {
+      this.statefulSet = inClusterServer(this, {
         server: inCluster,
         provisionerName: this.provisionerName,
         serviceAccountName: serviceAccount.name,
@@ -250,26 +285,27 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
         leaseName: this.leaseName,
         namespace: this.namespace,
         usageIntervalSeconds: this.usageIntervalSeconds,
+        workload: this.workload,
         metadata,
         labels,
         selector,
+        annotations,
+        where,
       });
-      return;
-    }
-
-    new k8s.KubeDeployment(this, 'Deployment', {
-      metadata,
-      spec: {
-        replicas: this.replicas,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels },
-          spec: this.podSpec(serviceAccount.name, selector),
+    } else {
+      this.deployment = plainApiObject(this, 'Deployment', k8s.KubeDeployment.manifest({
+        metadata,
+        spec: {
+          replicas: this.replicas,
+          selector: { matchLabels: selector },
+          template: this.podTemplate(serviceAccount.name, labels, selector, annotations),
         },
-      },
-    });
+      }));
+    }
+    this.metricsService = addMonitoring(this, props, { namespace: this.namespace, labels, selector, httpPort: this.workload.httpPort });
 
-    if (this.replicas > 1) {
+    // An in-cluster server has its own PodDisruptionBudget (one pod: maxUnavailable 0 or 1).
+    if (!inCluster && this.replicas > 1) {
       new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
         metadata,
         spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
@@ -292,9 +328,9 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     return new NfsStorageClass(this, id, { ...options, provisioner: this });
   }
 
-  private podSpec(serviceAccountName: string, selector: Record<string, string>): k8s.PodSpec {
+  private podTemplate(serviceAccountName: string, labels: Record<string, string>, selector: Record<string, string>,
+    annotations: Record<string, string>): k8s.PodTemplateSpec {
     const server = { host: this.server.host!, path: this.server.path! };
-    const port = DEFAULT_HTTP_PORT;
     const args = [
       COMMANDS.nfs,
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.provisionerName, this.provisionerName),
@@ -304,16 +340,17 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaderElect, 'true'),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaseName, this.leaseName),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaseNamespace, this.namespace),
-      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.httpPort, port),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.usageInterval, this.usageIntervalSeconds),
+      ...workloadFlags(NFS_FLAG_SPECS, this.workload),
     ];
-    return {
+    return podTemplate({
+      workload: this.workload,
+      labels,
+      annotations,
       serviceAccountName,
-      // The controller talks to the API server: it needs its token (cdk8s-plus turns it off).
-      automountServiceAccountToken: true,
-      securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+      podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
       // Spread the standbys over nodes so one node failure does not take all of them.
-      affinity: this.replicas > 1 ? {
+      defaultAffinity: this.replicas > 1 ? {
         podAntiAffinity: {
           preferredDuringSchedulingIgnoredDuringExecution: [{
             weight: 100,
@@ -321,14 +358,22 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
           }],
         },
       } : undefined,
-      containers: [{
+      volumes: [
+        // The kubelet mounts the export; the controller itself needs no mount privileges.
+        { name: ROOT_VOLUME, nfs: { server: server.host, path: server.path } },
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+      ],
+      container: {
         name: CONTAINER_NAME,
         image: this.image,
         args,
-        env: downwardEnv(),
-        ports: [httpPort()],
-        ...opsProbes(),
-        resources: {
+        env: [
+          fieldEnv(ENV.podName, 'metadata.name'),
+          fieldEnv(ENV.podNamespace, 'metadata.namespace'),
+        ],
+        livenessPeriodSeconds: 10,
+        readinessPeriodSeconds: 5,
+        defaultResources: {
           requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
           // No CPU limit: throttling a controller only delays its work; memory is capped.
           limits: { memory: k8s.Quantity.fromString('256Mi') },
@@ -357,14 +402,23 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
           { name: ROOT_VOLUME, mountPath: PATHS.nfsRoot },
           { name: 'tmp', mountPath: '/tmp' },
         ],
-      }],
-      volumes: [
-        // The kubelet mounts the export; the controller itself needs no mount privileges.
-        { name: ROOT_VOLUME, nfs: { server: server.host, path: server.path } },
-        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-      ],
-    };
+      },
+    });
   }
+}
+
+/**
+ * `cdk8s-storage.dev/nfs.<namespace>.<id>`: from what the user sees, never the construct
+ * path. Dots separate the parts, which neither a namespace nor the id's DNS label has, so
+ * two provisioners can only share it by sharing namespace and id.
+ */
+function defaultProvisionerName(scope: Construct, where: string, namespace: string): string {
+  const name = `${PREFIX}/nfs.${namespace}.${nameFromId(scope, where, 'provisionerName')}`;
+  if (!isProvisionerName(name)) {
+    throw propError(where, 'provisionerName', undefined, `would default to ${JSON.stringify(name)}, which is longer than 63 characters after the "/"`,
+      'set provisionerName, e.g. \'example.com/nfs\', or use a shorter namespace or construct id');
+  }
+  return name;
 }
 
 /** A usage interval in whole seconds, 0 to a day. */

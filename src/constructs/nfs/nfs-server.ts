@@ -1,9 +1,9 @@
 import * as net from 'net';
-import * as path from 'path';
 import { Size } from 'cdk8s';
 import { NfsQuota } from './nfs-quota';
 import { isDnsSubdomain } from '../../contract/names';
 import { sizeToBytes } from '../claim/size';
+import { normalizeAbsolutePath } from '../common/absolute-path';
 import { propError, quote } from '../common/errors';
 import { defaultNfsServerImage, imageReferenceProblem } from '../common/image';
 
@@ -268,19 +268,5 @@ function checkHost(host: string): string {
 
 /** An absolute, normalised path without a trailing `/` (the external export, the in-cluster hostPath). */
 function checkPath(where: string, prop: string, value: string): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw propError(where, prop, value, 'is empty', where === EXTERNAL ? 'give the exported directory, e.g. "/exports/k8s"' : 'give an absolute directory, e.g. "/var/lib/cdk8s-storage/nfs"');
-  }
-  if (!value.startsWith('/')) {
-    throw propError(where, prop, value, 'is relative', `${where === EXTERNAL ? 'an NFS export path' : 'a node directory'} is absolute: write "/${value}"`);
-  }
-  if (/[\u0000-\u001f\u007f]/.test(value)) {
-    throw propError(where, prop, value, 'contains a control character', 'remove it');
-  }
-  const trimmed = value.length > 1 ? value.replace(/\/+$/, '') : value;
-  const normal = path.posix.normalize(trimmed);
-  if (normal !== trimmed) {
-    throw propError(where, prop, value, 'has ".", ".." or "//" in it', `write the plain path "${normal}"`);
-  }
-  return trimmed;
+  return normalizeAbsolutePath(where, prop, value, where === EXTERNAL ? '/exports/k8s' : '/var/lib/cdk8s-storage/nfs');
 }

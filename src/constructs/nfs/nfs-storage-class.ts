@@ -1,17 +1,18 @@
 import { Size } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s, PersistentVolumeAccessMode, PersistentVolumeMode, PersistentVolumeReclaimPolicy } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { OnDelete } from './on-delete';
 import { K8S, NFS_CLASS_PARAMETERS } from '../../contract/keys';
 import { isDnsSubdomain, reservedDomainOf } from '../../contract/names';
-import { DEFAULT_PATH_PATTERN, validatePathPattern } from '../../contract/path-template';
+import { DEFAULT_PATH_PATTERN, patternClaimKeys, validatePathPattern } from '../../contract/path-template';
 import { formatQuantity } from '../../contract/quantity';
 import { DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE } from '../../contract/values';
 import { sizeToBytes } from '../claim/size';
-import { apiObjectsInApp, checkNowAndAtSynth } from '../common/app-checks';
+import { checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
+import { nameFromId } from '../common/default-name';
 import { propError } from '../common/errors';
-import { AccessMode, IStorageClassRef, ReclaimPolicy, VolumeBindingMode, VolumeMode } from '../common/storage-class-ref';
+import { IStorageClassRef, VolumeBindingMode } from '../common/storage-class-ref';
 
 /**
  * Something that provisions NFS volumes under a provisioner name (an `NfsProvisioner`).
@@ -27,6 +28,14 @@ export interface INfsProvisioner {
    * @default - ['nfsvers=4.1', 'hard']
    */
   readonly defaultMountOptions?: string[];
+
+  /**
+   * Whether the controller measures volume usage, which `ResizableClaim.autoGrow` acts on
+   * (an `NfsProvisioner` with `usageInterval` 0 does not).
+   *
+   * @default true
+   */
+  readonly measuresUsage?: boolean;
 }
 
 /**
@@ -34,10 +43,10 @@ export interface INfsProvisioner {
  */
 export interface NfsStorageClassOptions {
   /**
-   * The StorageClass name. Claims refer to it, so set it explicitly for anything that lives
-   * long: the generated name changes when the construct path changes.
+   * The StorageClass name (cluster-wide). Claims refer to it and cannot change it, so the
+   * default depends only on the construct id: renaming or moving the chart keeps it.
    *
-   * @default - generated from the construct path
+   * @default - the construct id as a DNS label (`Fast_NFS` -> `fast-nfs`)
    */
   readonly name?: string;
 
@@ -59,7 +68,9 @@ export interface NfsStorageClassOptions {
 
   /**
    * What happens to the directory when the volume is deleted. Only applies with the
-   * reclaim policy `DELETE` (with `RETAIN` Kubernetes never deletes the volume).
+   * reclaim policy `DELETE`: with `RETAIN` Kubernetes never deletes the volume, so setting
+   * `onDelete` there is refused (to keep the directory of deleted volumes, use reclaim
+   * policy `DELETE` with `OnDelete.RETAIN`).
    *
    * @default OnDelete.ARCHIVE
    */
@@ -88,9 +99,9 @@ export interface NfsStorageClassOptions {
    * What Kubernetes does with a volume when its claim is deleted. `DELETE` hands the volume
    * to the controller, which then applies `onDelete` (by default: archive, nothing lost).
    *
-   * @default ReclaimPolicy.DELETE
+   * @default PersistentVolumeReclaimPolicy.DELETE
    */
-  readonly reclaimPolicy?: ReclaimPolicy;
+  readonly reclaimPolicy?: PersistentVolumeReclaimPolicy;
 
   /**
    * NFS mount options written on every volume. One option per entry.
@@ -153,7 +164,7 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
   /** Mode of the volume directories (4 octal digits). */
   public readonly directoryMode: string;
   /** Reclaim policy of the volumes. */
-  public readonly reclaimPolicy: ReclaimPolicy;
+  public readonly reclaimPolicy: PersistentVolumeReclaimPolicy;
   /** Whether claims may grow. */
   public readonly allowVolumeExpansion: boolean;
   /** When volumes are provisioned. */
@@ -163,11 +174,29 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
   /** The largest size a claim may have. */
   public readonly maxVolumeSize?: Size;
   /** NFS volumes can be mounted read-write by many nodes. */
-  public readonly defaultAccessModes: AccessMode[] = [AccessMode.READ_WRITE_MANY];
+  public readonly defaultAccessModes: PersistentVolumeAccessMode[] = [PersistentVolumeAccessMode.READ_WRITE_MANY];
   /** NFS volumes are filesystems. */
-  public readonly defaultVolumeMode: VolumeMode = VolumeMode.FILESYSTEM;
+  public readonly defaultVolumeMode: PersistentVolumeMode = PersistentVolumeMode.FILE_SYSTEM;
+  /**
+   * Whether the provisioner measures volume usage (what `autoGrow` acts on).
+   *
+   * @default true
+   */
+  public readonly measuresUsage?: boolean;
+  /**
+   * Label keys the pathPattern renders, which every claim must carry.
+   *
+   * @default - none
+   */
+  public readonly requiredClaimLabels?: string[];
+  /**
+   * Annotation keys the pathPattern renders, which every claim must carry.
+   *
+   * @default - none
+   */
+  public readonly requiredClaimAnnotations?: string[];
   /** NFS volumes are filesystems only: a claim may not ask for a raw block device. */
-  public readonly volumeModes?: VolumeMode[] = [VolumeMode.FILESYSTEM];
+  public readonly volumeModes?: PersistentVolumeMode[] = [PersistentVolumeMode.FILE_SYSTEM];
 
   private readonly _mountOptions: string[];
 
@@ -195,15 +224,23 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
     if (patternErrors.length > 0) {
       throw new Error(`${where}: pathPattern is invalid: ${patternErrors.join('; ')}`);
     }
+    const claimKeys = patternClaimKeys(this.pathPattern);
+    this.requiredClaimLabels = claimKeys.labels;
+    this.requiredClaimAnnotations = claimKeys.annotations;
+    this.measuresUsage = props.provisioner.measuresUsage ?? true;
 
     this.onDelete = props.onDelete ?? DEFAULT_ON_DELETE as OnDelete;
     if (!Object.values(OnDelete).includes(this.onDelete)) {
       throw propError(where, 'onDelete', this.onDelete, 'is not an OnDelete value', 'use OnDelete.DELETE, OnDelete.RETAIN or OnDelete.ARCHIVE');
     }
     this.directoryMode = normalizeMode(where, props.directoryMode ?? DEFAULT_DIRECTORY_MODE.toString(8).padStart(4, '0'));
-    this.reclaimPolicy = props.reclaimPolicy ?? ReclaimPolicy.DELETE;
-    if (!Object.values(ReclaimPolicy).includes(this.reclaimPolicy)) {
-      throw propError(where, 'reclaimPolicy', this.reclaimPolicy, 'is not a ReclaimPolicy value', 'use ReclaimPolicy.DELETE or ReclaimPolicy.RETAIN');
+    this.reclaimPolicy = props.reclaimPolicy ?? PersistentVolumeReclaimPolicy.DELETE;
+    if (!Object.values(PersistentVolumeReclaimPolicy).includes(this.reclaimPolicy)) {
+      throw propError(where, 'reclaimPolicy', this.reclaimPolicy, 'is not a PersistentVolumeReclaimPolicy value', 'use PersistentVolumeReclaimPolicy.DELETE or PersistentVolumeReclaimPolicy.RETAIN');
+    }
+    if (this.reclaimPolicy === PersistentVolumeReclaimPolicy.RETAIN && props.onDelete !== undefined) {
+      throw propError(where, 'onDelete', props.onDelete, 'is set with reclaimPolicy Retain, under which Kubernetes never deletes a volume, so it would never apply',
+        'remove onDelete (the directory stays with the Released volume), or use reclaimPolicy Delete with onDelete OnDelete.RETAIN to keep directories of deleted volumes');
     }
     this.volumeBindingMode = props.volumeBindingMode ?? VolumeBindingMode.IMMEDIATE;
     if (!Object.values(VolumeBindingMode).includes(this.volumeBindingMode)) {
@@ -229,9 +266,8 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
     }
 
     const resource = new k8s.KubeStorageClass(this, 'Resource', {
-      // Keys only when set: cdk8s spreads metadata over the generated name.
       metadata: {
-        ...(props.name !== undefined ? { name: props.name } : {}),
+        name: props.name ?? nameFromId(this, where, 'name'),
         ...(this.defaultClass ? { annotations: { [K8S.defaultClass]: 'true' } } : {}),
       },
       provisioner: this.provisionerName,
@@ -244,7 +280,7 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
     clusterScoped(resource);
     this.name = resource.name;
 
-    checkNowAndAtSynth(this, () => apiObjectsInApp(this, 'StorageClass').filter((other) => other !== resource).flatMap((other) => [
+    checkNowAndAtSynth(this, (app) => app.apiObjects('StorageClass').filter((other) => other !== resource).flatMap((other) => [
       ...other.name === this.name ? [propError(where, 'name', this.name, `is already used by the StorageClass at ${other.node.path}`,
         'give each StorageClass in the app its own name').message] : [],
       ...this.defaultClass && other.toJson().metadata?.annotations?.[K8S.defaultClass] === 'true'

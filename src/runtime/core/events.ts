@@ -25,7 +25,7 @@ export interface RecorderOptions {
 }
 
 /** Where cluster-scoped objects' events live, as kubectl expects. */
-const CLUSTER_EVENT_NAMESPACE = 'default';
+export const CLUSTER_EVENT_NAMESPACE = 'default';
 const MAX_MESSAGE = 1024;
 const MAX_REMEMBERED = 4096;
 

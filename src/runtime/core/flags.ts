@@ -4,6 +4,7 @@
  * message that names the flag.
  */
 import type { FlagSpec } from '../../contract/flags';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, LogLevelValue } from '../../contract/values';
 
 /** A configuration problem; `main` prints the message on one line and exits with status 2. */
 export class ConfigError extends Error {
@@ -60,6 +61,15 @@ function convert(name: string, spec: FlagSpec, raw: string | undefined): FlagVal
       if (raw === undefined) throw new ConfigError(`flag --${name} needs a value: write --${name}=<value>`);
       return raw;
   }
+}
+
+/** The value of a command's log-level flag (`name`), one of {@link LOG_LEVELS}. */
+export function logLevelOf(flags: ReadonlyMap<string, FlagValue>, name: string): LogLevelValue {
+  const value = flags.get(name) as string | undefined ?? DEFAULT_LOG_LEVEL;
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new ConfigError(`--${name}=${JSON.stringify(value)} is not a log level: use ${LOG_LEVELS.join(', ')}`);
+  }
+  return value as LogLevelValue;
 }
 
 /** Formats a flag table for `--help`. */

@@ -35,7 +35,7 @@ import { formatMicroTime, parseTime } from '../core/leader';
 import type { EventPort } from '../ports/events';
 import type { LeasePort, LeaseRecord } from '../ports/leases';
 import type { ListWatchPort, WatchEventType, WatchHandle } from '../ports/list-watch';
-import type { ClaimPatcher, ClusterPorts, VolumeWriter } from '../ports/nfs-api';
+import type { ClaimPatcher, ServerClusterPorts, VolumeWriter } from '../ports/nfs-api';
 
 /** Loads the client configuration. */
 export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
@@ -66,7 +66,7 @@ const FIELD_MANAGER = 'cdk8s-storage-controller';
 
 type Page<T extends KubernetesObject> = KubernetesListObject<T> & { metadata?: { resourceVersion?: string; _continue?: string } };
 
-export class KubeClient implements ClusterPorts {
+export class KubeClient implements ServerClusterPorts {
   readonly core: CoreV1Api;
   readonly storage: StorageV1Api;
   readonly coordination: CoordinationV1Api;
@@ -150,6 +150,16 @@ export class KubeClient implements ClusterPorts {
         return fromLease(await this.coordination.replaceNamespacedLease({ namespace, name, body }));
       },
     };
+  }
+
+  async serviceClusterIP(namespace: string, name: string): Promise<string | undefined> {
+    try {
+      const ip = (await this.core.readNamespacedService({ namespace, name })).spec?.clusterIP;
+      return ip && ip !== 'None' ? ip : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   private listWatch<T extends KubernetesObject>(

@@ -17,7 +17,7 @@ import { isOwnedBy, LocalAgentIdentity, LocalNode, nodeSelector } from './pv';
 import { LOCAL_REASONS } from './reasons';
 import { scanDirectory } from './scan';
 import { DiscoveryTrigger } from './watch';
-import type { CommandRunner } from './wipe-block';
+import type { CommandRunner } from '../core/command';
 import type { LocalAgentConfig } from '../../contract/controller-config';
 import { K8S } from '../../contract/keys';
 import { forEachLimited } from '../core/limiter';
@@ -56,6 +56,12 @@ export interface PassReport {
   readonly withdrawn: string[];
   readonly cleanupsStarted: string[];
   readonly errors: string[];
+  /**
+   * Classes whose discovery directory could not be read on this node (missing, not a
+   * directory, no permission), each with why. The other classes are served: a node that
+   * lacks one class's disks is not a failing agent, so these leave the agent ready.
+   */
+  readonly unavailableClasses: string[];
 }
 
 export interface LocalAgentStatus {
@@ -82,6 +88,8 @@ export class LocalAgent {
   private stopped = false;
   /** The errors of the last logged failing pass ('' when the last pass succeeded). */
   private loggedFailure = '';
+  /** The unavailable classes last logged ('' when every class was readable). */
+  private loggedUnavailable = '';
   private state: { ready: boolean; lastPassAt?: Date; lastError?: string } = { ready: false };
 
   constructor(private readonly options: LocalAgentOptions) {
@@ -89,6 +97,7 @@ export class LocalAgent {
     this.identity = {
       nodeName: options.nodeName,
       ...(options.config.provisioner !== undefined ? { provisioner: options.config.provisioner } : {}),
+      ...(options.config.formerProvisioner !== undefined ? { formerProvisioner: options.config.formerProvisioner } : {}),
       classes: new Set(options.config.classes.map(c => c.storageClassName)),
     };
     this.trigger = new DiscoveryTrigger({
@@ -167,10 +176,16 @@ export class LocalAgent {
       else this.options.log.info('local discovery pass succeeded again', { trigger });
       this.loggedFailure = failure;
     }
+    const unavailable = report.unavailableClasses.join('; ');
+    if (unavailable !== this.loggedUnavailable) {
+      if (unavailable) this.options.log.warn(`local discovery skips classes on this node, serving the others: ${unavailable}`, { trigger });
+      else this.options.log.info('local discovery serves every class again', { trigger });
+      this.loggedUnavailable = unavailable;
+    }
   }
 
   private async runPass(trigger: string): Promise<PassReport> {
-    const report: PassReport = { created: [], withdrawn: [], cleanupsStarted: [], errors: [] };
+    const report: PassReport = { created: [], withdrawn: [], cleanupsStarted: [], errors: [], unavailableClasses: [] };
     try {
       const node = await this.readNode();
       const { table: mounts, text } = await MountTable.readWithText(this.options.mountinfoPath ?? SELF_MOUNTINFO);
@@ -218,7 +233,7 @@ export class LocalAgent {
         scan = await scanDirectory(cls.mountDir, mounts, this.options.sysRoot ?? SYSFS);
       } catch (err) {
         const message = `cannot read ${cls.mountDir} (host ${cls.hostDir}) of class ${cls.storageClassName}: ${(err as Error).message}`;
-        report.errors.push(message);
+        report.unavailableClasses.push(message);
         await this.events.emit(nodeRef, 'Warning', LOCAL_REASONS.discoveryFailed, message, { subject: cls.storageClassName });
         continue;
       }

@@ -41,18 +41,23 @@ export function parseLocalAgentConfig(text: string, source: string): LocalAgentC
   if (!isObject(raw) || !Array.isArray(raw.classes)) {
     throw new LocalConfigError(`${source}: expected an object {"classes": [...]}, got ${preview(raw)}`);
   }
-  const provisioner = parseProvisioner(raw.provisioner, source);
+  const provisioner = parseProvisioner(raw.provisioner, 'provisioner', source);
+  const formerProvisioner = parseProvisioner(raw.formerProvisioner, 'formerProvisioner', source);
   const classes = raw.classes.map((c, i) => parseClass(c, `${source}: classes[${i}]`));
   checkNoOverlap(classes, source);
-  return { ...(provisioner !== undefined ? { provisioner } : {}), classes };
+  return {
+    ...(provisioner !== undefined ? { provisioner } : {}),
+    ...(formerProvisioner !== undefined ? { formerProvisioner } : {}),
+    classes,
+  };
 }
 
-/** `<namespace>/<name>`: a namespace (DNS label) and an object name (DNS subdomain). */
-function parseProvisioner(raw: unknown, source: string): string | undefined {
+/** `<namespace>/<name>`: the provisioner's namespace (DNS label) and construct id as a name (DNS subdomain). */
+function parseProvisioner(raw: unknown, key: string, source: string): string | undefined {
   if (raw === undefined) return undefined;
   const [namespace, name, ...rest] = typeof raw === 'string' ? raw.split('/') : [];
   if (namespace === undefined || name === undefined || rest.length > 0 || !isDnsLabel(namespace) || !isDnsSubdomain(name)) {
-    throw new LocalConfigError(`${source}: provisioner is ${preview(raw)}; expected "<namespace>/<name>" of the LocalStaticProvisioner's DaemonSet, e.g. "storage/local-disks"`);
+    throw new LocalConfigError(`${source}: ${key} is ${preview(raw)}; expected "<namespace>/<name>" of the LocalStaticProvisioner (its namespace and construct id), e.g. "storage/local-disks"`);
   }
   return `${namespace}/${name}`;
 }

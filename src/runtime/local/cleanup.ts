@@ -12,9 +12,10 @@ import { devnoOf, identityMismatch, readDeviceIdentity, SYSFS } from './device';
 import { MountTable } from './mountinfo';
 import { entryOfPv, mountRootMismatch, readRecord, PublishedRecord } from './pv';
 import { LOCAL_REASONS } from './reasons';
-import { CommandRunner, describeCleaner, guardBlockDevice, runBlockCleaner, runCommand } from './wipe-block';
+import { describeCleaner, guardBlockDevice, runBlockCleaner } from './wipe-block';
 import { openVolumeRoot, wipeFilesystem } from './wipe-fs';
 import type { LocalAgentConfig, LocalClassConfig } from '../../contract/controller-config';
+import { CommandRunner, runCommand } from '../core/command';
 import type { PinnedDir } from '../fs/pinned-dir';
 
 export type CleanupDecision =

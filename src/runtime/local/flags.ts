@@ -6,7 +6,8 @@
  */
 import { DEFAULT_HTTP_PORT, ENV, LOCAL_FLAGS } from '../../contract/controller-config';
 import { KUBECONFIG_FLAG, LOCAL_FLAG_SPECS } from '../../contract/flags';
-import { ConfigError, FlagValue, parseFlags } from '../core/flags';
+import { LogLevelValue } from '../../contract/values';
+import { ConfigError, FlagValue, logLevelOf, parseFlags } from '../core/flags';
 
 export interface LocalCommandConfig {
   /** Path of the class map. */
@@ -16,6 +17,8 @@ export interface LocalCommandConfig {
   readonly nodeName: string;
   /** Event source instance (the pod name), defaulting to the node name. */
   readonly instance: string;
+  /** Lowest level of the log lines written. @default info */
+  readonly logLevel?: LogLevelValue;
   readonly kubeconfig?: string;
 }
 
@@ -24,6 +27,8 @@ export interface NodeCleanupCommandConfig {
   readonly httpPort: number;
   /** Event source instance (the pod name). */
   readonly instance: string;
+  /** Lowest level of the log lines written. @default info */
+  readonly logLevel?: LogLevelValue;
   readonly kubeconfig?: string;
 }
 
@@ -78,6 +83,7 @@ function agentConfig(flags: Map<string, FlagValue>, env: Readonly<Record<string,
     httpPort,
     nodeName,
     instance: env[ENV.podName] || nodeName,
+    logLevel: logLevelOf(flags, LOCAL_FLAGS.logLevel),
     ...kubeconfigOf(flags),
   };
 }
@@ -86,6 +92,7 @@ function nodeCleanupConfig(flags: Map<string, FlagValue>, env: Readonly<Record<s
   return {
     httpPort: httpPortOf(flags),
     instance: env[ENV.podName] || 'node-cleanup',
+    logLevel: logLevelOf(flags, LOCAL_FLAGS.logLevel),
     ...kubeconfigOf(flags),
   };
 }

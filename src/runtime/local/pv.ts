@@ -159,14 +159,16 @@ export interface LocalAgentIdentity {
   readonly nodeName: string;
   /** Its LocalStaticProvisioner, `<namespace>/<name>` (absent in class maps of earlier versions). */
   readonly provisioner?: string;
+  /** The identity earlier versions gave the same provisioner (`<namespace>/<DaemonSet name>`), when it differs. */
+  readonly formerProvisioner?: string;
   /** The storage classes it serves. */
   readonly classes: ReadonlySet<string>;
 }
 
 /**
  * True if `pv` is this agent's to publish, withdraw and wipe (by annotations, not labels:
- * labels are editable by more people). A PV with the node-wide identity of earlier versions
- * is adopted only for a class this agent serves: class names are cluster-wide, so exactly
+ * labels are editable by more people). A PV with an identity of earlier versions (node-wide,
+ * or named after the provisioner's DaemonSet) is adopted only for a class this agent serves: class names are cluster-wide, so exactly
  * one provisioner's agent takes it, and the other leaves it alone instead of calling it a
  * volume of a class that is not configured.
  */
@@ -175,9 +177,9 @@ export function isOwnedBy(pv: V1PersistentVolume, agent: LocalAgentIdentity): bo
   if (a[LOCAL_PV_ANNOTATIONS.node] !== agent.nodeName) return false;
   const by = a[K8S.provisionedBy];
   if (by === localProvisionerIdentity(agent.nodeName, agent.provisioner)) return true;
-  return agent.provisioner !== undefined
-    && by === localProvisionerIdentity(agent.nodeName)
-    && agent.classes.has(pv.spec?.storageClassName ?? '');
+  const former = agent.formerProvisioner !== undefined && by === localProvisionerIdentity(agent.nodeName, agent.formerProvisioner);
+  const nodeWide = agent.provisioner !== undefined && by === localProvisionerIdentity(agent.nodeName);
+  return (former || nodeWide) && agent.classes.has(pv.spec?.storageClassName ?? '');
 }
 
 /** True if `pv` was published by some node's local agent (of any provisioner). */

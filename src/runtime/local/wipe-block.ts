@@ -67,8 +67,6 @@ export async function guardBlockDevice(
   return { ok: true, device: { devicePath, identity, handle } };
 }
 
-export { CommandRunner, runCommand };
-
 /** A one-line description of what a cleaner does, for events. */
 export function describeCleaner(kind: BlockCleanerKind, passes?: number): string {
   switch (kind) {

@@ -35,7 +35,7 @@ export type RecoveryStep =
    * deleted, since nothing says it may be.
    */
   | { readonly kind: 'clear-orphan'; readonly pv: string }
-  /** A record whose image is gone: nothing can be served; reported, left for a person. */
+  /** A record whose image is gone: nothing can be served; its export file goes, the rest is reported and left for a person. */
   | { readonly kind: 'report-missing-image'; readonly pv: string; readonly record: VolumeRecord };
 
 /** One step per volume name, in name order. */

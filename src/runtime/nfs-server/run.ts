@@ -3,20 +3,33 @@
  * volume, ganesha) behind the ops endpoints; core/run-command.ts serves them and shuts it
  * down. ganesha or the bus exiting ends the command with status 1, so the kubelet restarts
  * the container and the next start recovers. /readyz is an NFS NULL call through ganesha.
+ *
+ * Once ganesha serves, the command reads its Service's cluster IP and runs the provisioning
+ * loop (nfs/work-loop.ts, with leader election) over the volume manager: claims become
+ * volumes, resizes grow the image first, usage comes from statvfs. Readiness and liveness
+ * stay ganesha's alone: an unreachable API server stops provisioning, never the serving of
+ * existing volumes (a restart or an unready endpoint would cut every client off).
  */
 import { NfsServerConfig } from './flags';
 import { ServerLayout } from './layout';
+import { PSEUDO_ROOT, ServerProvisioner } from './provisioner';
+import { imageRequestForClaim } from './sizes';
+import { StatvfsMeter } from './statvfs-meter';
 import { ServerSupervisor } from './supervisor';
 import { VolumeManager } from './volume-manager';
 import { ENV } from '../../contract/controller-config';
 import { runCommand as runProgram } from '../core/command';
+import { errorMessage } from '../core/errors';
 import { commandReporting, CommandRunOptions, runCommand } from '../core/run-command';
+import { WorkLoop, workLoop } from '../nfs/work-loop';
 import type { Logger } from '../ops/log';
-import type { EventPort } from '../ports/events';
+import type { ServerClusterPorts } from '../ports/nfs-api';
 
 export interface NfsServerRunOptions extends CommandRunOptions {
-  /** Where events go (the API server's, once connected). */
-  readonly eventPort: () => EventPort;
+  /** Connects to the API server (events, the Service, the provisioning loop). */
+  readonly connect: () => ServerClusterPorts;
+  /** Milliseconds between attempts to read the Service's cluster IP. @default 2000 */
+  readonly serviceRetryMs?: number;
   /** NFS port ganesha serves and /readyz calls; 2049 unless a test needs another. */
   readonly nfsPort?: number;
   /** Seconds between the NFS NULL calls that /readyz reports. */
@@ -29,7 +42,8 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
     // The other modes are in the contract; this server enforces sizes with loop images only so far.
     log.warn('only --quota=loop-image is implemented; volumes are loop images', { quota: config.quota });
   }
-  const { metrics, events } = commandReporting(options.eventPort(), { component: config.provisionerName, instance: process.env[ENV.podName] || 'local' }, log);
+  const client = options.connect();
+  const { metrics, events } = commandReporting(client.eventPort(), { component: config.provisionerName, instance: process.env[ENV.podName] || 'local' }, log);
   const layout = new ServerLayout(config.dataDir);
   const volumes = new VolumeManager({
     layout,
@@ -51,6 +65,49 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
   let poll: NodeJS.Timeout | undefined;
   let childExited = false;
   let stopping = false;
+  let loop: WorkLoop | undefined;
+  let lookup: NodeJS.Timeout | undefined;
+  const service = `${config.namespace}/${config.serviceName}`;
+
+  /** Reads the Service's cluster IP until there is one, then provisions with it. */
+  const provision = async (): Promise<void> => {
+    let clusterIP: string | undefined;
+    try {
+      clusterIP = await client.serviceClusterIP(config.namespace, config.serviceName);
+      if (!clusterIP) log.warn('the Service does not exist or has no cluster IP yet; provisioning waits for it', { service });
+    } catch (error) {
+      metrics.error('api');
+      log.warn('cannot read the Service; provisioning waits for it', { service, error: errorMessage(error) });
+    }
+    if (stopping) return;
+    if (!clusterIP) {
+      lookup = setTimeout(startProvisioning, options.serviceRetryMs ?? 2000);
+      return;
+    }
+    log.info('provisioning', { service, clusterIP });
+    loop = workLoop({
+      settings: config,
+      client,
+      log,
+      metrics,
+      events,
+      reconciler: (caches) => new ServerProvisioner({
+        identity: { provisionerName: config.provisionerName, server: clusterIP, exportPath: PSEUDO_ROOT },
+        ...caches,
+        api: client.volumeWriter(),
+        store: volumes,
+        events,
+        metrics,
+        log,
+      }),
+      resizeBackend: { grow: async (pv, bytes) => void await volumes.grow(pv, imageRequestForClaim(Number(bytes))) },
+      meter: () => new StatvfsMeter((pv) => volumes.usage(pv)),
+    });
+    await loop.start();
+  };
+  const startProvisioning = () => {
+    provision().catch((error) => log.error('provisioning could not start', { error: errorMessage(error) }));
+  };
   const childExit = supervisor.exited.then((exit) => {
     // Children ending because the command stops them are no failure.
     if (!stopping) childExited = true;
@@ -79,13 +136,18 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
         poll = setTimeout(() => void check(), options.readinessIntervalMs ?? 2000);
       };
       poll = setTimeout(() => void check(), options.readinessIntervalMs ?? 2000);
+      startProvisioning();
     },
     stop: async () => {
       stopping = true;
       clearTimeout(poll);
+      clearTimeout(lookup);
+      // The loop first: running operations finish while their volumes can still be served.
+      await loop?.stop();
       await supervisor.stop();
     },
-    describe: { provisioner: config.provisionerName, dataDir: config.dataDir, quota: config.quota, preallocate: config.preallocate, service: `${config.namespace}/${config.serviceName}` },
+    describeStopping: () => ({ inFlight: loop?.inFlight() ?? 0 }),
+    describe: { provisioner: config.provisionerName, dataDir: config.dataDir, quota: config.quota, preallocate: config.preallocate, service },
   });
   return childExited ? 1 : code;
 }

@@ -199,6 +199,8 @@ export class VolumeManager {
         await this.clearNote(step.pv);
         return;
       case 'report-missing-image':
+        // Without its file ganesha does not export the (empty, immutable) mountpoint in the image's stead.
+        await fsp.rm(this.layout.exportFile(step.pv), { force: true });
         this.options.report?.('volume has a record but no image: not served', { pv: step.pv });
         return;
     }

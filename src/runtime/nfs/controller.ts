@@ -72,6 +72,20 @@ export function volumeKey(name: string): string {
   return `${VOLUME}${name}`;
 }
 
+/** What a {@link claimKey} or {@link volumeKey} names; undefined for any other key. */
+export function parseKey(key: string):
+  | { readonly kind: 'claim'; readonly namespace: string; readonly name: string }
+  | { readonly kind: 'volume'; readonly name: string }
+  | undefined {
+  if (key.startsWith(CLAIM)) {
+    const rest = key.slice(CLAIM.length);
+    const slash = rest.indexOf('/');
+    return { kind: 'claim', namespace: rest.slice(0, slash), name: rest.slice(slash + 1) };
+  }
+  if (key.startsWith(VOLUME)) return { kind: 'volume', name: key.slice(VOLUME.length) };
+  return undefined;
+}
+
 export class NfsController {
   /** Directories of all our volumes, plus reservations for ones being provisioned. */
   readonly index = new DirectoryIndex();
@@ -142,12 +156,9 @@ export class NfsController {
 
   async handle(key: string): Promise<void> {
     if (key === SWEEP_KEY) return this.sweepUnfinished();
-    if (key.startsWith(CLAIM)) {
-      const rest = key.slice(CLAIM.length);
-      const slash = rest.indexOf('/');
-      return this.syncClaim(rest.slice(0, slash), rest.slice(slash + 1));
-    }
-    if (key.startsWith(VOLUME)) return this.syncVolume(key.slice(VOLUME.length));
+    const target = parseKey(key);
+    if (target?.kind === 'claim') return this.syncClaim(target.namespace, target.name);
+    if (target?.kind === 'volume') return this.syncVolume(target.name);
   }
 
   async syncClaim(namespace: string, name: string): Promise<void> {
@@ -479,6 +490,6 @@ export function claimRef(claim: V1PersistentVolumeClaim): ObjectRef {
   };
 }
 
-function volumeRef(pv: V1PersistentVolume): ObjectRef {
+export function volumeRef(pv: V1PersistentVolume): ObjectRef {
   return { apiVersion: 'v1', kind: 'PersistentVolume', name: pv.metadata?.name ?? '', uid: pv.metadata?.uid, resourceVersion: pv.metadata?.resourceVersion };
 }

@@ -9,7 +9,8 @@ import * as path from 'path';
 import { DEFAULT_HTTP_PORT, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS } from '../../contract/controller-config';
 import { DEFAULT_WORKERS, KUBECONFIG_FLAG, NFS_FLAG_SPECS } from '../../contract/flags';
 import { isDnsSubdomain, isProvisionerName, leaseNameFor } from '../../contract/names';
-import { ConfigError, FlagValue, parseFlags } from '../core/flags';
+import { LogLevelValue } from '../../contract/values';
+import { ConfigError, FlagValue, logLevelOf, parseFlags } from '../core/flags';
 
 const MAX_WORKERS = 1024;
 /** A day: measuring less often than that is as good as off. */
@@ -32,6 +33,8 @@ export interface NfsConfig {
   readonly workers: number;
   /** Seconds between usage passes; 0 = no measuring and no autoGrow. */
   readonly usageIntervalSeconds: number;
+  /** Lowest level of the log lines written. @default info */
+  readonly logLevel?: LogLevelValue;
   readonly kubeconfig?: string;
 }
 
@@ -62,11 +65,11 @@ export function parseNfsConfig(args: readonly string[], env: Readonly<Record<str
 }
 
 /** The settings every provisioning command (`nfs`, `nfs-server`) reads from the flags they share. */
-export type ProvisionerSettings = Pick<NfsConfig, 'leaderElection' | 'httpPort' | 'workers' | 'usageIntervalSeconds' | 'kubeconfig'>;
+export type ProvisionerSettings = Pick<NfsConfig, 'leaderElection' | 'httpPort' | 'workers' | 'usageIntervalSeconds' | 'logLevel' | 'kubeconfig'>;
 
 /**
  * Reads and checks the shared provisioning flags (leader election, HTTP port, workers, usage
- * interval, kubeconfig) from parsed flags.
+ * interval, log level, kubeconfig) from parsed flags.
  *
  * @throws ConfigError naming the first bad setting.
  */
@@ -94,6 +97,7 @@ export function parseProvisionerFlags(
     httpPort,
     workers,
     usageIntervalSeconds,
+    logLevel: logLevelOf(flags, NFS_FLAGS.logLevel),
     kubeconfig: str(KUBECONFIG_FLAG),
   };
 }

@@ -51,6 +51,16 @@ export interface NfsResizerDeps {
   /** Retry interval of an infeasible resize, and how often its Warning repeats. @default 300000 (5 minutes) */
   readonly slowRetryMs?: number;
   readonly now?: () => Date;
+  /**
+   * Where the size is enforced, grown before the PV and the claim say so (the in-cluster
+   * server's loop images). Subdir mode has none: there the record on the PV is the backend.
+   */
+  readonly backend?: ResizeBackend;
+}
+
+/** A volume store that enforces sizes: grows a volume to hold at least `bytes` (idempotent). */
+export interface ResizeBackend {
+  grow(pvName: string, bytes: bigint): Promise<void>;
 }
 
 const RESIZE = 'resize/';
@@ -206,7 +216,16 @@ export class NfsResizer {
         `External resizer is resizing volume ${pvName} from ${fields.from} to ${target}`);
     }
 
-    // 2. The backend and the PV (one patch: in subdir mode the backend is the record on the PV).
+    // 2. The backend first (a grow that fails leaves PV and claim at the old size, the claim saying why),
+    // then the PV (in subdir mode the record on the PV is the only backend).
+    if (this.deps.backend) {
+      try {
+        await this.deps.backend.grow(pvName, plan.target);
+      } catch (error) {
+        this.deps.metrics.error('filesystem');
+        return this.fail(current, started, `resize volume "${pvName}" failed: cannot grow it on the server: ${errorMessage(error)}`, error);
+      }
+    }
     if (plan.volume) {
       try {
         await this.deps.api.patchVolume(pvName, plan.volume);

@@ -12,7 +12,7 @@ import { AUTO_GROW_REASONS, decideAutoGrow } from './auto-grow';
 import { claimRef } from './controller';
 import { isOurVolume, recordedDirectory } from './delete';
 import { capacityBytes, classMaximum } from './resize';
-import { UsageMeter, VolumeDirectory } from './usage';
+import type { Measurement, PassResult, VolumeDirectory } from './usage';
 import { usageAnnotationPatch, UsageReportOptions } from './usage-report';
 import { errorMessage, isConflict, statusCode } from '../core/errors';
 import type { Logger } from '../ops/log';
@@ -20,12 +20,20 @@ import type { Metrics } from '../ops/metrics';
 import type { EventSink } from '../ports/events';
 import type { ClaimPatcher, Lookup } from '../ports/nfs-api';
 
+/** Measures volumes (usage.ts walks directories; the in-cluster server asks statvfs). */
+export interface VolumeMeter {
+  /** Measures the volumes, as far as the pass's time allows. */
+  pass(volumes: readonly VolumeDirectory[]): Promise<PassResult>;
+  /** The last measurement of a volume. */
+  get(name: string): Measurement | undefined;
+}
+
 export interface UsageMonitorDeps {
   readonly provisionerName: string;
   readonly claims: Lookup<V1PersistentVolumeClaim>;
   readonly volumes: Lookup<V1PersistentVolume>;
   readonly classes: Lookup<V1StorageClass>;
-  readonly meter: UsageMeter;
+  readonly meter: VolumeMeter;
   readonly api: ClaimPatcher;
   readonly events: EventSink;
   readonly metrics: Metrics;

@@ -14,7 +14,11 @@
  *   pass stops walking when its time budget is spent. A walk cut short (or deeper than
  *   {@link MAX_DEPTH}) gives a lower bound, marked `complete: false`.
  * - Cached between passes: a volume the pass did not reach keeps its last measurement, and
- *   each pass starts with the volumes measured longest ago, so every volume gets its turn.
+ *   each pass starts with the volumes whose turn was longest ago, so every volume gets its
+ *   turn. A turn is a complete walk, or a walk that started with the pass and still did not
+ *   finish (a volume bigger than a pass can walk rotates with the rest instead of taking a
+ *   lane of every pass); a walk cut short because it started late is no turn, so that
+ *   volume goes first in the next pass instead of waiting a whole round again.
  */
 import { BigIntStats, promises as fsp } from 'fs';
 import * as path from 'path';
@@ -70,6 +74,8 @@ const BATCH = 512;
 
 export class UsageMeter {
   private readonly cache = new Map<string, Measurement>();
+  /** When each volume last had its turn (see the top of this file), by the meter's clock. */
+  private readonly turns = new Map<string, number>();
   private readonly limiter: Limiter;
   private readonly now: () => number;
 
@@ -89,15 +95,19 @@ export class UsageMeter {
     const deadline = started + this.options.budgetMs;
     const wanted = new Set(volumes.map((v) => v.name));
     for (const name of [...this.cache.keys()]) if (!wanted.has(name)) this.cache.delete(name);
+    for (const name of [...this.turns.keys()]) if (!wanted.has(name)) this.turns.delete(name);
 
-    const order = [...volumes].sort((a, b) => lastMeasured(this.cache.get(a.name)) - lastMeasured(this.cache.get(b.name)));
+    const lanes = this.options.volumesAtOnce ?? 4;
+    const order = [...volumes].sort((a, b) => this.lastTurn(a.name) - this.lastTurn(b.name));
+    // forEachLimited starts volumes in this order: the first `lanes` start with the pass.
+    const startsWithPass = new Set(order.slice(0, lanes).map((v) => v.name));
     const result = {
       complete: [] as string[],
       partial: [] as string[],
       notReached: [] as string[],
       failed: [] as Array<{ name: string; error: string }>,
     };
-    await forEachLimited(order, this.options.volumesAtOnce ?? 4, async (volume) => {
+    await forEachLimited(order, lanes, async (volume) => {
       if (this.now() >= deadline) {
         result.notReached.push(volume.name);
         return;
@@ -106,6 +116,7 @@ export class UsageMeter {
         const walked = await walkVolume(this.root, volume.relativePath, { limiter: this.limiter, deadline, now: this.now });
         const measurement: Measurement = { ...walked, measuredAt: new Date(this.now()) };
         const previous = this.cache.get(volume.name);
+        if (walked.complete || startsWithPass.has(volume.name)) this.turns.set(volume.name, this.now());
         if (walked.complete) {
           this.cache.set(volume.name, measurement);
           result.complete.push(volume.name);
@@ -120,10 +131,10 @@ export class UsageMeter {
     });
     return { ...result, seconds: (this.now() - started) / 1000 };
   }
-}
 
-function lastMeasured(m: Measurement | undefined): number {
-  return m ? m.measuredAt.getTime() : -Infinity;
+  private lastTurn(name: string): number {
+    return this.turns.get(name) ?? -Infinity;
+  }
 }
 
 interface WalkContext {

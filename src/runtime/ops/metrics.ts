@@ -1,6 +1,12 @@
 /**
  * Prometheus metrics. One registry per controller (tests make their own), served at
  * /metrics. Names start with `cdk8s_storage_`.
+ *
+ * A volume's series carry the labels kubelet's `kubelet_volume_stats_*` and
+ * kube-state-metrics use (`namespace`, `persistentvolumeclaim`, `persistentvolume`), so they
+ * join with those without relabelling. `namespace` is the claim's: scrape with honor_labels
+ * (the ServiceMonitor and PodMonitor the constructs write set `honorLabels: true`), or the
+ * target's `namespace` label (the controller's own) replaces it.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -10,6 +16,9 @@ export type OperationResult = 'succeeded' | 'failed';
 
 /** Sources of errors counted in `cdk8s_storage_errors_total`. */
 export type ErrorSource = 'informer' | 'leader-election' | 'events' | 'api' | 'filesystem';
+
+/** Labels of a volume's series, named as kubelet and kube-state-metrics name them. */
+type VolumeLabel = 'persistentvolume' | 'namespace' | 'persistentvolumeclaim';
 
 export interface QueueStats {
   readonly depth: number;
@@ -24,8 +33,8 @@ export class Metrics {
   private readonly errors: Counter<'source'>;
   private readonly informerRestarts: Counter<'resource' | 'reason'>;
   private readonly leader: Gauge;
-  private readonly usedBytes: Gauge<'volume' | 'namespace' | 'claim'>;
-  private readonly usageLabels = new Map<string, { volume: string; namespace: string; claim: string }>();
+  private readonly usedBytes: Gauge<VolumeLabel>;
+  private readonly usageLabels = new Map<string, Record<VolumeLabel, string>>();
   private readonly usagePassSeconds: Gauge;
   private readonly usagePartial: Gauge;
   private queueStats?: () => QueueStats;
@@ -66,7 +75,7 @@ export class Metrics {
     this.usedBytes = new Gauge({
       name: 'cdk8s_storage_volume_used_bytes',
       help: 'Bytes used in each volume at its last measurement (a lower bound when the walk ran out of time).',
-      labelNames: ['volume', 'namespace', 'claim'],
+      labelNames: ['persistentvolume', 'namespace', 'persistentvolumeclaim'],
       registers,
     });
     this.usagePassSeconds = new Gauge({
@@ -124,9 +133,9 @@ export class Metrics {
 
   /** Sets a volume's used bytes (and moves the series if its claim changed). */
   volumeUsage(volume: string, namespace: string, claim: string, bytes: bigint): void {
-    const labels = { volume, namespace, claim };
+    const labels = { persistentvolume: volume, namespace, persistentvolumeclaim: claim };
     const previous = this.usageLabels.get(volume);
-    if (previous && (previous.namespace !== namespace || previous.claim !== claim)) this.usedBytes.remove(previous);
+    if (previous && (previous.namespace !== namespace || previous.persistentvolumeclaim !== claim)) this.usedBytes.remove(previous);
     this.usageLabels.set(volume, labels);
     // Gauges are floats: exact up to 8 PiB, which is as exact as a scrape needs.
     this.usedBytes.set(labels, Number(bytes));

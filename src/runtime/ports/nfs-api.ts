@@ -53,3 +53,9 @@ export interface ClusterPorts {
   eventPort(): EventPort;
   leasePort(namespace: string, name: string): LeasePort;
 }
+
+/** What the `nfs-server` command needs besides: its own Service, whose cluster IP the PVs name. */
+export interface ServerClusterPorts extends ClusterPorts {
+  /** The Service's `spec.clusterIP`; undefined when the Service does not exist or has none (headless). */
+  serviceClusterIP(namespace: string, name: string): Promise<string | undefined>;
+}

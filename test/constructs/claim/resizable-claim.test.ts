@@ -1,8 +1,6 @@
 import { ApiObject, Chart, Size, Testing } from 'cdk8s';
-import {
-  AccessMode, AutoGrowPolicy, IStorageClassRef, NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions,
-  ResizableClaim, ResizableClaimProps, VolumeMode,
-} from '../../../src';
+import { PersistentVolumeAccessMode, PersistentVolumeMode } from 'cdk8s-plus-28';
+import { AutoGrowPolicy, IStorageClassRef, NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions, ResizableClaim, ResizableClaimProps } from '../../../src';
 import { one, synthValid } from '../../util/synth';
 
 function nfsClass(chart: Chart, options: NfsStorageClassOptions = {}): NfsStorageClass {
@@ -24,8 +22,8 @@ function claim(props: Partial<ResizableClaimProps> = {}, classOptions: NfsStorag
 const blockClass: IStorageClassRef = {
   name: 'local-block',
   allowVolumeExpansion: true,
-  defaultAccessModes: [AccessMode.READ_WRITE_ONCE],
-  defaultVolumeMode: VolumeMode.BLOCK,
+  defaultAccessModes: [PersistentVolumeAccessMode.READ_WRITE_ONCE],
+  defaultVolumeMode: PersistentVolumeMode.BLOCK,
 };
 
 const grow = (overrides: Partial<AutoGrowPolicy> = {}): AutoGrowPolicy => ({
@@ -39,7 +37,7 @@ describe('ResizableClaim defaults', () => {
     expect(pvc).toEqual({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: { name: c.name },
+      metadata: { name: 'data', namespace: 'default' },
       spec: {
         storageClassName: 'nfs',
         accessModes: ['ReadWriteMany'],
@@ -50,12 +48,13 @@ describe('ResizableClaim defaults', () => {
   });
 
   test('resolved props', () => {
-    expect(c.name).toMatch(/^test-data-[0-9a-f]{8}$/);
+    expect(c.name).toBe('data');
+    expect(c.namespace).toBe('default');
     expect(c.storageClassName).toBe('nfs');
     expect(c.storageQuantity).toBe('10Gi');
     expect(c.storage.toGibibytes()).toBe(10);
-    expect(c.accessModes).toEqual([AccessMode.READ_WRITE_MANY]);
-    expect(c.volumeMode).toBe(VolumeMode.FILESYSTEM);
+    expect(c.accessModes).toEqual([PersistentVolumeAccessMode.READ_WRITE_MANY]);
+    expect(c.volumeMode).toBe(PersistentVolumeMode.FILE_SYSTEM);
     expect(c.autoGrow).toBeUndefined();
   });
 
@@ -91,19 +90,19 @@ describe('ResizableClaim options', () => {
   });
 
   test('accessModes', () => {
-    const { c, pvc } = claim({ accessModes: [AccessMode.READ_WRITE_ONCE, AccessMode.READ_ONLY_MANY] });
+    const { c, pvc } = claim({ accessModes: [PersistentVolumeAccessMode.READ_WRITE_ONCE, PersistentVolumeAccessMode.READ_ONLY_MANY] });
     expect(pvc.spec.accessModes).toEqual(['ReadWriteOnce', 'ReadOnlyMany']);
-    expect(c.accessModes).toEqual([AccessMode.READ_WRITE_ONCE, AccessMode.READ_ONLY_MANY]);
+    expect(c.accessModes).toEqual([PersistentVolumeAccessMode.READ_WRITE_ONCE, PersistentVolumeAccessMode.READ_ONLY_MANY]);
   });
 
   test('accessModes is a copy', () => {
     const { c } = claim();
-    c.accessModes.push(AccessMode.READ_ONLY_MANY);
-    expect(c.accessModes).toEqual([AccessMode.READ_WRITE_MANY]);
+    c.accessModes.push(PersistentVolumeAccessMode.READ_ONLY_MANY);
+    expect(c.accessModes).toEqual([PersistentVolumeAccessMode.READ_WRITE_MANY]);
   });
 
   test('ReadWriteOncePod alone', () => {
-    expect(claim({ accessModes: [AccessMode.READ_WRITE_ONCE_POD] }).pvc.spec.accessModes).toEqual(['ReadWriteOncePod']);
+    expect(claim({ accessModes: [PersistentVolumeAccessMode.READ_WRITE_ONCE_POD] }).pvc.spec.accessModes).toEqual(['ReadWriteOncePod']);
   });
 
   test('defaults follow the class: a block class gives ReadWriteOnce Block claims', () => {
@@ -116,13 +115,13 @@ describe('ResizableClaim options', () => {
       volumeMode: 'Block',
       resources: { requests: { storage: '100Gi' } },
     });
-    expect(c.volumeMode).toBe(VolumeMode.BLOCK);
+    expect(c.volumeMode).toBe(PersistentVolumeMode.BLOCK);
   });
 
   test('volumeMode', () => {
-    expect(claim({ volumeMode: VolumeMode.FILESYSTEM }).pvc.spec.volumeMode).toBe('Filesystem');
+    expect(claim({ volumeMode: PersistentVolumeMode.FILE_SYSTEM }).pvc.spec.volumeMode).toBe('Filesystem');
     const chart = Testing.chart();
-    new ResizableClaim(chart, 'raw', { storageClass: blockClass, storage: Size.gibibytes(1), volumeMode: VolumeMode.BLOCK });
+    new ResizableClaim(chart, 'raw', { storageClass: blockClass, storage: Size.gibibytes(1), volumeMode: PersistentVolumeMode.BLOCK });
     expect(one(synthValid(chart), 'PersistentVolumeClaim').spec.volumeMode).toBe('Block');
   });
 
@@ -156,9 +155,10 @@ describe('ResizableClaim validation', () => {
       .toThrow(/ResizableClaim test\/c: storageClass \(not set\) is missing/);
   });
 
-  test('throws when the class does not allow expansion', () => {
-    expect(() => claim({}, { allowVolumeExpansion: false }))
-      .toThrow('ResizableClaim test/data: storageClass "nfs" does not allow volume expansion, so the claim could never grow: use a class with allowVolumeExpansion: true, or a plain PersistentVolumeClaim');
+  test('a class without expansion gives a fixed-size claim, and refuses autoGrow', () => {
+    expect(claim({}, { allowVolumeExpansion: false }).pvc.spec.resources.requests.storage).toBe('10Gi');
+    expect(() => claim({ autoGrow: grow() }, { allowVolumeExpansion: false }))
+      .toThrow(/ResizableClaim test\/data: autoGrow .* is set, but class nfs does not allow volume expansion \(local volumes never grow\): remove autoGrow, or use a class with allowVolumeExpansion: true/);
   });
 
   test('throws for a zero storage request', () => {
@@ -179,30 +179,30 @@ describe('ResizableClaim validation', () => {
   });
 
   test('throws for empty accessModes', () => {
-    expect(() => claim({ accessModes: [] })).toThrow(/accessModes \[\] is empty: give at least one AccessMode/);
+    expect(() => claim({ accessModes: [] })).toThrow(/accessModes \[\] is empty: give at least one PersistentVolumeAccessMode/);
   });
 
   test('throws for an unknown access mode', () => {
-    expect(() => claim({ accessModes: ['RWX' as AccessMode] })).toThrow(/accessModes "RWX" is not an AccessMode value/);
+    expect(() => claim({ accessModes: ['RWX' as PersistentVolumeAccessMode] })).toThrow(/accessModes "RWX" is not an PersistentVolumeAccessMode value/);
   });
 
   test('throws for duplicate access modes', () => {
-    expect(() => claim({ accessModes: [AccessMode.READ_WRITE_MANY, AccessMode.READ_WRITE_MANY] })).toThrow(/has duplicates: list each access mode once/);
+    expect(() => claim({ accessModes: [PersistentVolumeAccessMode.READ_WRITE_MANY, PersistentVolumeAccessMode.READ_WRITE_MANY] })).toThrow(/has duplicates: list each access mode once/);
   });
 
   test('throws for ReadWriteOncePod with other modes', () => {
-    expect(() => claim({ accessModes: [AccessMode.READ_WRITE_ONCE_POD, AccessMode.READ_ONLY_MANY] }))
+    expect(() => claim({ accessModes: [PersistentVolumeAccessMode.READ_WRITE_ONCE_POD, PersistentVolumeAccessMode.READ_ONLY_MANY] }))
       .toThrow(/combines ReadWriteOncePod with other modes/);
   });
 
   test('throws for an unknown volume mode', () => {
-    expect(() => claim({ volumeMode: 'Raw' as VolumeMode })).toThrow(/volumeMode "Raw" is not a VolumeMode value/);
+    expect(() => claim({ volumeMode: 'Raw' as PersistentVolumeMode })).toThrow(/volumeMode "Raw" is not a PersistentVolumeMode value/);
   });
 
-  test('throws for VolumeMode.BLOCK on an NFS class, whose volumes are file systems', () => {
-    expect(() => claim({ volumeMode: VolumeMode.BLOCK }))
+  test('throws for PersistentVolumeMode.BLOCK on an NFS class, whose volumes are file systems', () => {
+    expect(() => claim({ volumeMode: PersistentVolumeMode.BLOCK }))
       .toThrow('ResizableClaim test/data: volumeMode "Block" is not offered by class nfs (its volumes are Filesystem): '
-        + 'remove volumeMode or use VolumeMode.FILESYSTEM, or a class that offers Block volumes');
+        + 'remove volumeMode or use PersistentVolumeMode.FILE_SYSTEM, or a class that offers Block volumes');
   });
 
   test.each([0, 100, -5, 50.5, NaN])('throws for autoGrow.thresholdPercent %p', (thresholdPercent) => {
@@ -249,7 +249,7 @@ describe('ResizableClaim validation', () => {
     new ResizableClaim(chart, 'a', { storageClass, storage: Size.gibibytes(1), name: 'data' });
     new ApiObject(chart, 'raw', { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' } });
     expect(() => Testing.synth(chart))
-      .toThrow(/ResizableClaim test\/a: name "data" is already used by the PersistentVolumeClaim at test\/raw in the same namespace \(none set: the one kubectl applies to\)/);
+      .toThrow(/ResizableClaim test\/a: name "data" is already used by the PersistentVolumeClaim at test\/raw in the same namespace \("default"\)/);
   });
 
   test('throws for a zero autoGrow.increment', () => {

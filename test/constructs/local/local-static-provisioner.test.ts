@@ -1,11 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, Chart, Testing } from 'cdk8s';
+import { PersistentVolumeAccessMode, PersistentVolumeMode, PersistentVolumeReclaimPolicy, TaintEffect } from 'cdk8s-plus-28';
 import { agentContainer, classMap, podSpec, setup } from './helpers';
-import { AccessMode, ReclaimPolicy, VolumeMode } from '../../../src/constructs/common/storage-class-ref';
-import {
-  BlockCleaner, LocalStaticProvisioner, LocalStorageClass, TaintEffect, TolerationOperator,
-} from '../../../src/constructs/local';
+import { BlockCleaner, LocalStaticProvisioner, LocalStorageClass, TolerationOperator } from '../../../src/constructs/local';
+import { IStorageClassRef } from '../../../src/constructs/common/storage-class-ref';
 import { LOCAL_AGENT_RULES } from '../../../src/contract/rbac';
 import { parseLocalAgentConfig } from '../../../src/runtime/local/class-map';
 import { all, one, synthValid } from '../../util/synth';
@@ -55,7 +54,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
   });
 
   test.each<[string, Record<string, unknown>]>([
-    ['a Block class', { volumeMode: VolumeMode.BLOCK }],
+    ['a Block class', { volumeMode: PersistentVolumeMode.BLOCK }],
     ['a Filesystem class with fsType (its entries are devices)', { fsType: 'xfs' }],
   ])('runs a privileged root container when it opens devices: %s', (_, options) => {
     const { chart, provisioner } = setup();
@@ -97,7 +96,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
     expect(container.resources.limits.memory).toBe('256Mi');
   });
 
-  test('mounts each hostDir at its mountDir with HostToContainer propagation, failing on a missing directory', () => {
+  test('mounts each hostDir at its mountDir with HostToContainer propagation, created where missing so the other classes are served', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
     provisioner.addStorageClass('slow', { hostDir: '/mnt/hdd', mountDir: '/discovery/hdd' });
@@ -106,7 +105,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
     const mounts = agentContainer(objs).volumeMounts;
     for (const [hostDir, mountDir] of [['/mnt/disks/fast', '/mnt/disks/fast'], ['/mnt/hdd', '/discovery/hdd']]) {
       const volume = volumes.find((v: any) => v.hostPath?.path === hostDir);
-      expect(volume.hostPath.type).toBe('Directory');
+      expect(volume.hostPath.type).toBe('DirectoryOrCreate');
       expect(mounts).toContainEqual({ name: volume.name, mountPath: mountDir, mountPropagation: 'HostToContainer' });
     }
   });
@@ -126,7 +125,7 @@ describe('LocalStaticProvisioner: the node agent', () => {
 
     const withBlock = setup();
     withBlock.provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    withBlock.provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK });
+    withBlock.provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: PersistentVolumeMode.BLOCK });
     const blockObjs = synthValid(withBlock.chart);
     expect(podSpec(blockObjs).volumes).toContainEqual({ name: 'dev', hostPath: { path: '/dev', type: 'Directory' } });
     expect(agentContainer(blockObjs).volumeMounts).toContainEqual({ name: 'dev', mountPath: '/dev', mountPropagation: 'HostToContainer' });
@@ -212,14 +211,16 @@ describe('LocalStaticProvisioner: the class map', () => {
       name: 'local-raw',
       hostDir: '/mnt/disks/raw',
       mountDir: '/discovery/raw',
-      volumeMode: VolumeMode.BLOCK,
+      volumeMode: PersistentVolumeMode.BLOCK,
       namePattern: 'nvme*',
-      reclaimPolicy: ReclaimPolicy.RETAIN,
+      reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN,
       blockCleaner: BlockCleaner.zero(2),
     });
     const objs = synthValid(chart);
     expect(classMap(objs)).toEqual({
-      provisioner: `default/${one(objs, 'DaemonSet').metadata.name}`,
+      provisioner: 'default/local',
+      // What earlier versions called it (the DaemonSet name): their PVs stay this agent's.
+      formerProvisioner: `default/${one(objs, 'DaemonSet').metadata.name}`,
       classes: [
         {
           storageClassName: 'local-fast',
@@ -261,7 +262,7 @@ describe('LocalStaticProvisioner: the class map', () => {
     ['blkdiscard()', BlockCleaner.blkdiscard(), { kind: 'BLKDISCARD' }],
   ])('writes the block cleaner: %s', (_name, blockCleaner, expected) => {
     const { chart, provisioner } = setup();
-    provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner });
+    provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: PersistentVolumeMode.BLOCK, blockCleaner });
     expect(classMap(synthValid(chart)).classes[0].blockCleaner).toEqual(expected);
   });
 
@@ -289,7 +290,7 @@ describe('LocalStorageClass', () => {
 
   test('uses reclaim policy Retain when asked', () => {
     const { chart, provisioner } = setup();
-    provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast', reclaimPolicy: ReclaimPolicy.RETAIN });
+    provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast', reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN });
     expect(one(synthValid(chart), 'StorageClass').reclaimPolicy).toBe('Retain');
   });
 
@@ -312,12 +313,13 @@ describe('LocalStorageClass', () => {
   test('offers a claim ReadWriteOnce, its volume mode, and no expansion', () => {
     const { provisioner } = setup();
     const fs1 = provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
-    const raw = provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK });
+    const raw = provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: PersistentVolumeMode.BLOCK });
     expect(fs1.allowVolumeExpansion).toBe(false);
-    expect(fs1.defaultAccessModes).toEqual([AccessMode.READ_WRITE_ONCE]);
-    expect(fs1.defaultVolumeMode).toBe(VolumeMode.FILESYSTEM);
-    expect(raw.defaultVolumeMode).toBe(VolumeMode.BLOCK);
-    expect(fs1.maxVolumeSize).toBeUndefined();
+    expect(fs1.defaultAccessModes).toEqual([PersistentVolumeAccessMode.READ_WRITE_ONCE]);
+    expect(fs1.defaultVolumeMode).toBe(PersistentVolumeMode.FILE_SYSTEM);
+    expect(raw.defaultVolumeMode).toBe(PersistentVolumeMode.BLOCK);
+    const ref: IStorageClassRef = fs1;
+    expect(ref.maxVolumeSize).toBeUndefined();
   });
 
   test('can be created directly with new, in another chart of the app', () => {
@@ -386,9 +388,8 @@ describe('LocalStaticProvisioner: several in one app', () => {
     expect(all(objs, 'DaemonSet')).toHaveLength(2);
     expect(all(objs, 'StorageClass').map((s) => s.metadata.name)).toEqual(['fast', 'scratch']);
     expect(all(objs, 'ConfigMap').map((c) => JSON.parse(c.data['classes.json']).classes.length)).toEqual([1, 1]);
-    // Each agent has its own identity: its namespace and DaemonSet name.
-    expect(all(objs, 'ConfigMap').map((c) => JSON.parse(c.data['classes.json']).provisioner))
-      .toEqual(all(objs, 'DaemonSet').map((d) => `default/${d.metadata.name}`));
+    // Each agent has its own identity: its namespace and construct id.
+    expect(all(objs, 'ConfigMap').map((c) => JSON.parse(c.data['classes.json']).provisioner)).toEqual(['default/local', 'default/gpu-nodes']);
     expect(new Set(all(objs, 'DaemonSet').map((d) => d.metadata.name)).size).toBe(2);
   });
 });
@@ -398,7 +399,7 @@ describe('LocalStaticProvisioner: snapshot', () => {
     const { chart, provisioner } = setup({ namespace: 'storage', image: 'example.com/controller:1.0.0' });
     provisioner.addStorageClass('fast', { name: 'local-fast', hostDir: '/mnt/disks/fast', fsType: 'ext4' });
     provisioner.addStorageClass('raw', {
-      name: 'local-raw', hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: BlockCleaner.shred(2),
+      name: 'local-raw', hostDir: '/mnt/disks/raw', volumeMode: PersistentVolumeMode.BLOCK, blockCleaner: BlockCleaner.shred(2),
     });
     expect(synthValid(chart)).toMatchSnapshot();
   });
@@ -408,11 +409,11 @@ describe('LocalStaticProvisioner: contract with the node agent', () => {
   test('the node agent accepts the class map exactly as written', () => {
     const { chart, provisioner } = setup();
     provisioner.addStorageClass('fast', { name: 'local-fast', hostDir: '/mnt/fast', fsType: 'xfs', mountOptions: ['noatime'], namePattern: 'nvme?n1' });
-    provisioner.addStorageClass('keep', { name: 'local-keep', hostDir: '/mnt/keep', mountDir: '/discovery/keep', reclaimPolicy: ReclaimPolicy.RETAIN });
+    provisioner.addStorageClass('keep', { name: 'local-keep', hostDir: '/mnt/keep', mountDir: '/discovery/keep', reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN });
     for (const [id, blockCleaner] of Object.entries({
       quick: BlockCleaner.quickReset(), shred: BlockCleaner.shred(4), zero: BlockCleaner.zero(), discard: BlockCleaner.blkdiscard(),
     })) {
-      provisioner.addStorageClass(id, { name: `raw-${id}`, hostDir: `/mnt/raw-${id}`, volumeMode: VolumeMode.BLOCK, blockCleaner });
+      provisioner.addStorageClass(id, { name: `raw-${id}`, hostDir: `/mnt/raw-${id}`, volumeMode: PersistentVolumeMode.BLOCK, blockCleaner });
     }
     const text = one(synthValid(chart), 'ConfigMap').data['classes.json'];
     expect(parseLocalAgentConfig(text, 'classes.json')).toEqual(JSON.parse(text));

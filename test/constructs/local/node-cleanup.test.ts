@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
+import { PersistentVolumeMode } from 'cdk8s-plus-28';
 import { setup } from './helpers';
-import { VolumeMode } from '../../../src/constructs/common/storage-class-ref';
 import { BlockCleaner } from '../../../src/constructs/local';
 import { LOCAL_AGENT_RULES, LOCAL_NODE_CLEANUP_RULES, rulesAllow } from '../../../src/contract/rbac';
 import { parseLocalInvocation } from '../../../src/runtime/local/flags';
@@ -66,7 +66,7 @@ describe('LocalStaticProvisioner: nodeCleanup', () => {
     provisioner.addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
     const [command, ...args] = deployment(synthValid(chart)).spec.template.spec.containers[0].args;
     expect(command).toBe('local');
-    expect(parseLocalInvocation(args, { POD_NAME: 'cleanup-abc' })).toEqual({ mode: 'node-cleanup', config: { httpPort: 8080, instance: 'cleanup-abc' } });
+    expect(parseLocalInvocation(args, { POD_NAME: 'cleanup-abc' })).toEqual({ mode: 'node-cleanup', config: { httpPort: 8080, instance: 'cleanup-abc', logLevel: 'info' } });
   });
 });
 
@@ -99,7 +99,7 @@ describe('LocalStaticProvisioner: rolling the agents on a class map change', () 
     const expected = (objs: any[]) => createHash('sha256').update(one(objs, 'ConfigMap').data['classes.json']).digest('hex').slice(0, 16);
     expect(hashOf(before)).toBe(expected(before));
 
-    provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: BlockCleaner.zero(1) });
+    provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: PersistentVolumeMode.BLOCK, blockCleaner: BlockCleaner.zero(1) });
     const after = synthValid(chart);
     expect(hashOf(after)).toBe(expected(after));
     expect(hashOf(after)).not.toBe(hashOf(before));
@@ -108,7 +108,7 @@ describe('LocalStaticProvisioner: rolling the agents on a class map change', () 
   test('a cleaner change alone rolls the agents', () => {
     const hashFor = (cleaner: BlockCleaner) => {
       const { chart, provisioner } = setup();
-      provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: cleaner });
+      provisioner.addStorageClass('raw', { hostDir: '/mnt/disks/raw', volumeMode: PersistentVolumeMode.BLOCK, blockCleaner: cleaner });
       return one(synthValid(chart), 'DaemonSet').spec.template.metadata.annotations['cdk8s-storage.dev/config-hash'];
     };
     expect(hashFor(BlockCleaner.shred(2))).not.toBe(hashFor(BlockCleaner.shred(3)));

@@ -1,12 +1,14 @@
 import { Testing } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-28';
+import { k8s, PersistentVolumeMode, TaintEffect } from 'cdk8s-plus-28';
 import { setup } from './helpers';
-import { VolumeBindingMode, VolumeMode } from '../../../src/constructs/common/storage-class-ref';
-import { BlockCleaner, LocalStaticProvisioner, TaintEffect, TolerationOperator } from '../../../src/constructs/local';
+import { VolumeBindingMode } from '../../../src/constructs/common/storage-class-ref';
+import { BlockCleaner, LocalStaticProvisioner, LocalStorageClass, TolerationOperator } from '../../../src/constructs/local';
+import { NfsServer } from '../../../src/constructs/nfs';
+import { synthValid } from '../../util/synth';
 
 /** Adds a class with the given options to a fresh provisioner. */
-function addClass(options: Partial<Parameters<LocalStaticProvisioner['addStorageClass']>[1]>): void {
-  setup().provisioner.addStorageClass('cls', { hostDir: '/mnt/disks', ...options });
+function addClass(options: Partial<Parameters<LocalStaticProvisioner['addStorageClass']>[1]>): LocalStorageClass {
+  return setup().provisioner.addStorageClass('cls', { hostDir: '/mnt/disks', ...options });
 }
 
 describe('LocalStaticProvisioner validation', () => {
@@ -31,7 +33,7 @@ describe('LocalStaticProvisioner validation', () => {
 
   test.each(['Gt', 'exists', 'In', 'DoesNotExist'])('throws for the toleration operator %j (Kubernetes knows only Exists and Equal)', (operator) => {
     expect(() => setup({ tolerations: [{ key: 'k', operator: operator as TolerationOperator }] }))
-      .toThrow(`LocalStaticProvisioner test/local: tolerations[0].operator "${operator}" is not one Kubernetes knows: use TolerationOperator.EXISTS or TolerationOperator.EQUAL`);
+      .toThrow(`LocalStaticProvisioner test/local: tolerations[0].operator "${operator}" is not one Kubernetes knows: use "Exists" or "Equal" (TolerationOperator.EXISTS or EQUAL)`);
   });
 
   test('throws for a toleration effect Kubernetes does not know', () => {
@@ -88,15 +90,24 @@ describe('LocalStorageClass validation', () => {
   });
 
   test('throws for a relative hostDir', () => {
-    expect(() => addClass({ hostDir: 'mnt/disks' })).toThrow(/hostDir "mnt\/disks" is not absolute: write a normalized absolute path/);
+    expect(() => addClass({ hostDir: 'mnt/disks' })).toThrow(/hostDir "mnt\/disks" is relative: write it as an absolute path, e.g. "\/mnt\/disks"/);
   });
 
   test('throws for a hostDir with ".."', () => {
-    expect(() => addClass({ hostDir: '/mnt/disks/../etc' })).toThrow(/hostDir "\/mnt\/disks\/\.\.\/etc" has an empty, "\." or "\.\." segment/);
+    expect(() => addClass({ hostDir: '/mnt/disks/../etc' })).toThrow(/hostDir "\/mnt\/disks\/\.\.\/etc" has "\.", "\.\." or "\/\/" in it: write the plain path "\/mnt\/etc"/);
   });
 
-  test('throws for a hostDir with a trailing slash', () => {
-    expect(() => addClass({ hostDir: '/mnt/disks/' })).toThrow(/hostDir "\/mnt\/disks\/" has an empty/);
+  test('drops trailing slashes from hostDir and mountDir, the rule of the NFS export path too', () => {
+    const cls = addClass({ hostDir: '/mnt/disks/', mountDir: '/discovery//' });
+    expect(cls.hostDir).toBe('/mnt/disks');
+    expect(cls.mountDir).toBe('/discovery');
+    expect(NfsServer.external({ host: 'nas', path: '/mnt/disks/' }).path).toBe(cls.hostDir);
+  });
+
+  test('refuses "//" inside hostDir and the NFS path with the same words', () => {
+    const words = 'has ".", ".." or "//" in it: write the plain path "/mnt/disks"';
+    expect(() => addClass({ hostDir: '/mnt//disks' })).toThrow(`hostDir "/mnt//disks" ${words}`);
+    expect(() => NfsServer.external({ host: 'nas', path: '/mnt//disks' })).toThrow(`path "/mnt//disks" ${words}`);
   });
 
   test('throws for a system directory as hostDir', () => {
@@ -123,7 +134,7 @@ describe('LocalStorageClass validation', () => {
   });
 
   test('throws for a relative mountDir', () => {
-    expect(() => addClass({ mountDir: 'disks' })).toThrow(/mountDir "disks" is not absolute/);
+    expect(() => addClass({ mountDir: 'disks' })).toThrow(/mountDir "disks" is relative/);
   });
 
   test('throws for a mountDir over the agent\'s config directory', () => {
@@ -143,6 +154,26 @@ describe('LocalStorageClass validation', () => {
     const other = new LocalStaticProvisioner(chart, 'other');
     expect(() => other.addStorageClass('b', { hostDir: '/mnt/disks' }))
       .toThrow(/test\/other\/b: hostDir "\/mnt\/disks" is also the hostDir of LocalStorageClass test\/local\/a/);
+  });
+
+  test('accepts one hostDir in two provisioners whose nodeSelectors can never match one node', () => {
+    const chart = Testing.chart();
+    const a = new LocalStaticProvisioner(chart, 'ssd-nodes', { nodeSelector: { pool: 'ssd' } });
+    const b = new LocalStaticProvisioner(chart, 'hdd-nodes', { nodeSelector: { pool: 'hdd' } });
+    a.addStorageClass('ssd', { hostDir: '/mnt/disks' });
+    b.addStorageClass('hdd', { hostDir: '/mnt/disks' });
+    expect(() => synthValid(chart)).not.toThrow();
+  });
+
+  test.each([
+    ['one provisioner has no nodeSelector', {}, { pool: 'hdd' }],
+    ['the selectors have no key in common', { pool: 'ssd' }, { zone: 'a' }],
+    ['the selectors agree on their common key', { pool: 'ssd' }, { pool: 'ssd', zone: 'a' }],
+  ])('refuses one hostDir in two provisioners that can share a node: %s', (_why, first, second) => {
+    const chart = Testing.chart();
+    new LocalStaticProvisioner(chart, 'a', { nodeSelector: first }).addStorageClass('x', { hostDir: '/mnt/disks' });
+    expect(() => new LocalStaticProvisioner(chart, 'b', { nodeSelector: second }).addStorageClass('y', { hostDir: '/mnt/disks' }))
+      .toThrow(/test\/b\/y: hostDir "\/mnt\/disks" is also the hostDir of LocalStorageClass test\/a\/x .*or run the two provisioners on disjoint nodes/);
   });
 
   test('throws for a hostDir nested in another class\'s', () => {
@@ -195,7 +226,7 @@ describe('LocalStorageClass validation', () => {
 
   test('throws for a blockCleaner on a Filesystem class', () => {
     expect(() => addClass({ blockCleaner: BlockCleaner.zero() }))
-      .toThrow(/blockCleaner "ZERO" is set on a Filesystem class .*: remove blockCleaner or set volumeMode: VolumeMode\.BLOCK/);
+      .toThrow(/blockCleaner "ZERO" is set on a Filesystem class .*: remove blockCleaner or set volumeMode: PersistentVolumeMode\.BLOCK/);
   });
 
   test.each([0, 11, 2.5, -1])('throws for shred passes %p', (passes) => {
@@ -233,7 +264,7 @@ describe('LocalStorageClass validation', () => {
   });
 
   test('throws for fsType on a Block class', () => {
-    expect(() => addClass({ volumeMode: VolumeMode.BLOCK, fsType: 'ext4' })).toThrow(/fsType "ext4" is set on a Block class/);
+    expect(() => addClass({ volumeMode: PersistentVolumeMode.BLOCK, fsType: 'ext4' })).toThrow(/fsType "ext4" is set on a Block class/);
   });
 
   test('throws for an fsType that is not a filesystem name', () => {
@@ -241,7 +272,7 @@ describe('LocalStorageClass validation', () => {
   });
 
   test('throws for mountOptions on a Block class', () => {
-    expect(() => addClass({ volumeMode: VolumeMode.BLOCK, mountOptions: ['noatime'] })).toThrow(/mountOptions \["noatime"\] is set on a Block class, whose devices are never mounted: remove mountOptions/);
+    expect(() => addClass({ volumeMode: PersistentVolumeMode.BLOCK, mountOptions: ['noatime'] })).toThrow(/mountOptions \["noatime"\] is set on a Block class, whose devices are never mounted: remove mountOptions/);
   });
 
   test('throws for a mount option holding several options', () => {

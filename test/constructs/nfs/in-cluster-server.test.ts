@@ -4,7 +4,8 @@
  * are read back with the runtime's own parser, so a flag the command would refuse fails here.
  */
 import { Chart, Duration, Size, Testing } from 'cdk8s';
-import { NfsInClusterServerOptions, NfsProvisioner, NfsQuota, NfsServer, NfsStorageClass } from '../../../src';
+import { ImagePullPolicy, k8s } from 'cdk8s-plus-28';
+import { LogLevel, NfsInClusterServerOptions, NfsProvisioner, NfsQuota, NfsServer, NfsStorageClass } from '../../../src';
 import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, nfsServerServiceRules } from '../../../src/contract/rbac';
 import { parseNfsServerConfig } from '../../../src/runtime/nfs-server/flags';
 import { one, synthValid } from '../../util/synth';
@@ -18,6 +19,8 @@ function inCluster(options: NfsInClusterServerOptions = {}, props: ProvisionerPr
 
 const pod = (objs: any[]) => one(objs, 'StatefulSet').spec.template.spec;
 const container = (objs: any[]) => pod(objs).containers[0];
+/** The server's Service (the other is the headless metrics Service). */
+const nfsService = (objs: any[]) => one(objs.filter((o) => o.kind !== 'Service' || o.spec.ports.some((port: any) => port.name === 'nfs')), 'Service');
 const ENV = { POD_NAMESPACE: 'storage', POD_NAME: 'nfs-0' };
 
 describe('NfsProvisioner with an in-cluster server, defaults', () => {
@@ -25,18 +28,18 @@ describe('NfsProvisioner with an in-cluster server, defaults', () => {
 
   test('synthesizes the server\'s objects and no controller Deployment', () => {
     expect(objs.map((o) => o.kind).sort()).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'StatefulSet',
+      'ClusterRole', 'ClusterRoleBinding', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'StatefulSet',
     ]);
   });
 
   test('resolved props: one replica, the server image, the Service name', () => {
     expect(p.replicas).toBe(1);
     expect(p.image).toBe(p.server.inClusterOptions!.image);
-    expect(p.serviceName).toBe(one(objs, 'Service').metadata.name);
+    expect(p.serviceName).toBe(nfsService(objs).metadata.name);
   });
 
   test('the Service exposes 2049/TCP only, named nfs, to the server pod, with an assigned IP', () => {
-    const service = one(objs, 'Service');
+    const service = nfsService(objs);
     expect(service.metadata.namespace).toBe('storage');
     expect(service.spec.type).toBe('ClusterIP');
     expect(service.spec.clusterIP).toBeUndefined();
@@ -99,7 +102,7 @@ describe('NfsProvisioner with an in-cluster server, defaults', () => {
 
   test('no host network, no Service links, the API token mounted', () => {
     const spec = pod(objs);
-    expect(spec.hostNetwork).toBe(false);
+    expect(spec.hostNetwork ?? false).toBe(false);
     expect(spec.enableServiceLinks).toBe(false);
     expect(spec.automountServiceAccountToken).toBe(true);
     expect(spec.serviceAccountName).toBe(p.serviceAccountName);
@@ -160,7 +163,7 @@ describe('NfsProvisioner with an in-cluster server, props', () => {
   });
 
   test('clusterIP pins the Service\'s IP', () => {
-    expect(one(inCluster({ clusterIP: '10.96.0.50' }).objs, 'Service').spec.clusterIP).toBe('10.96.0.50');
+    expect(nfsService(inCluster({ clusterIP: '10.96.0.50' }).objs).spec.clusterIP).toBe('10.96.0.50');
   });
 
   test('image is the server container\'s', () => {
@@ -184,15 +187,27 @@ describe('NfsProvisioner with an in-cluster server, props', () => {
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
     const chart = Testing.chart();
     new NfsProvisioner(chart, 'nfs', { server: NfsServer.external({ host: 'nas', path: '/exports' }), createNamespace: true });
-    expect(one(synthValid(chart), 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce']).toBeUndefined();
+    expect(one(synthValid(chart), 'Namespace').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('baseline');
   });
 
-  test('the StatefulSet\'s name leaves room for its pods\' controller-revision-hash label, however deep the construct', () => {
-    const chart = new Chart(Testing.app(), 'a-chart-with-a-rather-long-name-for-its-storage-things');
-    const { objs } = inCluster({}, {}, chart);
-    const name: string = one(objs, 'StatefulSet').metadata.name;
-    expect(name.length).toBeLessThanOrEqual(52);
-    expect(name).toMatch(/^a-chart-with-a-rather-long-name-[a-z0-9-]*-server-[0-9a-f]{8}$/);
+  test('the StatefulSet and Service are named from the construct id, not the path: a renamed chart keeps the backing claim and the cluster IP', () => {
+    const names = (chartId: string) => {
+      const { objs } = inCluster({}, {}, new Chart(Testing.app(), chartId));
+      return [one(objs, 'StatefulSet').metadata.name, nfsService(objs).metadata.name];
+    };
+    expect(names('storage')).toEqual(['nfs-server', 'nfs-server']);
+    expect(names('storage-v2')).toEqual(names('storage'));
+  });
+
+  test('the StatefulSet\'s name leaves room for its pods\' controller-revision-hash label, and the Service\'s starts with a letter', () => {
+    const chart = Testing.chart();
+    new NfsProvisioner(chart, 'a-provisioner-id-that-is-rather-long-for-its-own-good', {
+      server: NfsServer.inCluster(), provisionerName: 'example.com/long',
+    });
+    new NfsProvisioner(chart, '2nd', { server: NfsServer.inCluster(), provisionerName: 'example.com/second' });
+    const names = synthValid(chart).filter((o) => o.kind === 'StatefulSet').map((o) => o.metadata.name);
+    expect(names).toEqual(['a-provisioner-id-that-is-rather-long-for-its-server', 'nfs-2nd-server']);
+    expect(names[0].length).toBeLessThanOrEqual(52);
   });
 
   test('replicas: 1 is accepted', () => {
@@ -236,5 +251,51 @@ describe('classes of an in-cluster server', () => {
     const p = new NfsProvisioner(chart, 'nfs', { server: NfsServer.external({ host: 'nas', path: '/exports' }) });
     expect(p.defaultMountOptions).toBeUndefined();
     expect(p.addStorageClass('sc').mountOptions).toEqual(['nfsvers=4.1', 'hard']);
+  });
+});
+
+describe('NfsProvisioner with an in-cluster server, pod knobs', () => {
+  test('the pod knobs apply to the server pod and its command', () => {
+    const { objs } = inCluster({ hostPath: '/srv/nfs', hostPathNode: 'node-a' }, {
+      namespace: 'storage',
+      resources: { requests: { cpu: k8s.Quantity.fromString('1') }, limits: { memory: k8s.Quantity.fromString('2Gi') } },
+      nodeSelector: { disk: 'ssd' },
+      tolerations: [{ key: 'storage', operator: 'Exists', effect: 'NoSchedule' }],
+      priorityClassName: 'system-cluster-critical',
+      imagePullPolicy: ImagePullPolicy.ALWAYS,
+      imagePullSecrets: ['registry'],
+      podLabels: { team: 'storage' },
+      podAnnotations: { 'example.com/owner': 'storage' },
+      logLevel: LogLevel.DEBUG,
+      httpPort: 9090,
+      scrapeAnnotations: true,
+    });
+    const template = one(objs, 'StatefulSet').spec.template;
+    const spec = template.spec;
+    expect(spec.nodeSelector).toEqual({ 'disk': 'ssd', 'kubernetes.io/hostname': 'node-a' });
+    expect(spec.tolerations).toEqual([{ key: 'storage', operator: 'Exists', effect: 'NoSchedule' }]);
+    expect(spec.priorityClassName).toBe('system-cluster-critical');
+    expect(spec.imagePullSecrets).toEqual([{ name: 'registry' }]);
+    expect(template.metadata.labels.team).toBe('storage');
+    expect(template.metadata.annotations).toMatchObject({ 'example.com/owner': 'storage', 'prometheus.io/port': '9090' });
+    const c = spec.containers[0];
+    expect(c.imagePullPolicy).toBe('Always');
+    expect(c.resources).toEqual({ requests: { cpu: '1' }, limits: { memory: '2Gi' } });
+    expect(c.ports).toEqual([{ name: 'nfs', containerPort: 2049, protocol: 'TCP' }, { name: 'http', containerPort: 9090, protocol: 'TCP' }]);
+    const config = parseNfsServerConfig(c.args.slice(1), ENV);
+    expect(config.httpPort).toBe(9090);
+    expect(config.logLevel).toBe('debug');
+  });
+
+  test('a metrics Service selects the server pod on its HTTP port, like the other provisioners', () => {
+    const { objs } = inCluster({}, { namespace: 'storage' });
+    const metrics = objs.find((o) => o.kind === 'Service' && o.spec.clusterIP === 'None');
+    expect(metrics.spec.selector).toEqual(one(objs, 'StatefulSet').spec.selector.matchLabels);
+    expect(metrics.spec.ports).toEqual([{ name: 'metrics', port: 8080, targetPort: 'http', protocol: 'TCP' }]);
+  });
+
+  test('throws for a nodeSelector that pins another node than hostPathNode', () => {
+    expect(() => inCluster({ hostPath: '/srv/nfs', hostPathNode: 'node-a' }, { nodeSelector: { 'kubernetes.io/hostname': 'node-b' } }))
+      .toThrow('nodeSelector["kubernetes.io/hostname"] "node-b" is not the server\'s hostPathNode ("node-a"): the server runs on the node holding its hostPath');
   });
 });

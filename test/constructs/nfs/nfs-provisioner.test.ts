@@ -26,7 +26,7 @@ describe('NfsProvisioner defaults', () => {
 
   test('synthesizes the controller objects and nothing else', () => {
     expect(objs.map((o) => o.kind).sort()).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'ServiceAccount',
+      'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
     ]);
   });
 
@@ -38,8 +38,8 @@ describe('NfsProvisioner defaults', () => {
     expect(p.server.path).toBe('/exports/k8s');
   });
 
-  test('the default provisioner name is derived from the construct path and valid', () => {
-    expect(p.provisionerName).toMatch(/^cdk8s-storage\.dev\/nfs-test-nfs-[0-9a-f]{8}$/);
+  test('the default provisioner name is derived from the namespace and construct id, and valid', () => {
+    expect(p.provisionerName).toBe('cdk8s-storage.dev/nfs.default.nfs');
     expect(isProvisionerName(p.provisionerName)).toBe(true);
     const again = provisioner().p;
     expect(again.provisionerName).toBe(p.provisionerName);
@@ -96,8 +96,8 @@ describe('NfsProvisioner defaults', () => {
       '--leader-elect=true',
       `--leader-election-lease-name=${p.leaseName}`,
       '--leader-election-namespace=default',
-      '--http-port=8080',
       '--usage-interval-seconds=60',
+      '--http-port=8080',
     ]);
   });
 
@@ -275,7 +275,7 @@ describe('NfsProvisioner options', () => {
     const a = new Chart(app, 'a');
     const b = new Chart(app, 'b');
     const pa = new NfsProvisioner(a, 'nfs', { server: server() });
-    const pb = new NfsProvisioner(b, 'nfs', { server: server() });
+    const pb = new NfsProvisioner(b, 'nfs', { server: server(), namespace: 'storage' });
     expect(pa.provisionerName).not.toBe(pb.provisionerName);
     const roles = [...synthValid(a), ...synthValid(b)].filter((o) => o.kind === 'ClusterRole').map((o) => o.metadata.name);
     expect(new Set(roles).size).toBe(2);

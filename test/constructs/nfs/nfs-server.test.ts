@@ -38,11 +38,11 @@ describe('NfsServer.external', () => {
   });
 
   test('throws for an empty path', () => {
-    expect(() => NfsServer.external({ host: 'nas', path: '' })).toThrow('NfsServer.external: path "" is empty: give the exported directory');
+    expect(() => NfsServer.external({ host: 'nas', path: '' })).toThrow('NfsServer.external: path "" is empty: give an absolute path, e.g. "/exports/k8s"');
   });
 
   test('throws for a relative export path', () => {
-    expect(() => NfsServer.external({ host: 'nas', path: 'exports/k8s' })).toThrow('NfsServer.external: path "exports/k8s" is relative: an NFS export path is absolute: write "/exports/k8s"');
+    expect(() => NfsServer.external({ host: 'nas', path: 'exports/k8s' })).toThrow('NfsServer.external: path "exports/k8s" is relative: write it as an absolute path, e.g. "/exports/k8s"');
   });
 
   test.each([['/exports/../etc', '/etc'], ['/exports//k8s', '/exports/k8s'], ['/exports/./k8s', '/exports/k8s']])('throws for the unnormalised path %j', (p, normal) => {
@@ -132,8 +132,8 @@ describe('NfsServer.inCluster', () => {
     ['storageClass', { hostPath: '/data', storageClass: 'fast' }, `${WHERE} storageClass "fast" is set together with hostPath: the data lives either in a claim`],
     ['backingSize', { hostPath: '/data', backingSize: Size.gibibytes(1) }, `${WHERE} backingSize "1Gi" is set together with hostPath`],
     ['hostPathNode', { hostPathNode: 'node-1' }, `${WHERE} hostPathNode "node-1" is set without hostPath: set hostPath too`],
-    ['hostPath', { hostPath: '' }, `${WHERE} hostPath "" is empty: give an absolute directory`],
-    ['hostPath', { hostPath: 'data' }, `${WHERE} hostPath "data" is relative: a node directory is absolute: write "/data"`],
+    ['hostPath', { hostPath: '' }, `${WHERE} hostPath "" is empty: give an absolute path, e.g. "/var/lib/cdk8s-storage/nfs"`],
+    ['hostPath', { hostPath: 'data' }, `${WHERE} hostPath "data" is relative: write it as an absolute path, e.g. "/data"`],
     ['hostPath', { hostPath: '/var/../data' }, `${WHERE} hostPath "/var/../data" has ".", ".." or "//" in it: write the plain path "/data"`],
     ['hostPath', { hostPath: '/data\n' }, `${WHERE} hostPath "/data\\n" contains a control character: remove it`],
     ['hostPath', { hostPath: '/' }, `${WHERE} hostPath "/" is the node's root directory: give a directory of its own`],

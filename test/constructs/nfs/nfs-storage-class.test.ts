@@ -1,7 +1,6 @@
 import { ApiObject, App, Chart, Size, Testing } from 'cdk8s';
-import {
-  AccessMode, NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions, OnDelete, ReclaimPolicy, VolumeBindingMode, VolumeMode,
-} from '../../../src';
+import { PersistentVolumeAccessMode, PersistentVolumeMode, PersistentVolumeReclaimPolicy } from 'cdk8s-plus-28';
+import { NfsProvisioner, NfsServer, NfsStorageClass, NfsStorageClassOptions, OnDelete, VolumeBindingMode } from '../../../src';
 import { DEFAULT_PATH_PATTERN } from '../../../src/contract/path-template';
 import { one, synthValid } from '../../util/synth';
 
@@ -41,12 +40,12 @@ describe('NfsStorageClass defaults', () => {
   });
 
   test('resolved props', () => {
-    expect(sc.name).toMatch(/^test-nfs-class-[0-9a-f]{8}$/);
+    expect(sc.name).toBe('class');
     expect(sc.provisionerName).toBe('example.com/nfs');
     expect(sc.pathPattern).toBe(DEFAULT_PATH_PATTERN);
     expect(sc.onDelete).toBe(OnDelete.ARCHIVE);
     expect(sc.directoryMode).toBe('0777');
-    expect(sc.reclaimPolicy).toBe(ReclaimPolicy.DELETE);
+    expect(sc.reclaimPolicy).toBe(PersistentVolumeReclaimPolicy.DELETE);
     expect(sc.allowVolumeExpansion).toBe(true);
     expect(sc.volumeBindingMode).toBe(VolumeBindingMode.IMMEDIATE);
     expect(sc.defaultClass).toBe(false);
@@ -55,8 +54,8 @@ describe('NfsStorageClass defaults', () => {
   });
 
   test('what a claim reads from it: ReadWriteMany filesystems', () => {
-    expect(sc.defaultAccessModes).toEqual([AccessMode.READ_WRITE_MANY]);
-    expect(sc.defaultVolumeMode).toBe(VolumeMode.FILESYSTEM);
+    expect(sc.defaultAccessModes).toEqual([PersistentVolumeAccessMode.READ_WRITE_MANY]);
+    expect(sc.defaultVolumeMode).toBe(PersistentVolumeMode.FILE_SYSTEM);
   });
 
   test('mountOptions is a copy', () => {
@@ -95,7 +94,7 @@ describe('NfsStorageClass options', () => {
   });
 
   test('reclaimPolicy RETAIN', () => {
-    expect(storageClass({ reclaimPolicy: ReclaimPolicy.RETAIN }).reclaimPolicy).toBe('Retain');
+    expect(storageClass({ reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN }).reclaimPolicy).toBe('Retain');
   });
 
   test('mountOptions', () => {
@@ -145,7 +144,7 @@ describe('NfsStorageClass options', () => {
       onDelete: OnDelete.RETAIN,
       directoryMode: '2770',
       maxVolumeSize: Size.tebibytes(1),
-      reclaimPolicy: ReclaimPolicy.RETAIN,
+      reclaimPolicy: PersistentVolumeReclaimPolicy.DELETE,
       mountOptions: ['nfsvers=4.2'],
       allowVolumeExpansion: true,
       volumeBindingMode: VolumeBindingMode.WAIT_FOR_FIRST_CONSUMER,
@@ -210,7 +209,7 @@ describe('NfsStorageClass validation', () => {
   });
 
   test('the NFS class offers Filesystem volumes only', () => {
-    expect(setup().sc.volumeModes).toEqual([VolumeMode.FILESYSTEM]);
+    expect(setup().sc.volumeModes).toEqual([PersistentVolumeMode.FILE_SYSTEM]);
   });
 
   test('throws for a NaN or infinite maxVolumeSize, naming it', () => {
@@ -239,7 +238,7 @@ describe('NfsStorageClass validation', () => {
   });
 
   test('throws for an unknown reclaimPolicy', () => {
-    expect(() => setup({ reclaimPolicy: 'Recycle' as ReclaimPolicy })).toThrow(/reclaimPolicy "Recycle" is not a ReclaimPolicy value/);
+    expect(() => setup({ reclaimPolicy: 'Recycle' as PersistentVolumeReclaimPolicy })).toThrow(/reclaimPolicy "Recycle" is not a PersistentVolumeReclaimPolicy value/);
   });
 
   test('throws for an unknown volumeBindingMode', () => {
@@ -289,5 +288,18 @@ describe('NfsStorageClass validation', () => {
     const { provisioner } = setup({ name: 'a', defaultClass: true }, chart);
     expect(() => provisioner.addStorageClass('b', { name: 'b', defaultClass: true }))
       .toThrow(/defaultClass true but the StorageClass at test\/nfs\/class\/Resource is already the default: mark only one StorageClass as the default/);
+  });
+});
+
+describe('NfsStorageClass reclaimPolicy and onDelete', () => {
+  test('refuses onDelete with reclaimPolicy Retain, explaining why and what to do', () => {
+    expect(() => setup({ reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN, onDelete: OnDelete.DELETE }))
+      .toThrow('NfsStorageClass test/nfs/class: onDelete "DELETE" is set with reclaimPolicy Retain, under which Kubernetes never deletes a volume, '
+        + 'so it would never apply: remove onDelete (the directory stays with the Released volume), or use reclaimPolicy Delete with onDelete OnDelete.RETAIN');
+  });
+
+  test('accepts reclaimPolicy Retain alone, and onDelete with Delete', () => {
+    expect(storageClass({ reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN }).reclaimPolicy).toBe('Retain');
+    expect(storageClass({ onDelete: OnDelete.RETAIN }).parameters.onDelete).toBe('RETAIN');
   });
 });

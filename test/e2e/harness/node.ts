@@ -223,6 +223,21 @@ export class TestNode {
     return run('ctr', ['--address', this.s.socket, '--namespace', 'k8s.io', ...args], { timeoutMs });
   }
 
+  /**
+   * The host PID of a running container's first process (PID 1 inside it), from the
+   * `containerID` of a pod's container status (`containerd://<id>`): what a test kills
+   * to crash a container the way an OOM kill or a segfault would.
+   */
+  public async containerPid(containerID: string): Promise<number> {
+    const id = containerID.replace(/^containerd:\/\//, '');
+    const r = await run('runc', ['--root', path.join(this.runcRoot(), 'k8s.io'), 'state', id]);
+    const pid = r.code === 0 ? Number(JSON.parse(r.stdout).pid) : 0;
+    if (!(pid > 0)) {
+      throw new Error(`no running container ${id} on node ${this.s.name}: ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+    return pid;
+  }
+
   /** Kills and deletes every container runc knows under the node's runc root (sandboxes included). */
   private async deleteContainers(): Promise<void> {
     if (!fs.existsSync(this.runcRoot())) {
@@ -263,7 +278,9 @@ export class TestNode {
  * Makes a workload from the synthesized YAML run on the test node: tolerates
  * its taint, uses the locally loaded controller image (imagePullPolicy Never),
  * and, when `apiPort` is given (a pod that talks to the API server), runs in the
- * host network with the API server's loopback address as its in-cluster config.
+ * host network with the API server's loopback address as its in-cluster config,
+ * and its HTTP probes aimed at 127.0.0.1 (kubelet would probe the node's own address
+ * otherwise: delivered locally, but not loopback).
  * Pods, Deployments, DaemonSets, StatefulSets and Jobs; other documents unchanged.
  */
 export function onTestNode<T>(doc: T, options: { image: string; apiPort?: number }): T {
@@ -284,6 +301,9 @@ export function onTestNode<T>(doc: T, options: { image: string; apiPort?: number
     if (options.apiPort !== undefined) {
       const env = (c.env ?? []).filter((e: { name: string }) => !e.name.startsWith('KUBERNETES_SERVICE_'));
       c.env = [...env, { name: 'KUBERNETES_SERVICE_HOST', value: '127.0.0.1' }, { name: 'KUBERNETES_SERVICE_PORT', value: String(options.apiPort) }];
+      for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) {
+        if (probe?.httpGet) probe.httpGet.host = '127.0.0.1';
+      }
     }
   }
   return d;

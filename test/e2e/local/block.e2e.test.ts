@@ -6,12 +6,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { PersistentVolumeMode } from 'cdk8s-plus-28';
 import { NodeDisks, sh } from './disks';
 import {
   applyLocal, cleanupCluster, createClaim, createNode, createPod, EVENT_NAMESPACE, expectedPvName, HOSTNAME_LABEL,
   release, startAgent, synthLocal, waitForAvailable, waitForScheduled,
 } from './fixture';
-import { VolumeMode } from '../../../src/constructs/common/storage-class-ref';
 import { BlockCleaner } from '../../../src/constructs/local';
 import { writeMarker } from '../../util/device-markers';
 import { connect, ControlPlane, sleep } from '../harness';
@@ -47,7 +47,7 @@ beforeAll(async () => {
   cp = connect().controlPlane;
   kube = Kube.fromKubeconfig(cp.kubeconfig);
   manifests = synthLocal(ns, (p) => p.addStorageClass('raw', {
-    name: cls, hostDir: '/mnt/disks/raw', volumeMode: VolumeMode.BLOCK, blockCleaner: BlockCleaner.zero(1),
+    name: cls, hostDir: '/mnt/disks/raw', volumeMode: PersistentVolumeMode.BLOCK, blockCleaner: BlockCleaner.zero(1),
   }));
   await applyLocal(cp, manifests, ns);
   await createNode(cp, node, hostname);

@@ -86,8 +86,8 @@ test('publishes every mounted filesystem with its name, capacity, class and the 
       mountOptions: ['noatime'],
     });
     expect(pv.metadata.labels).toMatchObject({ [NODE_LABEL]: nodeA, [CLASS_LABEL]: cls });
-    // The agent's identity: its provisioner (namespace and DaemonSet name) and its node.
-    expect(pv.metadata.annotations['pv.kubernetes.io/provisioned-by']).toBe(`cdk8s-storage.dev/local-agent.${ns}.${manifests!.one('DaemonSet').metadata?.name}.${nodeA}`);
+    // The agent's identity: its provisioner (namespace and construct id) and its node.
+    expect(pv.metadata.annotations['pv.kubernetes.io/provisioned-by']).toBe(`cdk8s-storage.dev/local-agent.${ns}.local.${nodeA}`);
   }
   // Each PV has its own filesystem's size (64 MiB ext4, 320 MiB XFS), not the discovery directory's.
   expect(new Set(pvs.map((pv) => pv.spec.capacity.storage)).size).toBe(2);

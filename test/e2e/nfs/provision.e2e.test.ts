@@ -6,10 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Size } from 'cdk8s';
+import { PersistentVolumeAccessMode, PersistentVolumeReclaimPolicy } from 'cdk8s-plus-28';
 import { deployNfs, NfsDeployment, nfsTestEnv, NfsTestEnv, waitForEntries } from './fixture';
 import { ResizableClaim } from '../../../src/constructs/claim';
-import { AccessMode, ReclaimPolicy } from '../../../src/constructs/common/storage-class-ref';
-import { OnDelete } from '../../../src/constructs/nfs';
 import { PV_ANNOTATIONS, K8S } from '../../../src/contract/keys';
 import { paths, useNfsDeployment, waitForClaimBound, waitForEvent } from '../support';
 
@@ -27,9 +26,9 @@ const nfs = useNfsDeployment({
         // Everything non-default that ends up on the PV.
         Custom: {
           pathPattern: 'custom-${.PVC.namespace}-${.PVC.name}-${.PV.name}',
-          reclaimPolicy: ReclaimPolicy.RETAIN,
+          reclaimPolicy: PersistentVolumeReclaimPolicy.RETAIN,
           mountOptions: ['nfsvers=3', 'nolock', 'soft'],
-          onDelete: OnDelete.RETAIN,
+          // No onDelete: with reclaimPolicy Retain it never applies (the construct refuses it).
         },
       },
       // A claim from the ResizableClaim construct, synthesized and applied with the provisioner.
@@ -60,7 +59,7 @@ test('a claim synthesized by ResizableClaim is Bound to its own directory, and N
   expect(pv.metadata.name).toBe(`pvc-${claim.metadata.uid}`);
   expect(pv.spec.nfs).toEqual({ server: env.nfs.host, path: `${d.exportPath}/${dir}` });
   expect(pv.spec.capacity).toEqual({ storage: '2Gi' });
-  expect(pv.spec.accessModes).toEqual([AccessMode.READ_WRITE_MANY]);
+  expect(pv.spec.accessModes).toEqual([PersistentVolumeAccessMode.READ_WRITE_MANY]);
   expect(pv.spec.mountOptions).toEqual(['nfsvers=4.1', 'hard']);
   expect(pv.spec.persistentVolumeReclaimPolicy).toBe('Delete');
   expect(pv.spec.storageClassName).toBe(d.classes.Default);
@@ -97,7 +96,7 @@ test('the class\'s reclaim policy, mount options and the claim\'s size and acces
   expect(pv.spec.accessModes).toEqual(['ReadWriteOnce', 'ReadOnlyMany']);
   expect(pv.spec.mountOptions).toEqual(['nfsvers=3', 'nolock', 'soft']);
   expect(pv.spec.persistentVolumeReclaimPolicy).toBe('Retain');
-  expect(pv.metadata.annotations[PV_ANNOTATIONS.onDelete]).toBe('RETAIN');
+  expect(pv.metadata.annotations[PV_ANNOTATIONS.onDelete]).toBe('ARCHIVE');
   expect(claim.spec.volumeName).toBe(pv.metadata.name);
 
   const onDisk = path.join(d.root, dir);

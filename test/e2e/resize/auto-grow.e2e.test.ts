@@ -87,7 +87,7 @@ test('3: usage past the threshold grows the claim by the increment, then at max:
   expect(used).toBeGreaterThanOrEqual(1400 * 1024);
   expect(Date.parse(claim.metadata.annotations[PVC_ANNOTATIONS.usedMeasuredAt])).toBeGreaterThan(Date.now() - 120_000);
   const metrics = (await nfs.controller.http('/metrics')).body;
-  expect(metrics).toMatch(new RegExp(`cdk8s_storage_volume_used_bytes\\{volume="${pv.metadata.name}",namespace="${app.claimsNamespace}",claim="cache"\\} \\d+`));
+  expect(metrics).toMatch(new RegExp(`cdk8s_storage_volume_used_bytes\\{persistentvolume="${pv.metadata.name}",namespace="${app.claimsNamespace}",persistentvolumeclaim="cache"\\} \\d+`));
 });
 
 test('the app still saying 1Mi is refused as a shrink when applied again; saying the grown 2Mi, it applies', async () => {

@@ -29,6 +29,11 @@ export function readLogLines(file: string, offset = 0): LogLine[] {
   } catch {
     return [];
   }
+  return parseLogLines(text, file);
+}
+
+/** The lines of a log text (e.g. `kubectl logs` output); `source` names where it came from. */
+export function parseLogLines(text: string, source: string): LogLine[] {
   const lines: LogLine[] = [];
   text.split('\n').forEach((raw, i) => {
     if (raw.trim() === '') {
@@ -42,7 +47,7 @@ export function readLogLines(file: string, offset = 0): LogLine[] {
         entry = undefined;
       }
     }
-    lines.push({ file, line: i + 1, text: raw, entry });
+    lines.push({ file: source, line: i + 1, text: raw, entry });
   });
   return lines;
 }

@@ -73,7 +73,7 @@ describe('filesystem class', () => {
     expect(cluster.recordedEvents.map(e => `${e.ref.kind}/${e.reason}`).sort()).toEqual(['Node/NotAMountPoint', 'Node/UnsupportedEntry']);
 
     const again = await agent.pass();
-    expect(again).toEqual({ created: [], withdrawn: [], cleanupsStarted: [], errors: [] });
+    expect(again).toEqual({ created: [], withdrawn: [], cleanupsStarted: [], errors: [], unavailableClasses: [] });
     expect(cluster.recordedEvents).toHaveLength(2);
     expect(agent.status().ready).toBe(true);
   });
@@ -260,7 +260,7 @@ describe('two provisioners on one node', () => {
     cluster.setPhase(name, 'Bound');
     fs.writeFileSync(path.join(dir2, 'vol-2', 'data'), 'tenant of two');
     cluster.setPhase(name, 'Released');
-    expect(await one.pass()).toEqual({ created: [], withdrawn: [], cleanupsStarted: [], errors: [] });
+    expect(await one.pass()).toEqual({ created: [], withdrawn: [], cleanupsStarted: [], errors: [], unavailableClasses: [] });
     await one.settle();
     expect(cluster.recordedEvents).toEqual([]);
     expect(fs.readFileSync(path.join(dir2, 'vol-2', 'data'), 'utf8')).toBe('tenant of two');
@@ -269,6 +269,46 @@ describe('two provisioners on one node', () => {
     await two.settle();
     expect(fs.readdirSync(path.join(dir2, 'vol-2'))).toEqual([]);
     expect(cluster.recordedEvents.map(e => `${e.ref.name} ${e.reason}`)).toEqual([`${name} VolumeCleaned`]);
+  });
+});
+
+describe('a node without one class\'s directory', () => {
+  test('that class is reported (Node event, one log line) and the others are served; the agent stays ready', async () => {
+    const cluster = new MemoryApi();
+    cluster.addNode('node-m', 'host-m');
+    const present = path.join(lab.root, 'present-disks');
+    const missing = path.join(lab.root, 'missing-disks'); // never created until the end
+    lab.mountFs(path.join(present, 'vol1'));
+    const log = memoryLogger();
+    const agent = new LocalAgent({
+      nodeName: 'node-m',
+      config: { classes: [fsClass('local-missing', missing), fsClass('local-present', present)] },
+      port: cluster.localPort(),
+      log,
+      pollMs: 60_000,
+      debounceMs: 10,
+      resyncMs: 60_000,
+    });
+    try {
+      const report = await agent.pass();
+      expect(report.errors).toEqual([]);
+      expect(report.created).toEqual([localPvName('node-m', 'local-present', 'vol1')]);
+      expect(report.unavailableClasses).toEqual([expect.stringMatching(new RegExp(`^cannot read ${missing} \\(host /mnt/local-missing\\) of class local-missing: ENOENT`))]);
+      expect(agent.status().ready).toBe(true);
+      expect(cluster.recordedEvents.map(e => `${e.ref.kind}/${e.ref.name}/${e.reason}`)).toEqual(['Node/node-m/DiscoveryFailed']);
+      expect(cluster.recordedEvents[0].message).toContain('of class local-missing');
+
+      await agent.pass();
+      const skipped = log.lines.filter(l => l.startsWith('warn local discovery skips classes on this node, serving the others: cannot read'));
+      expect(skipped).toHaveLength(1);
+
+      fs.mkdirSync(missing);
+      const recovered = await agent.pass();
+      expect(recovered.unavailableClasses).toEqual([]);
+      expect(log.lines).toContain('info local discovery serves every class again');
+    } finally {
+      await agent.stop();
+    }
   });
 });
 

@@ -91,8 +91,15 @@ describe('local agent config', () => {
     expect(parse({ classes: [fsClass] })).toEqual({ classes: [fsClass] });
   });
 
+  test('keeps the provisioner\'s former identity, and checks it like the provisioner', () => {
+    expect(parse({ provisioner: 'storage/local-disks', formerProvisioner: 'storage/storage-local-disks-c8a1b2c3', classes: [fsClass] }))
+      .toEqual({ provisioner: 'storage/local-disks', formerProvisioner: 'storage/storage-local-disks-c8a1b2c3', classes: [fsClass] });
+    expect(() => parse({ provisioner: 'storage/local-disks', formerProvisioner: 'a/b/c', classes: [fsClass] }))
+      .toThrow(/classes.json: formerProvisioner is "a\/b\/c"; expected "<namespace>\/<name>"/);
+  });
+
   test.each<[unknown]>([[''], ['local-disks'], ['storage/'], ['Storage/disks'], ['a/b/c'], ['storage/disks\n'], [42]])('rejects the provisioner %j, naming the expected form', (provisioner) => {
-    expect(() => parse({ provisioner, classes: [fsClass] })).toThrow(/classes.json: provisioner is .*; expected "<namespace>\/<name>" of the LocalStaticProvisioner's DaemonSet/);
+    expect(() => parse({ provisioner, classes: [fsClass] })).toThrow(/classes.json: provisioner is .*; expected "<namespace>\/<name>" of the LocalStaticProvisioner \(its namespace and construct id\)/);
   });
 
   test('loads from a file, and names an unreadable file', async () => {

@@ -244,6 +244,14 @@ describe('two LocalStaticProvisioners on one node', () => {
     expect(advice).toMatchObject({ type: 'report', pv: rawPv, reason: 'StorageClassNotConfigured', message: expect.stringMatching(/wipe the volume by hand/) });
   });
 
+  test('PVs stamped with the provisioner\'s former DaemonSet-name identity: adopted for the classes it serves, by no other', () => {
+    const renamed: LocalAgentIdentity = { ...fast, provisioner: 'storage/fast', formerProvisioner: 'storage/fast-disks' };
+    expect(isOwnedBy(fastPv, renamed)).toBe(true);
+    expect(isOwnedBy(fastPv, { ...renamed, classes: new Set(['other']) })).toBe(false);
+    expect(isOwnedBy(fastPv, { ...raw, formerProvisioner: 'storage/elsewhere' })).toBe(false);
+    expect(isOwnedBy(fastPv, { ...renamed, nodeName: 'node-b' })).toBe(false);
+  });
+
   test('PVs of the node-wide identity of earlier versions: adopted by the agent serving their class, by no other', () => {
     const legacyFast = asReleased(buildLocalPv(fsClass, node, dir('vol2')));
     const legacyGone = asReleased(buildLocalPv({ ...fsClass, storageClassName: 'removed' }, node, dir('vol3')));

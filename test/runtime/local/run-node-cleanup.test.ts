@@ -14,16 +14,16 @@ import { MemoryApi } from '../support/memory-api';
 describe('local --node-cleanup flags', () => {
   test('needs neither a class map nor NODE_NAME', () => {
     expect(parseLocalInvocation(['--node-cleanup', '--http-port=9090'], { POD_NAME: 'cleanup-1' })).toEqual({
-      mode: 'node-cleanup', config: { httpPort: 9090, instance: 'cleanup-1' },
+      mode: 'node-cleanup', config: { httpPort: 9090, instance: 'cleanup-1', logLevel: 'info' },
     });
     expect(parseLocalInvocation(['--node-cleanup=true', '--kubeconfig=/kc'], {})).toEqual({
-      mode: 'node-cleanup', config: { httpPort: 8080, instance: 'node-cleanup', kubeconfig: '/kc' },
+      mode: 'node-cleanup', config: { httpPort: 8080, instance: 'node-cleanup', logLevel: 'info', kubeconfig: '/kc' },
     });
   });
 
   test('without it, the agent is started, with its requirements', () => {
     expect(parseLocalInvocation(['--config=/c.json', '--node-cleanup=false'], { NODE_NAME: 'n' })).toEqual({
-      mode: 'agent', config: { configPath: '/c.json', httpPort: 8080, nodeName: 'n', instance: 'n' },
+      mode: 'agent', config: { configPath: '/c.json', httpPort: 8080, nodeName: 'n', instance: 'n', logLevel: 'info' },
     });
     expect(() => parseLocalInvocation(['--node-cleanup=false'], { NODE_NAME: 'n' })).toThrow(/missing required flag --config/);
   });

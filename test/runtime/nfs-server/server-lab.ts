@@ -104,11 +104,11 @@ export class ServerLab {
     return { run, ready };
   }
 
-  /** A libnfs session on export `pseudo` of the server in the lab's network namespace. */
-  async session(pseudo: string): Promise<NfsSession> {
+  /** A libnfs session on export `pseudo` of the server at `host` (an address in the lab's network namespace). */
+  async session(pseudo: string, host = '127.0.0.1'): Promise<NfsSession> {
     const s = new NfsSession(spawn('nsenter', [`--net=${this.netNs}`, '--', this.sessionBin], { stdio: ['pipe', 'pipe', 'inherit'] }));
     this.sessions.push(s);
-    const mounted = await s.send(`mount 127.0.0.1 ${pseudo}`);
+    const mounted = await s.send(`mount ${host} ${pseudo}`);
     if (!mounted.ok) throw new Error(`mounting ${pseudo}: ${mounted.error}`);
     return s;
   }

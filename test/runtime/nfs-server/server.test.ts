@@ -142,6 +142,18 @@ describe('a kill -9 in the middle of a change is finished or undone at the next 
   }, 180_000);
 });
 
+test('a volume whose image is gone is not served in its stead from the bare mountpoint', async () => {
+  await server.request('create', { pv: 'pvc-lost', requestBytes: 300 * MIB });
+  await server.killAll();
+  await lab.loopDevicesOf(image('pvc-lost'));
+  fs.rmSync(image('pvc-lost'));
+  const restarted = await lab.startServer();
+  server = restarted.run;
+  expect(restarted.ready.steps).toContainEqual(expect.objectContaining({ kind: 'report-missing-image', pv: 'pvc-lost' }));
+  expect(fs.existsSync(exportFile('pvc-lost'))).toBe(false);
+  await expect(lab.session('/pvc-lost')).rejects.toThrow(/mounting/);
+}, 180_000);
+
 test('onDelete: DELETE removes the image, ARCHIVE keeps it under archived/, RETAIN keeps the volume\'s folder there', async () => {
   const createMs: number[] = [];
   for (const [pv, onDelete] of [['pvc-delete', 'DELETE'], ['pvc-archive', 'ARCHIVE'], ['pvc-retain', 'RETAIN']]) {

@@ -34,6 +34,7 @@ describe('parseNfsConfig', () => {
       httpPort: 8080,
       workers: 16,
       usageIntervalSeconds: 60,
+      logLevel: 'info',
       kubeconfig: undefined,
       leaderElection: { enabled: true, leaseName: 'example.com-nfs', namespace: 'storage' },
     });
@@ -48,11 +49,13 @@ describe('parseNfsConfig', () => {
       `--${NFS_FLAGS.httpPort}=9090`,
       `--${NFS_FLAGS.workers}=64`,
       `--${NFS_FLAGS.usageInterval}=0`,
+      `--${NFS_FLAGS.logLevel}=warn`,
       '--kubeconfig=/tmp/kc'], {});
     expect(config).toMatchObject({
       httpPort: 9090,
       workers: 64,
       usageIntervalSeconds: 0,
+      logLevel: 'warn',
       kubeconfig: '/tmp/kc',
       leaderElection: { enabled: true, leaseName: 'my-lease', namespace: 'other' },
     });
@@ -98,6 +101,7 @@ describe('parseNfsConfig', () => {
     [[`--${NFS_FLAGS.leaseName}=Bad_Lease`], /not a valid Lease name/],
     [['positional'], /unexpected argument "positional"/],
     [['--kubeconfig'], /flag --kubeconfig needs a value/],
+    [[`--${NFS_FLAGS.logLevel}=INFO`], /--log-level="INFO" is not a log level: use debug, info, warn, error/],
   ])('rejects %j', (extra, expected) => {
     expect(errorOf(() => parseNfsConfig([...required, ...extra], env))).toMatch(expected);
   });

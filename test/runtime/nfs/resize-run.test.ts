@@ -88,7 +88,7 @@ test('editing the request resizes: PV capacity, claim status, events; above the 
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   expect(await scrape()).toContain('cdk8s_storage_operations_total{kind="resize",result="succeeded"} 2');
   // The usage pass runs every second.
-  await until(async () => (await scrape()).includes(`cdk8s_storage_volume_used_bytes{volume="${pvName}",namespace="team",claim="db"}`));
+  await until(async () => (await scrape()).includes(`cdk8s_storage_volume_used_bytes{persistentvolume="${pvName}",namespace="team",persistentvolumeclaim="db"}`));
 });
 
 test('autoGrow: usage past the threshold grows the claim through the resize path, then one Warning at max', async () => {

@@ -7,7 +7,7 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/cl
 import { bound, classWithMax, PROVISIONER } from './resize-fixtures';
 import { K8S, PV_ANNOTATIONS } from '../../../src/contract/keys';
 import { ReportedError } from '../../../src/runtime/nfs/controller';
-import { NfsResizer, QuietRetry, resizeKey } from '../../../src/runtime/nfs/resizer';
+import { NfsResizer, QuietRetry, ResizeBackend, resizeKey } from '../../../src/runtime/nfs/resizer';
 import { JsonLogger } from '../../../src/runtime/ops/log';
 import { Metrics } from '../../../src/runtime/ops/metrics';
 import type { EventType, ObjectRef } from '../../../src/runtime/ports/events';
@@ -31,6 +31,7 @@ interface ResizerOptions {
   api?: ClaimPatcher;
   slowRetryMs?: number;
   claims?: Lookup<V1PersistentVolumeClaim>;
+  backend?: ResizeBackend;
 }
 
 function resizer(options: ResizerOptions = {}): NfsResizer {
@@ -46,6 +47,7 @@ function resizer(options: ResizerOptions = {}): NfsResizer {
     requeueAfter: (key, ms) => requeued.push([key, ms]),
     slowRetryMs: options.slowRetryMs,
     now: () => new Date('2030-01-02T03:04:05Z'),
+    backend: options.backend,
   });
 }
 
@@ -56,7 +58,6 @@ function put(options: Parameters<typeof bound>[0]): { claim: V1PersistentVolumeC
 }
 
 const claimNow = (name = 'data', ns = 'team-a') => cluster.claims.get(name, ns)!;
-const reasons = () => events.map((e) => `${e.type} ${e.reason}`);
 
 /** A patcher that fails its n-th call (1-based) the way a crash or an API error would. */
 function failingOn(n: number, error: Error): ClaimPatcher {
@@ -255,4 +256,37 @@ test('allKeys lists the claims with work; metadata-only updates do not queue aga
   expect(r.claimChanged(annotated)).toBeUndefined();
   r.claimRemoved(annotated);
   expect(r.claimChanged(annotated)).toBe(resizeKey('team-a', 'data'));
+});
+
+describe('with a backend that enforces sizes (the in-cluster server)', () => {
+  test('the backend grows first, then the PV, then the claim', async () => {
+    const { pv } = put({ request: '3Gi', capacity: '1Gi' });
+    const order: string[] = [];
+    const backend: ResizeBackend = {
+      grow: async (name, bytes) => {
+        order.push(`grow ${name} ${bytes} after ${cluster.patches.map((p) => p.kind).join(',')}`);
+      },
+    };
+    await resizer({ backend }).handle(resizeKey('team-a', 'data'));
+    expect(order).toEqual([`grow ${pv.metadata!.name} ${3n * 1024n ** 3n} after claim/status`]);
+    expectResized('3Gi');
+  });
+
+  test('a failed grow leaves PV and claim at the old size and says why; the retry finishes it', async () => {
+    const { pv } = put({ request: '3Gi', capacity: '1Gi' });
+    const failing: ResizeBackend = { grow: async () => { throw new Error('xfs_growfs: no space left on the backing disk'); } };
+    await expect(resizer({ backend: failing }).handle(resizeKey('team-a', 'data'))).rejects.toBeInstanceOf(ReportedError);
+    expect(cluster.volumes.get(pv.metadata!.name!)!.spec?.capacity).toEqual({ storage: '1Gi' });
+    expect(claimNow().status?.capacity).toEqual({ storage: '1Gi' });
+    expect(events.at(-1)).toMatchObject({
+      type: 'Warning',
+      reason: 'VolumeResizeFailed',
+      message: `resize volume "${pv.metadata!.name}" failed: cannot grow it on the server: xfs_growfs: no space left on the backing disk`,
+    });
+
+    const grown: bigint[] = [];
+    await resizer({ backend: { grow: async (_name, bytes) => { grown.push(bytes); } } }).handle(resizeKey('team-a', 'data'));
+    expect(grown).toEqual([3n * 1024n ** 3n]);
+    expectResized('3Gi');
+  });
 });

@@ -67,7 +67,7 @@ test('measures our volumes: gauge and annotations; an unchanged value is not wri
   const used = claimNow().metadata?.annotations?.[PVC_ANNOTATIONS.usedBytes];
   expect(Number(used)).toBeGreaterThanOrEqual(300_000);
   expect(claimNow().metadata?.annotations?.[PVC_ANNOTATIONS.usedMeasuredAt]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-  expect(await gauge()).toContain(`cdk8s_storage_volume_used_bytes{volume="${pv.metadata!.name}",namespace="team-a",claim="data"} ${used}`);
+  expect(await gauge()).toContain(`cdk8s_storage_volume_used_bytes{persistentvolume="${pv.metadata!.name}",namespace="team-a",persistentvolumeclaim="data"} ${used}`);
   expect(cluster.patches.map((p) => [p.kind, p.resourceVersion])).toEqual([['claim', undefined]]);
 
   await monitor.runPass();

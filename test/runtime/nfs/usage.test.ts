@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Limiter } from '../../../src/runtime/core/limiter';
-import { MAX_DEPTH, UsageMeter, walkVolume } from '../../../src/runtime/nfs/usage';
+import { MAX_DEPTH, UsageMeter, VolumeDirectory, walkVolume } from '../../../src/runtime/nfs/usage';
 import { at, BYTE_NAMES, makeByteNamedTree } from '../fs/tenant-trees';
 
 let root: string;
@@ -28,6 +28,13 @@ function write(rel: string, bytes: number): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, Buffer.alloc(bytes, 7));
   return file;
+}
+
+/** How often a pass over `volumes` with time enough reads its clock: the work-clock length of the pass. */
+async function clockReadsOf(volumes: VolumeDirectory[]): Promise<number> {
+  let reads = 0;
+  await new UsageMeter(root, { budgetMs: Number.MAX_SAFE_INTEGER, now: () => reads++ }).pass(volumes);
+  return reads;
 }
 
 const unlimited = () => ({ limiter: new Limiter(8), deadline: Number.MAX_SAFE_INTEGER, now: Date.now });
@@ -165,6 +172,28 @@ describe('UsageMeter', () => {
     await patient.pass(volumes);
     expect(patient.get('pv-big')!.complete).toBe(true);
     expect(patient.get('pv-big')!.bytes).toBeGreaterThan(partial.bytes);
+  });
+
+  test('a volume cut short because it started late goes first in the next pass, ahead of the never-reached and the measured', async () => {
+    for (const v of ['a', 'b', 'c']) for (let i = 0; i < 5; i++) write(`${v}/d${i}/f.bin`, 10);
+    const volumes = ['a', 'b', 'c'].map((v) => ({ name: `pv-${v}`, relativePath: v }));
+    let clock = 0;
+    // Budget on a work clock (one tick per clock read): room for one volume and a half.
+    const meter = new UsageMeter(root, { budgetMs: Math.floor((await clockReadsOf([volumes[0]])) * 1.5), now: () => clock++, volumesAtOnce: 1 });
+    expect(await meter.pass(volumes)).toMatchObject({ complete: ['pv-a'], partial: ['pv-b'], notReached: ['pv-c'] });
+    expect(await meter.pass(volumes)).toMatchObject({ complete: ['pv-b'], partial: ['pv-c'], notReached: ['pv-a'] });
+    expect(await meter.pass(volumes)).toMatchObject({ complete: ['pv-c'], partial: ['pv-a'], notReached: ['pv-b'] });
+  });
+
+  test('a volume cut short though it had the whole pass waits for its turn like a measured one (it does not take every pass)', async () => {
+    for (let i = 0; i < 20; i++) write(`big/d${i}/f.bin`, 10);
+    for (const v of ['s1', 's2']) for (let i = 0; i < 5; i++) write(`${v}/d${i}/f.bin`, 10);
+    const volumes = ['big', 's1', 's2'].map((v) => ({ name: `pv-${v}`, relativePath: v }));
+    let clock = 0;
+    const meter = new UsageMeter(root, { budgetMs: Math.floor((await clockReadsOf([volumes[1]])) * 1.5), now: () => clock++, volumesAtOnce: 1 });
+    expect(await meter.pass(volumes)).toMatchObject({ complete: [], partial: ['pv-big'], notReached: ['pv-s1', 'pv-s2'] });
+    expect(await meter.pass(volumes)).toMatchObject({ complete: ['pv-s1'], partial: ['pv-s2'], notReached: ['pv-big'] });
+    expect(await meter.pass(volumes)).toMatchObject({ complete: ['pv-s2'], partial: ['pv-big'], notReached: ['pv-s1'] });
   });
 
   test('a partial walk does not lower a complete earlier value', async () => {
