@@ -97,13 +97,15 @@ project.tasks.tryFind('bundle:runtime/main')!.exec(
 );
 project.addPackageIgnore('*.meta.json');
 project.addBins({ 'cdk8s-storage-controller': controllerBundle });
-project.npmignore?.include('/Dockerfile', '/.dockerignore');
+project.npmignore?.include('/Dockerfile', '/Dockerfile.server', '/.dockerignore');
 
-// The controller image, from the Dockerfile, with podman or docker; works offline (docs/image.md).
+// The controller image, from the Dockerfile, and with --server the in-cluster NFS server image
+// (Dockerfile.server), with podman or docker; works offline (docs/image.md).
 // The script ships in the package as a second bin, so users build and push from the installed package.
 project.addBins({ 'cdk8s-storage-image': 'scripts/build-image.sh' });
 project.addTask('image', {
-  description: 'Build the controller image cdk8s-storage-controller:<version> (options: --tag <ref>, --push, --debian-base)',
+  description: 'Build the controller image cdk8s-storage-controller:<version>, or with --server cdk8s-storage-nfs-server:<version> '
+    + '(options: --server, --tag <ref>, --push, --debian-base)',
   steps: [{ spawn: 'bundle' }, { exec: 'bash scripts/build-image.sh', receiveArgs: true }],
 });
 
@@ -147,10 +149,10 @@ const pythonTest = project.addTask('test:python', {
 project.packageTask.spawn(pythonTest);
 
 // The real-control-plane suite (etcd, kube-apiserver, controller-manager, scheduler, nfs-ganesha).
-// The image test builds the image (seconds with a warm base cache) and runs it; it needs no
+// The image tests build the images (seconds with a warm base cache) and run them; they need no
 // control plane, so it has its own jest config, and runs ahead of the suite that will use the image.
 const imageTest = project.addTask('test:image', {
-  description: 'Build the controller image and run it (no control plane needed)',
+  description: 'Build the controller and NFS server images and run them (no control plane needed)',
   steps: [{ spawn: 'bundle' }, { exec: 'jest --config test/image/jest.config.js --runInBand', receiveArgs: true }],
 });
 // The packed tarball installed into a fresh app pinned to the oldest versions the peer ranges

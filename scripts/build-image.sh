@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Builds the cdk8s-storage controller image from this package's Dockerfile and bundle.
-# Runs from a checkout (`npx projen image`, after the bundle) and from the installed npm
-# package (`npx cdk8s-storage-image`) alike: the package ships the Dockerfile, the bundle
-# and its THIRD_PARTY_NOTICES. See docs/image.md.
+# Builds the cdk8s-storage controller image from this package's Dockerfile and bundle, and
+# with --server the in-cluster NFS server image from it (Dockerfile.server). Runs from a
+# checkout (`npx projen image`, after the bundle) and from the installed npm package
+# (`npx cdk8s-storage-image`) alike: the package ships the Dockerfiles, the bundle and its
+# THIRD_PARTY_NOTICES. See docs/image.md.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: cdk8s-storage-image [--tag <ref>]... [--push] [--debian-base]
+Usage: cdk8s-storage-image [--server] [--tag <ref>]... [--push] [--debian-base]
 
 Builds the controller image with podman (or docker where only a running docker daemon is
 available), tagged cdk8s-storage-controller:<package version>.
 
+  --server        then build the in-cluster NFS server image, cdk8s-storage-nfs-server:<package
+                  version>: the controller's /app on a base made from Debian packages that adds
+                  nfs-ganesha, dbus and the filesystem tools; --tag and --push apply to it
   --tag <ref>     also tag the image <ref> (repeatable), e.g. registry.example.com/storage/controller:1.2.3
   --push          push every --tag <ref> to its registry (log in first: podman/docker login)
   --debian-base   skip the default base (docker.io/library/node:22-bookworm-slim) and use the
@@ -32,6 +36,7 @@ die() { log "$*"; exit 1; }
 
 TAGS=()
 PUSH=0
+SERVER=0
 BASE_MODE=auto
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,6 +45,7 @@ while [ $# -gt 0 ]; do
     --tag=*) TAGS+=("${1#--tag=}"); shift ;;
     --push) PUSH=1; shift ;;
     --debian-base) BASE_MODE=debian; shift ;;
+    --server) SERVER=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -51,11 +57,12 @@ fi
 # The bin symlink in node_modules/.bin resolves to this file inside the package.
 SCRIPTS="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 ROOT="$(dirname "$SCRIPTS")"
-for f in Dockerfile LICENSE assets/runtime/main/index.js assets/runtime/main/THIRD_PARTY_NOTICES; do
+for f in Dockerfile Dockerfile.server LICENSE assets/runtime/main/index.js assets/runtime/main/THIRD_PARTY_NOTICES; do
   [ -f "$ROOT/$f" ] || die "$ROOT/$f is missing (in a checkout, run: npx projen bundle)"
 done
 VERSION="$(node -p 'require(process.argv[1]).version' "$ROOT/package.json")"
 IMAGE="cdk8s-storage-controller:$VERSION"
+SERVER_IMAGE="cdk8s-storage-nfs-server:$VERSION"
 START=$(date +%s)
 
 # --- the engine: podman, else a docker whose daemon answers, else podman from apt (with runc,
@@ -70,8 +77,8 @@ else
 fi
 have_image() { "$ENGINE" image inspect "$1" >/dev/null 2>&1; }
 
-# --- the base built from Debian packages. Every input of the base is in RECIPE, and the
-# cache key is its hash: change an input and a new base is built next to the old one.
+# --- the bases built from Debian packages. Every input of a base is in its recipe, and the
+# cache key is the recipe's hash: change an input and a new base is built next to the old one.
 DEFAULT_BASE=docker.io/library/node:22-bookworm-slim
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR="${CDK8S_STORAGE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -86,6 +93,12 @@ NODE_SHA512=de3842fb07285b1299c5c46a176b144a5d1cf47117167babfe7b883f1e8ee8258a57
 # node links against libstdc++6.
 DEBIAN_VARIANT=essential
 DEBIAN_PACKAGES=(coreutils util-linux libstdc++6)
+# The NFS server's base adds the server (nfs-ganesha with its VFS backend), its control bus
+# (dbus) and the tools of loop-image and project-quota volumes: xfsprogs (mkfs.xfs,
+# xfs_growfs, xfs_quota), mount (mount, umount, losetup; util-linux has findmnt and
+# fallocate) and e2fsprogs (chattr, for immutable empty mountpoints). These images have no
+# apt, so the packages cannot be added on top of another base.
+SERVER_PACKAGES=(nfs-ganesha nfs-ganesha-vfs dbus xfsprogs mount e2fsprogs)
 # Nothing in the image reads documentation, translations or glibc's iconv modules (node
 # carries its own ICU); the packages' copyright files stay, they are the licenses.
 DPKG_OPTIONS=(
@@ -93,25 +106,28 @@ DPKG_OPTIONS=(
   'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/info/*'
   'path-exclude=/usr/share/locale/*' 'path-exclude=/usr/lib/*/gconv/*'
 )
-RECIPE=(
-  "revision 1" "suite $DEBIAN_SUITE" "variant $DEBIAN_VARIANT" "packages ${DEBIAN_PACKAGES[*]}"
-  "dpkg ${DPKG_OPTIONS[*]}" "node $NODE_PACKAGE@$NODE_VERSION sha512:$NODE_SHA512 stripped"
-)
-BASE_KEY="$(printf '%s\n' "${RECIPE[@]}" | sha256sum | cut -c1-16)"
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/cdk8s-storage"
-BASE_DIR="$CACHE_ROOT/image-base-$BASE_KEY"
-BASE_REF="localhost/cdk8s-storage-base:$BASE_KEY"
 
+# The recipe of a base with these Debian packages (one line per input).
+recipe_for() {
+  printf '%s\n' "revision 1" "suite $DEBIAN_SUITE" "variant $DEBIAN_VARIANT" "packages $*" \
+    "dpkg ${DPKG_OPTIONS[*]}" "node $NODE_PACKAGE@$NODE_VERSION sha512:$NODE_SHA512 stripped"
+}
+
+# build_debian_rootfs <recipe> <cache dir> <package>...: the root filesystem tar of a base.
 build_debian_rootfs() {
+  local recipe="$1" base_dir="$2"
+  shift 2
+  local key="${base_dir##*/image-base-}"
   [ "$(uname -m)" = x86_64 ] || die "the Debian base is made for x86_64 only; on $(uname -m), make $DEFAULT_BASE pullable"
   bash "$SCRIPTS/ensure-apt-packages.sh" mmdebstrap binutils
-  rm -rf "$CACHE_ROOT/.build-image-base-$BASE_KEY."* 2>/dev/null || true
+  rm -rf "$CACHE_ROOT/.build-image-base-$key."* 2>/dev/null || true
   local work
-  work="$(mktemp -d "$CACHE_ROOT/.build-image-base-$BASE_KEY.XXXXXX")"
+  work="$(mktemp -d "$CACHE_ROOT/.build-image-base-$key.XXXXXX")"
   # shellcheck disable=SC2064 # expand now: $work is local
   trap "rm -rf '$work'" EXIT
 
-  log "building the base from Debian $DEBIAN_SUITE packages and Node.js $NODE_VERSION into $BASE_DIR (first build only)"
+  log "building a base from Debian $DEBIAN_SUITE packages ($*) and Node.js $NODE_VERSION into $base_dir (first build only)"
   (cd "$work" && npm pack --silent "$NODE_PACKAGE@$NODE_VERSION" >/dev/null)
   echo "$NODE_SHA512  $work/$NODE_PACKAGE-$NODE_VERSION.tgz" | sha512sum --check --quiet - \
     || die "$NODE_PACKAGE@$NODE_VERSION from the npm registry does not match its pinned sha512"
@@ -119,7 +135,7 @@ build_debian_rootfs() {
   # Debug symbols are 17 MB of the binary.
   strip "$work/package/bin/node"
 
-  local args=(--variant="$DEBIAN_VARIANT" --include="$(IFS=,; echo "${DEBIAN_PACKAGES[*]}")")
+  local args=(--variant="$DEBIAN_VARIANT" --include="$(IFS=,; echo "$*")")
   # A merged /usr through usr-is-merged: without it apt picks usrmerge, which drags in perl.
   args+=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
   local option
@@ -136,27 +152,35 @@ build_debian_rootfs() {
     tail -n 30 "$work/mmdebstrap.log" >&2
     die "mmdebstrap failed (full log above, last 30 lines)"
   fi
-  printf '%s\n' "${RECIPE[@]}" >"$work/recipe"
-  mkdir -p "$BASE_DIR"
-  mv "$work/recipe" "$BASE_DIR/recipe"
+  printf '%s\n' "$recipe" >"$work/recipe"
+  mkdir -p "$base_dir"
+  mv "$work/recipe" "$base_dir/recipe"
   # The tar last: its presence marks a complete cache entry.
-  mv "$work/rootfs.tar" "$BASE_DIR/rootfs.tar"
+  mv "$work/rootfs.tar" "$base_dir/rootfs.tar"
   rm -rf "$work"
   trap - EXIT
 }
 
+# ensure_debian_base <package>...: makes (or finds) the base with these Debian packages and
+# prints its local image reference, localhost/cdk8s-storage-base:<key of its recipe>.
 ensure_debian_base() {
-  have_image "$BASE_REF" && return 0
-  mkdir -p "$CACHE_ROOT"
-  # One base build at a time per key; a second caller waits and then finds the cache.
-  exec 9>"$CACHE_ROOT/.image-base-$BASE_KEY.lock"
-  flock 9
-  if ! have_image "$BASE_REF"; then
-    [ -f "$BASE_DIR/rootfs.tar" ] || build_debian_rootfs
-    "$ENGINE" import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-      "$BASE_DIR/rootfs.tar" "$BASE_REF" >/dev/null
+  local recipe key
+  recipe="$(recipe_for "$@")"
+  key="$(printf '%s\n' "$recipe" | sha256sum | cut -c1-16)"
+  local base_dir="$CACHE_ROOT/image-base-$key" base_ref="localhost/cdk8s-storage-base:$key"
+  if ! have_image "$base_ref"; then
+    mkdir -p "$CACHE_ROOT"
+    # One base build at a time per key; a second caller waits and then finds the cache.
+    exec 9>"$CACHE_ROOT/.image-base-$key.lock"
+    flock 9
+    if ! have_image "$base_ref"; then
+      [ -f "$base_dir/rootfs.tar" ] || build_debian_rootfs "$recipe" "$base_dir" "$@" >&2
+      "$ENGINE" import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        "$base_dir/rootfs.tar" "$base_ref" >/dev/null
+    fi
+    exec 9>&-
   fi
-  exec 9>&-
+  echo "$base_ref"
 }
 
 BASE="$DEFAULT_BASE"
@@ -169,19 +193,30 @@ if [ "$BASE_MODE" = auto ] && ! have_image "$DEFAULT_BASE"; then
   rm -f "$PULL_LOG"
 fi
 if [ "$BASE_MODE" = debian ]; then
-  ensure_debian_base
-  BASE="$BASE_REF"
+  BASE="$(ensure_debian_base "${DEBIAN_PACKAGES[@]}")"
 fi
 
-# --- the image: the same Dockerfile whichever base.
-TAG_ARGS=(--tag "$IMAGE")
-for ref in "${TAGS[@]}"; do TAG_ARGS+=(--tag "$ref"); done
+# --- the controller image: the same Dockerfile whichever base. The tags and the push are
+# the server image's with --server.
+if [ "$SERVER" -eq 1 ]; then TARGET="$SERVER_IMAGE"; else TARGET="$IMAGE"; fi
+TARGET_ARGS=(--tag "$TARGET")
+for ref in "${TAGS[@]}"; do TARGET_ARGS+=(--tag "$ref"); done
+if [ "$SERVER" -eq 1 ]; then CONTROLLER_ARGS=(--tag "$IMAGE"); else CONTROLLER_ARGS=("${TARGET_ARGS[@]}"); fi
 log "building $IMAGE with $ENGINE from $BASE"
-"$ENGINE" build --build-arg "NODE_IMAGE=$BASE" --build-arg "VERSION=$VERSION" "${TAG_ARGS[@]}" \
+"$ENGINE" build --build-arg "NODE_IMAGE=$BASE" --build-arg "VERSION=$VERSION" "${CONTROLLER_ARGS[@]}" \
   --file "$ROOT/Dockerfile" "$ROOT" >&2
 
-SIZE="$("$ENGINE" image inspect --format '{{.Size}}' "$IMAGE")"
-log "built $IMAGE ($((SIZE / 1000000)) MB, base $BASE) in $(($(date +%s) - START)) s"
+# --- the NFS server image: the controller's /app on the Debian base with the server's
+# packages, whichever base the controller image has.
+if [ "$SERVER" -eq 1 ]; then
+  SERVER_BASE="$(ensure_debian_base "${DEBIAN_PACKAGES[@]}" "${SERVER_PACKAGES[@]}")"
+  log "building $SERVER_IMAGE with $ENGINE from $SERVER_BASE"
+  "$ENGINE" build --build-arg "CONTROLLER_IMAGE=$IMAGE" --build-arg "SERVER_BASE=$SERVER_BASE" \
+    --build-arg "VERSION=$VERSION" "${TARGET_ARGS[@]}" --file "$ROOT/Dockerfile.server" "$ROOT" >&2
+fi
+
+SIZE="$("$ENGINE" image inspect --format '{{.Size}}' "$TARGET")"
+log "built $TARGET ($((SIZE / 1000000)) MB) in $(($(date +%s) - START)) s"
 
 if [ "$PUSH" -eq 1 ]; then
   for ref in "${TAGS[@]}"; do
@@ -189,4 +224,4 @@ if [ "$PUSH" -eq 1 ]; then
     "$ENGINE" push "$ref" >&2
   done
 fi
-echo "$IMAGE"
+echo "$TARGET"

@@ -15,6 +15,10 @@ const EXPECTED_KINDS: Record<string, string[]> = {
     'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'PodDisruptionBudget',
     'StorageClass', 'PersistentVolumeClaim',
   ],
+  'nfs-in-cluster-server': [
+    'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'StatefulSet', 'PodDisruptionBudget',
+    'StorageClass', 'PersistentVolumeClaim', 'Deployment',
+  ],
   'resizable-claim': ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'StorageClass', 'PersistentVolumeClaim'],
 };
 
@@ -36,7 +40,7 @@ function synthesize(name: string): any[] {
 }
 
 test('finds the examples', () => {
-  expect(examples.map((e) => e.name)).toEqual(expect.arrayContaining(['local-disks', 'nfs-existing-server', 'resizable-claim']));
+  expect(examples.map((e) => e.name)).toEqual(expect.arrayContaining(['local-disks', 'nfs-existing-server', 'nfs-in-cluster-server', 'resizable-claim']));
 });
 
 describe.each(examples.map((e) => e.name))('example %s', (name) => {

@@ -22,6 +22,8 @@ export const K8S = {
   hostnameLabel: 'kubernetes.io/hostname',
   /** Set on a PVC by the resizer that finished an expansion: the kubelet has nothing left to do. */
   nodeExpansionNotRequired: 'volume.kubernetes.io/node-expansion-not-required',
+  /** The Pod Security Standard a namespace enforces (privileged | baseline | restricted). */
+  podSecurityEnforce: 'pod-security.kubernetes.io/enforce',
 } as const;
 
 /** Annotations our controller writes on the PVs it provisions (the record delete trusts). */

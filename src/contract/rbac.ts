@@ -51,6 +51,18 @@ export function nfsLeaderElectionRules(leaseName: string): readonly PolicyRule[]
 }
 
 /**
+ * Namespaced rules of the in-cluster NFS server (the `nfs-server` command) besides its
+ * Lease: its own Service, read by name, whose cluster IP it writes into every volume. Its
+ * cluster-wide rules are the NFS controller's ({@link NFS_CONTROLLER_RULES}).
+ */
+export function nfsServerServiceRules(serviceName: string): readonly PolicyRule[] {
+  if (!serviceName) throw new Error('nfsServerServiceRules: serviceName is empty');
+  return freeze([
+    { apiGroups: [CORE], resources: ['services'], verbs: ['get'], resourceNames: [serviceName] },
+  ]);
+}
+
+/**
  * Cluster-wide rules of the local node agent (one pod per node, no leader election): exactly
  * the requests behind its port (src/runtime/ports/local.ts; test/runtime/contract.test.ts
  * holds the two to each other). Classes come from its class map, never from StorageClasses.

@@ -1,8 +1,11 @@
-import { LOCAL_AGENT_RULES, LOCAL_NODE_CLEANUP_RULES, NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule, rulesAllow } from '../../src/contract/rbac';
+import {
+  LOCAL_AGENT_RULES, LOCAL_NODE_CLEANUP_RULES, NFS_CONTROLLER_RULES, nfsLeaderElectionRules, nfsServerServiceRules, PolicyRule, rulesAllow,
+} from '../../src/contract/rbac';
 
 const tables: Array<[string, readonly PolicyRule[]]> = [
   ['NFS controller', NFS_CONTROLLER_RULES],
   ['NFS leader election', nfsLeaderElectionRules('nfs-lock')],
+  ['NFS server Service', nfsServerServiceRules('nfs-server')],
   ['local agent', LOCAL_AGENT_RULES],
   ['local node cleanup', LOCAL_NODE_CLEANUP_RULES],
 ];
@@ -81,6 +84,20 @@ describe('NFS leader election', () => {
 
   test('throws for an empty lease name', () => {
     expect(() => nfsLeaderElectionRules('')).toThrow(/leaseName is empty/);
+  });
+});
+
+describe('NFS server Service', () => {
+  test('reads its own Service by name and nothing else', () => {
+    const rules = nfsServerServiceRules('nfs-server');
+    expect(rulesAllow(rules, '', 'services', 'get', 'nfs-server')).toBe(true);
+    expect(rulesAllow(rules, '', 'services', 'get', 'kubernetes')).toBe(false);
+    expect(rulesAllow(rules, '', 'services', 'list')).toBe(false);
+    expect(rulesAllow(rules, '', 'services', 'update', 'nfs-server')).toBe(false);
+  });
+
+  test('throws for an empty Service name', () => {
+    expect(() => nfsServerServiceRules('')).toThrow(/serviceName is empty/);
   });
 });
 

@@ -3,11 +3,19 @@
  * these tests hold them equal: a value added on one side only fails here, not in a cluster.
  */
 import { Testing } from 'cdk8s';
-import { BlockCleaner, BlockCleanerMethod, LogLevel, NfsProvisioner, NfsServer, OnDelete } from '../../src';
-import { BLOCK_CLEANER_KINDS, DEFAULT_CLEANER_PASSES, DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE, LOG_LEVELS, ON_DELETE_VALUES } from '../../src/contract/values';
+import { BlockCleaner, BlockCleanerMethod, LogLevel, NfsProvisioner, NfsQuota, NfsServer, OnDelete } from '../../src';
+import {
+  BLOCK_CLEANER_KINDS, DEFAULT_CLEANER_PASSES, DEFAULT_DIRECTORY_MODE, DEFAULT_ON_DELETE, DEFAULT_QUOTA_MODE, LOG_LEVELS, ON_DELETE_VALUES,
+  QUOTA_MODES,
+} from '../../src/contract/values';
 
 test('OnDelete has exactly the contract\'s onDelete values', () => {
   expect(Object.values(OnDelete)).toEqual([...ON_DELETE_VALUES]);
+});
+
+test('NfsQuota has exactly the contract\'s quota modes, and NfsServer.inCluster defaults to the contract\'s', () => {
+  expect(Object.values(NfsQuota)).toEqual([...QUOTA_MODES]);
+  expect(NfsServer.inCluster().inClusterOptions!.quota).toBe(DEFAULT_QUOTA_MODE);
 });
 
 test('BlockCleanerMethod has exactly the contract\'s block cleaner kinds', () => {

@@ -3,46 +3,19 @@
  * makes from Debian packages (the base every build here uses, since no container registry
  * is reachable; cached, so a warm build takes seconds), then run with podman.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { buildImage, podman, ROOT, VERSION, inImage as inAnImage } from './podman';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
 const NOTICES = path.join(ROOT, 'assets', 'runtime', 'main', 'THIRD_PARTY_NOTICES');
 
-// podman's default ulimits raise nofile and nproc above this sandbox's hard limits, which
-// runc may not do without CAP_SYS_RESOURCE; the host's limits are inherited instead. runc
-// is named because it is the runtime known to work here.
-const CONTAINERS_CONF = '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n';
-
 let image: string;
-let env: NodeJS.ProcessEnv;
-
-function podman(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('podman', args, { env, encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Runs a shell command in the image as its own user. */
-function inImage(command: string): string {
-  const r = podman('run', '--rm', '--entrypoint', 'sh', image, '-c', command);
-  if (r.status !== 0) throw new Error(`sh -c ${JSON.stringify(command)} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
+const inImage = (command: string) => inAnImage(image, command);
 
 beforeAll(() => {
-  const confDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-storage-image-test-'));
-  fs.writeFileSync(path.join(confDir, 'containers.conf'), CONTAINERS_CONF);
-  env = { ...process.env, CONTAINERS_CONF: path.join(confDir, 'containers.conf') };
-
-  // A cold build (Debian packages and Node.js fetched, base made) takes about two minutes.
-  const build = spawnSync('bash', [path.join(ROOT, 'scripts', 'build-image.sh'), '--debian-base'], {
-    cwd: ROOT, env, encoding: 'utf8', timeout: 20 * 60_000,
-  });
-  if (build.status !== 0) throw new Error(`build-image.sh exited ${build.status}:\n${build.stderr}`);
-  image = build.stdout.trim().split('\n').pop()!;
+  image = buildImage('--debian-base');
 }, 20 * 60_000);
 
 test('the build tags the image cdk8s-storage-controller:<package version> and labels it with that version', () => {

@@ -1,13 +1,14 @@
 /**
- * The controller image the constructs run by default: this package's own image, tagged
- * with this package's version, so constructs and controller always come from one release.
+ * The images the constructs run by default: this package's own images (the controller, and
+ * the in-cluster NFS server built on it), tagged with this package's version, so constructs
+ * and runtime always come from one release.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { quote } from './errors';
 
 /** Where the release images are published. */
-const CONTROLLER_IMAGE_REPOSITORY = 'ghcr.io/cdk8s-storage/controller';
+const IMAGE_REGISTRY = 'ghcr.io/cdk8s-storage';
 
 let version: string | undefined;
 
@@ -26,7 +27,12 @@ function packageVersion(): string {
 
 /** `ghcr.io/cdk8s-storage/controller:<package version>`. */
 export function defaultControllerImage(): string {
-  return `${CONTROLLER_IMAGE_REPOSITORY}:${packageVersion()}`;
+  return `${IMAGE_REGISTRY}/controller:${packageVersion()}`;
+}
+
+/** `ghcr.io/cdk8s-storage/nfs-server:<package version>` (scripts/build-image.sh --server). */
+export function defaultNfsServerImage(): string {
+  return `${IMAGE_REGISTRY}/nfs-server:${packageVersion()}`;
 }
 
 /**

@@ -5,6 +5,8 @@
  *  - NFS controller: `baseline`. It runs as uid 0 with DAC_OVERRIDE and FOWNER (both in
  *    baseline's allowed capabilities) and mounts the export as an `nfs` volume;
  *    `restricted` forbids all three (non-root, NET_BIND_SERVICE only, no nfs volumes).
+ *  - In-cluster NFS server: `privileged`. Privileged for loop images, and DAC_READ_SEARCH
+ *    (not in baseline's capabilities) in every quota mode.
  *  - Local node agent: `privileged`. It mounts the discovery directories with `hostPath`,
  *    which baseline forbids, and runs privileged when a class publishes block devices.
  * test/constructs/common/pod-security.test.ts checks every synthesized pod against the

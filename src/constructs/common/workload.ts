@@ -111,6 +111,8 @@ export interface PodTemplateInput {
   readonly annotations?: Record<string, string>;
   readonly serviceAccountName: string;
   readonly podSecurityContext?: k8s.PodSecurityContext;
+  /** Whether Service environment variables are injected; unset leaves the Kubernetes default. */
+  readonly enableServiceLinks?: boolean;
   /** Used when the knobs give no affinity. */
   readonly defaultAffinity?: k8s.Affinity;
   readonly volumes?: k8s.Volume[];
@@ -124,6 +126,13 @@ export interface PodTemplateInput {
     readonly defaultResources: k8s.ResourceRequirements;
     readonly securityContext: k8s.SecurityContext;
     readonly volumeMounts?: k8s.VolumeMount[];
+    /** Ports besides the HTTP port (an NFS server's 2049). */
+    readonly ports?: k8s.ContainerPort[];
+    /**
+     * Seconds a slow start may take, checked by a startup probe on `/healthz` during which
+     * liveness is not checked; unset: no startup probe.
+     */
+    readonly startupSeconds?: number;
     /** Seconds between liveness and readiness probes. */
     readonly livenessPeriodSeconds: number;
     readonly readinessPeriodSeconds: number;
@@ -133,11 +142,11 @@ export interface PodTemplateInput {
 /** The pod template of a workload: the construct's container and pod, with the knobs applied. */
 export function podTemplate(input: PodTemplateInput): k8s.PodTemplateSpec {
   const { workload, container } = input;
-  const probe = (path: string, periodSeconds: number): k8s.Probe => ({
+  const probe = (path: string, periodSeconds: number, failureThreshold = 3): k8s.Probe => ({
     httpGet: { path, port: k8s.IntOrString.fromString(HTTP_PORT_NAME) },
     periodSeconds,
     timeoutSeconds: 5,
-    failureThreshold: 3,
+    failureThreshold,
   });
   const annotations = { ...workload.podAnnotations, ...input.annotations };
   const affinity = workload.affinity ?? input.defaultAffinity;
@@ -150,6 +159,7 @@ export function podTemplate(input: PodTemplateInput): k8s.PodTemplateSpec {
       serviceAccountName: input.serviceAccountName,
       // The controller talks to the API server: it needs its token (cdk8s-plus turns it off).
       automountServiceAccountToken: true,
+      ...(input.enableServiceLinks !== undefined ? { enableServiceLinks: input.enableServiceLinks } : {}),
       ...(input.podSecurityContext ? { securityContext: input.podSecurityContext } : {}),
       ...(workload.priorityClassName ? { priorityClassName: workload.priorityClassName } : {}),
       ...(Object.keys(workload.nodeSelector).length > 0 ? { nodeSelector: { ...workload.nodeSelector } } : {}),
@@ -162,9 +172,10 @@ export function podTemplate(input: PodTemplateInput): k8s.PodTemplateSpec {
         imagePullPolicy: workload.imagePullPolicy,
         args: container.args,
         env: container.env,
-        ports: [{ name: HTTP_PORT_NAME, containerPort: workload.httpPort, protocol: 'TCP' }],
+        ports: [...container.ports ?? [], { name: HTTP_PORT_NAME, containerPort: workload.httpPort, protocol: 'TCP' }],
         livenessProbe: { ...probe('/healthz', container.livenessPeriodSeconds), initialDelaySeconds: 10 },
         readinessProbe: probe('/readyz', container.readinessPeriodSeconds),
+        ...(container.startupSeconds !== undefined ? { startupProbe: probe('/healthz', 5, Math.ceil(container.startupSeconds / 5)) } : {}),
         resources: workload.resources ?? container.defaultResources,
         securityContext: container.securityContext,
         ...(container.volumeMounts ? { volumeMounts: container.volumeMounts } : {}),

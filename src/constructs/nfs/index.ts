@@ -1,3 +1,4 @@
+export * from './nfs-quota';
 export * from './nfs-server';
 export * from './on-delete';
 export * from './nfs-storage-class';

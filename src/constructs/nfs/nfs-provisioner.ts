@@ -1,13 +1,14 @@
 import { ApiObject, Chart, Duration, Names } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { inClusterServer, inClusterServerName, inClusterService } from './in-cluster-server';
 import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
 import { COMMANDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
 import { flagArg, NFS_FLAG_SPECS } from '../../contract/flags';
 import { K8S, LABELS, PREFIX, PROJECT_NAME } from '../../contract/keys';
 import { isDnsLabel, isProvisionerName, leaseNameFor, reservedDomainOf } from '../../contract/names';
-import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, PolicyRule } from '../../contract/rbac';
+import { NFS_CONTROLLER_RULES, nfsLeaderElectionRules, nfsServerServiceRules, PolicyRule } from '../../contract/rbac';
 import { checkNowAndAtSynth } from '../common/app-checks';
 import { clusterScoped } from '../common/cluster-scoped';
 import { nameFromId } from '../common/default-name';
@@ -22,7 +23,7 @@ import { MonitoringOptions, WorkloadOptions } from '../common/workload-options';
 
 /**
  * Props of an `NfsProvisioner`. The pod knobs ({@link WorkloadOptions}) apply to the
- * controller's Deployment.
+ * controller's Deployment, or to an in-cluster server's StatefulSet.
  */
 export interface NfsProvisionerProps extends WorkloadOptions, MonitoringOptions {
   /** The NFS server and export the volumes live on. */
@@ -37,10 +38,11 @@ export interface NfsProvisionerProps extends WorkloadOptions, MonitoringOptions 
 
   /**
    * Also create the Namespace object, labelled for Pod Security Admission at the
-   * `baseline` level (what the controller's pod needs). Several constructs of the app may
-   * ask for the same namespace (or the app may create it itself): it is written once, at the
-   * most permissive level its pods need. Leave it off when the namespace exists outside the
-   * app; it then needs at least `baseline`.
+   * `baseline` level (what the controller's pod needs), or `privileged` for an in-cluster
+   * server (loop devices, and capabilities beyond baseline's: docs/server.md). Several
+   * constructs of the app may ask for the same namespace (or the app may create it itself):
+   * it is written once, at the most permissive level its pods need. Leave it off when the
+   * namespace exists outside the app; it then needs at least that level.
    *
    * @default false
    */
@@ -57,7 +59,8 @@ export interface NfsProvisionerProps extends WorkloadOptions, MonitoringOptions 
   readonly provisionerName?: string;
 
   /**
-   * The controller image.
+   * The controller image. An in-cluster server runs its own image instead
+   * (`NfsServer.inCluster({ image })`).
    *
    * @default - `ghcr.io/cdk8s-storage/controller:<version of this package>`
    */
@@ -65,9 +68,9 @@ export interface NfsProvisionerProps extends WorkloadOptions, MonitoringOptions 
 
   /**
    * Number of controller pods. One works at a time (it holds a Lease); the others take
-   * over within seconds when it goes away.
+   * over within seconds when it goes away. An in-cluster server is always one pod.
    *
-   * @default 2
+   * @default - 2; 1 with an in-cluster server
    */
   readonly replicas?: number;
 
@@ -89,12 +92,33 @@ const CONTAINER_NAME = 'controller';
 const ROOT_VOLUME = 'nfs-root';
 
 /**
- * The NFS controller in subdirectory mode: provisions each claim of its StorageClasses as a
- * directory on an existing NFS export, deletes/archives it on release, and resizes claims.
+ * Mount options of the classes of an in-cluster server, chosen for a server that restarts
+ * (a new pod, a moved node) while clients keep their mounts:
+ * - `nfsvers=4.1`: sessions, and clients reclaim their opens and locks from the recovery
+ *   state the server keeps on its backing storage;
+ * - `hard`: I/O waits for the server to come back instead of failing with EIO mid-write;
+ * - `noresvport`: a reconnect may use a new source port, so it is not stuck behind the
+ *   Service's connection-tracking entry of the dead connection;
+ * - `timeo=100` (10 s): a request lost with the old pod is resent after 10 s rather than the
+ *   default 60 s (then 20 s, 30 s, ...: linear back-off);
+ * - `retrans=3`: three resends before the client logs "server not responding" (and, being
+ *   hard, keeps trying).
+ */
+const IN_CLUSTER_MOUNT_OPTIONS: readonly string[] = Object.freeze(['nfsvers=4.1', 'hard', 'noresvport', 'timeo=100', 'retrans=3']);
+
+/**
+ * The NFS provisioner: provisions each claim of its StorageClasses, deletes/archives it on
+ * release, and resizes claims.
  *
- * Synthesizes a ServiceAccount, a ClusterRole and binding (from the shared rule table), a
- * Role and binding for its Lease, a Deployment with the export mounted, and a
+ * With `NfsServer.external` (subdirectory mode) each volume is a directory on an existing
+ * export; it synthesizes a ServiceAccount, a ClusterRole and binding (from the shared rule
+ * table), a Role and binding for its Lease, a Deployment with the export mounted, and a
  * PodDisruptionBudget when it runs more than one replica.
+ *
+ * With `NfsServer.inCluster` it runs the NFS server itself, one export per volume: the same
+ * ServiceAccount and roles (the Role also reads its Service), a Service (2049/TCP), a
+ * one-pod StatefulSet running nfs-ganesha and the `nfs-server` command, and a
+ * PodDisruptionBudget; no Deployment.
  */
 export class NfsProvisioner extends Construct implements INfsProvisioner {
   /** The provisioner name. */
@@ -103,9 +127,9 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   public readonly namespace: string;
   /** The NFS server and export. */
   public readonly server: NfsServer;
-  /** The controller image. */
+  /** The image its pods run: the controller's, or the server's for an in-cluster server. */
   public readonly image: string;
-  /** Number of controller pods. */
+  /** Number of controller pods (1 for an in-cluster server). */
   public readonly replicas: number;
   /** Name of the controller's ServiceAccount. */
   public readonly serviceAccountName: string;
@@ -115,12 +139,20 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   public readonly usageIntervalSeconds: number;
   /**
    * The controller's Deployment: the escape hatch for what the props do not cover.
+   * Unset for an in-cluster server, which runs a StatefulSet instead.
    *
    * Patch it with `addJsonPatch` and plain JSON values, as in the YAML (`'1'`, not
    * `k8s.Quantity.fromString('1')`); a value no manifest can hold (null, NaN, a class
    * instance) is refused. See docs/workloads.md.
    */
-  public readonly deployment: ApiObject;
+  public readonly deployment?: ApiObject;
+  /**
+   * An in-cluster server's StatefulSet (in-cluster servers only): the escape hatch, as
+   * `deployment` is for the controller.
+   */
+  public readonly statefulSet?: ApiObject;
+  /** Name of the in-cluster server's Service (in-cluster servers only). */
+  public readonly serviceName?: string;
   /** The headless Service of the controller's metrics port, unless `metricsService` is false. */
   public readonly metricsService?: ApiObject;
   /**
@@ -132,15 +164,17 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
   public readonly measuresUsage?: boolean;
 
   private readonly workload: Workload;
+  private readonly _defaultMountOptions?: readonly string[];
 
   public constructor(scope: Construct, id: string, props: NfsProvisionerProps) {
     super(scope, id);
     const where = `NfsProvisioner ${this.node.path}`;
 
     if (!(props.server instanceof NfsServer)) {
-      throw propError(where, 'server', undefined, 'is missing', 'pass NfsServer.external({ host, path })');
+      throw propError(where, 'server', undefined, 'is missing', 'pass NfsServer.external({ host, path }) or NfsServer.inCluster({...})');
     }
     this.server = props.server;
+    const inCluster = this.server.inClusterOptions;
 
     this.namespace = props.namespace ?? Chart.of(this).namespace ?? 'default';
     if (!isDnsLabel(this.namespace)) {
@@ -164,17 +198,26 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       .map((other) => propError(where, 'provisionerName', this.provisionerName, `is already used by the NfsProvisioner at ${other.node.path}`,
         'two controllers with one name would both act on the same claims: give each provisioner its own provisionerName').message));
 
-    this.image = props.image ?? defaultControllerImage();
+    if (inCluster && props.image !== undefined) {
+      throw propError(where, 'image', props.image, 'is the controller image, which an in-cluster server does not run',
+        'set the server\'s image with NfsServer.inCluster({ image }) and leave image unset');
+    }
+    this.image = inCluster ? inCluster.image! : props.image ?? defaultControllerImage();
     const imageProblem = imageReferenceProblem(this.image);
     if (imageProblem) {
       throw propError(where, 'image', this.image, `is not an image reference: it ${imageProblem}`,
         'give [registry[:port]/]path[:tag][@sha256:digest], e.g. \'ghcr.io/cdk8s-storage/controller:1.2.3\'');
     }
 
-    this.replicas = props.replicas ?? 2;
+    if (inCluster && props.replicas !== undefined && props.replicas !== 1) {
+      throw propError(where, 'replicas', props.replicas, 'is not 1, but an in-cluster server is one pod',
+        'leave replicas unset: its volumes are mounted in that one pod, so a second could not serve them');
+    }
+    this.replicas = props.replicas ?? (inCluster ? 1 : 2);
     if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > 10) {
       throw propError(where, 'replicas', this.replicas, 'is out of range', 'use a whole number from 1 to 10 (only one pod works at a time)');
     }
+    this._defaultMountOptions = inCluster ? IN_CLUSTER_MOUNT_OPTIONS : undefined;
 
     this.usageIntervalSeconds = props.usageInterval === undefined ? DEFAULT_USAGE_INTERVAL_SECONDS : usageSeconds(where, props.usageInterval);
     this.measuresUsage = this.usageIntervalSeconds > 0;
@@ -186,7 +229,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     const labels: Record<string, string> = {
       [LABELS.name]: 'nfs-provisioner',
       [LABELS.instance]: Names.toLabelValue(this),
-      [LABELS.component]: 'controller',
+      [LABELS.component]: inCluster ? 'nfs-server' : 'controller',
       [LABELS.partOf]: PROJECT_NAME,
       [LABELS.managedBy]: PROJECT_NAME,
     };
@@ -194,7 +237,9 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
     const metadata = { namespace: this.namespace, labels };
 
     if (props.createNamespace) {
-      namespaceOnce(this, this.namespace, { ...labels, ...podSecurityLabels('baseline') });
+      // An in-cluster server's pod needs more than baseline allows (privileged for loop
+      // images, DAC_READ_SEARCH for ganesha in every mode).
+      namespaceOnce(this, this.namespace, { ...labels, ...podSecurityLabels(inCluster ? 'privileged' : 'baseline') });
     }
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -214,9 +259,15 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       subjects,
     }));
 
+    const service = inCluster ? inClusterService(this, inCluster, inClusterServerName(this, where), metadata, selector) : undefined;
+    this.serviceName = service?.name;
+
     const role = new k8s.KubeRole(this, 'LeaderElectionRole', {
       metadata,
-      rules: toK8sRules(nfsLeaderElectionRules(this.leaseName)),
+      rules: toK8sRules([
+        ...nfsLeaderElectionRules(this.leaseName),
+        ...service ? nfsServerServiceRules(service.name) : [],
+      ]),
     });
     new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
       metadata,
@@ -224,22 +275,50 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       subjects,
     });
 
-    this.deployment = plainApiObject(this, 'Deployment', k8s.KubeDeployment.manifest({
-      metadata,
-      spec: {
-        replicas: this.replicas,
-        selector: { matchLabels: selector },
-        template: this.podTemplate(serviceAccount.name, labels, selector, scrapeAnnotations(props, this.workload.httpPort)),
-      },
-    }));
+    const annotations = scrapeAnnotations(props, this.workload.httpPort);
+    if (inCluster) {
+      this.statefulSet = inClusterServer(this, {
+        server: inCluster,
+        provisionerName: this.provisionerName,
+        serviceAccountName: serviceAccount.name,
+        serviceName: service!.name,
+        leaseName: this.leaseName,
+        namespace: this.namespace,
+        usageIntervalSeconds: this.usageIntervalSeconds,
+        workload: this.workload,
+        metadata,
+        labels,
+        selector,
+        annotations,
+        where,
+      });
+    } else {
+      this.deployment = plainApiObject(this, 'Deployment', k8s.KubeDeployment.manifest({
+        metadata,
+        spec: {
+          replicas: this.replicas,
+          selector: { matchLabels: selector },
+          template: this.podTemplate(serviceAccount.name, labels, selector, annotations),
+        },
+      }));
+    }
     this.metricsService = addMonitoring(this, props, { namespace: this.namespace, labels, selector, httpPort: this.workload.httpPort });
 
-    if (this.replicas > 1) {
+    // An in-cluster server has its own PodDisruptionBudget (one pod: maxUnavailable 0 or 1).
+    if (!inCluster && this.replicas > 1) {
       new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
         metadata,
         spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
       });
     }
+  }
+
+  /**
+   * Mount options a class of this provisioner gets when it sets none (in-cluster servers:
+   * options for a server that restarts; external servers: the class's own default).
+   */
+  public get defaultMountOptions(): string[] | undefined {
+    return this._defaultMountOptions ? [...this._defaultMountOptions] : undefined;
   }
 
   /**
@@ -251,11 +330,12 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
 
   private podTemplate(serviceAccountName: string, labels: Record<string, string>, selector: Record<string, string>,
     annotations: Record<string, string>): k8s.PodTemplateSpec {
+    const server = { host: this.server.host!, path: this.server.path! };
     const args = [
       COMMANDS.nfs,
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.provisionerName, this.provisionerName),
-      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.server, this.server.host),
-      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.path, this.server.path),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.server, server.host),
+      flagArg(NFS_FLAG_SPECS, NFS_FLAGS.path, server.path),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.root, PATHS.nfsRoot),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaderElect, 'true'),
       flagArg(NFS_FLAG_SPECS, NFS_FLAGS.leaseName, this.leaseName),
@@ -280,7 +360,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       } : undefined,
       volumes: [
         // The kubelet mounts the export; the controller itself needs no mount privileges.
-        { name: ROOT_VOLUME, nfs: { server: this.server.host, path: this.server.path } },
+        { name: ROOT_VOLUME, nfs: { server: server.host, path: server.path } },
         { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
       ],
       container: {

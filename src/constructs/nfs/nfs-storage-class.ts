@@ -22,6 +22,14 @@ export interface INfsProvisioner {
   readonly provisionerName: string;
 
   /**
+   * Mount options of a class that sets none (an in-cluster server's are chosen for a server
+   * that restarts).
+   *
+   * @default - ['nfsvers=4.1', 'hard']
+   */
+  readonly defaultMountOptions?: string[];
+
+  /**
    * Whether the controller measures volume usage, which `ResizableClaim.autoGrow` acts on
    * (an `NfsProvisioner` with `usageInterval` 0 does not).
    *
@@ -98,7 +106,10 @@ export interface NfsStorageClassOptions {
   /**
    * NFS mount options written on every volume. One option per entry.
    *
-   * @default ['nfsvers=4.1', 'hard'] (NFS 4.1; I/O waits for a lost server instead of failing writes)
+   * @default - the provisioner's `defaultMountOptions`: on an external server
+   * ['nfsvers=4.1', 'hard'] (NFS 4.1; I/O waits for a lost server instead of failing writes),
+   * on an in-cluster server ['nfsvers=4.1', 'hard', 'noresvport', 'timeo=100', 'retrans=3']
+   * (docs/server.md says why each)
    */
   readonly mountOptions?: string[];
 
@@ -238,7 +249,7 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
     }
     this.allowVolumeExpansion = props.allowVolumeExpansion ?? true;
     this.defaultClass = props.defaultClass ?? false;
-    this._mountOptions = checkMountOptions(where, props.mountOptions ?? [...DEFAULT_NFS_MOUNT_OPTIONS]);
+    this._mountOptions = checkMountOptions(where, props.mountOptions ?? props.provisioner.defaultMountOptions ?? [...DEFAULT_NFS_MOUNT_OPTIONS]);
 
     const parameters: Record<string, string> = {
       [NFS_CLASS_PARAMETERS.pathPattern]: this.pathPattern,

@@ -5,7 +5,7 @@
  */
 import { Chart, Testing } from 'cdk8s';
 import { PersistentVolumeMode } from 'cdk8s-plus-28';
-import { BlockCleaner, LocalStaticProvisioner, NfsProvisioner, NfsServer } from '../../../src';
+import { BlockCleaner, LocalStaticProvisioner, NfsProvisioner, NfsQuota, NfsServer } from '../../../src';
 import { Level, podSecurityViolations } from '../../util/pod-security';
 import { one, synthValid } from '../../util/synth';
 
@@ -18,6 +18,12 @@ const CASES: Array<[string, (chart: Chart) => void, Level]> = [
   ['NfsProvisioner, one replica', (chart) => {
     new NfsProvisioner(chart, 'nfs', { server: NfsServer.external({ host: '10.0.0.5', path: '/exports' }), namespace: 'nfs', createNamespace: true, replicas: 1 });
   }, 'baseline'],
+  ['NfsProvisioner with an in-cluster server, capability set (quota NONE)', (chart) => {
+    new NfsProvisioner(chart, 'nfs', { server: NfsServer.inCluster({ quota: NfsQuota.NONE }), namespace: 'nfs', createNamespace: true });
+  }, 'privileged'],
+  ['NfsProvisioner with an in-cluster server, loop images', (chart) => {
+    new NfsProvisioner(chart, 'nfs', { server: NfsServer.inCluster(), namespace: 'nfs', createNamespace: true });
+  }, 'privileged'],
   ['LocalStaticProvisioner, mount points only', (chart) => {
     new LocalStaticProvisioner(chart, 'local', { namespace: 'local', createNamespace: true }).addStorageClass('fast', { hostDir: '/mnt/disks/fast' });
   }, 'privileged'],

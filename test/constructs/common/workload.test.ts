@@ -25,7 +25,7 @@ const SUBJECTS: Subject[] = [
     where: 'NfsProvisioner test/p',
     make: (chart, knobs) => {
       const p = new NfsProvisioner(chart, 'p', { server: NfsServer.external({ host: '10.0.0.5', path: '/exports' }), ...knobs });
-      return { workload: p.deployment };
+      return { workload: p.deployment! };
     },
   },
   {
