@@ -17,9 +17,9 @@ import { isOwnedBy, LocalAgentIdentity, LocalNode, nodeSelector } from './pv';
 import { LOCAL_REASONS } from './reasons';
 import { scanDirectory } from './scan';
 import { DiscoveryTrigger } from './watch';
-import type { CommandRunner } from '../core/command';
 import type { LocalAgentConfig } from '../../contract/controller-config';
 import { K8S } from '../../contract/keys';
+import type { CommandRunner } from '../core/command';
 import { forEachLimited } from '../core/limiter';
 import type { LocalKubePort, LocalLogger, LocalObjectRef, PvChange } from '../ports/local';
 
