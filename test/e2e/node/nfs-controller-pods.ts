@@ -8,12 +8,14 @@
  *   node's taint, the host network with KUBERNETES_SERVICE_HOST=127.0.0.1 and the API
  *   port (pods here have only `lo`; the API server listens on loopback);
  * - pinned to the test node (no controller pod on a stand-in Node object another test made);
- * - the HTTP port moved off 8080 to a free one, because the host network is shared (the
- *   kubelet's probes dial the pod IP, for a host-network pod the node's own address: the
- *   packets are delivered locally);
+ * - the HTTP port moved off 8080 to a free one, because the host network is shared
+ *   (onTestNode aims the kubelet's probes at 127.0.0.1);
  * - the export volume: the kernel here has no NFS client, so kubelet cannot mount the
  *   Deployment's `nfs` volume; it becomes a hostPath onto the directory nfs-ganesha
- *   exports for this provisioner, so the controller sees the tree NFS clients see.
+ *   exports for this provisioner, so the controller sees the tree NFS clients see;
+ * - `allowStandInPods`: the controller's namespace is labelled for the `baseline` Pod
+ *   Security level, which forbids the host network and hostPath volumes the two stand-ins
+ *   above need, so it is relabelled `privileged`.
  */
 import { spawn } from 'child_process';
 import { ControlPlane, onTestNode, TEST_NODE_NAME } from '../harness';
@@ -42,6 +44,12 @@ export interface ControllerPodOptions {
    * two such Deployments, differing only in name and port, stand in for them.
    */
   readonly replica?: string;
+}
+
+/** Relabels the controller's namespace `privileged`, as the stand-ins need (see the header). */
+export async function allowStandInPods(cp: ControlPlane, namespace: string): Promise<void> {
+  await cp.kubectl(['label', 'namespace', namespace, '--overwrite',
+    ...['enforce', 'warn', 'audit'].map((mode) => `pod-security.kubernetes.io/${mode}=privileged`)]);
 }
 
 /** The synthesized controller Deployment with the stand-ins named in the header. */

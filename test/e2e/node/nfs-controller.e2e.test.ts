@@ -18,7 +18,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { containerStatus, holderPod, nfsControllerOnTestNode, podLogs, removeControllerPods, waitForReadyPods } from './nfs-controller-pods';
+import { allowStandInPods, containerStatus, holderPod, nfsControllerOnTestNode, podLogs, removeControllerPods, waitForReadyPods } from './nfs-controller-pods';
 import { OnDelete } from '../../../src/constructs/nfs';
 import { connect, TEST_NODE_NAME, TestNode } from '../harness';
 import { freePort } from '../harness/proc';
@@ -46,6 +46,7 @@ beforeAll(async () => {
   env = nfsTestEnv();
   node = connect().node;
   d = await deployNfs(env, { prefix: 'pod-nfs', replicas: 1, classes: { Files: { onDelete: OnDelete.DELETE } } });
+  await allowStandInPods(env.cp, d.namespace);
   httpPort = await freePort();
   controller = nfsControllerOnTestNode(d.manifests.one('Deployment'), {
     image: node.controllerImage,

@@ -23,7 +23,7 @@
  * HTTP port: the same pod template, ServiceAccount and Lease.
  */
 import * as fs from 'fs';
-import { containerStatus, followLogs, holderPod, isReady, nfsControllerOnTestNode, podLogs, podsOf, removeControllerPods, waitForReadyPods } from './nfs-controller-pods';
+import { allowStandInPods, containerStatus, followLogs, holderPod, isReady, nfsControllerOnTestNode, podLogs, podsOf, removeControllerPods, waitForReadyPods } from './nfs-controller-pods';
 import { OnDelete } from '../../../src/constructs/nfs';
 import { connect, TestNode } from '../harness';
 import { freePort } from '../harness/proc';
@@ -73,6 +73,7 @@ beforeAll(async () => {
     prefix: 'pod-takeover',
     classes: { Shared: { pathPattern: '${.PVC.namespace}/${.PVC.name}', onDelete: OnDelete.DELETE } },
   });
+  await allowStandInPods(env.cp, d.namespace);
   const deployment = d.manifests.one('Deployment');
   expect(deployment.spec.replicas).toBe(2);
   const apiPort = Number(new URL(env.cp.server).port);
