@@ -55,6 +55,18 @@ export function parseNfsServerConfig(args: readonly string[], env: Readonly<Reco
     serviceName,
     namespace,
     ganeshaConfigDir: absolutePath(NFS_SERVER_FLAGS.ganeshaConfigDir, str(NFS_SERVER_FLAGS.ganeshaConfigDir) ?? PATHS.ganeshaConfigDir),
-    ...parseProvisionerFlags(flags, provisionerName, env),
+    ...withPodIdentity(parseProvisionerFlags(flags, provisionerName, env), env),
   };
+}
+
+/**
+ * The server leads under its pod's name alone. A StatefulSet runs at most one pod of a name,
+ * and a restarted container of that pod is the same server on the same data, so it takes its
+ * Lease back at once instead of standing by a whole lease duration for a holder (itself,
+ * killed) that can no longer release it. The Deployment's replicas keep the random suffix.
+ */
+function withPodIdentity(settings: ProvisionerSettings, env: Readonly<Record<string, string | undefined>>): ProvisionerSettings {
+  const podName = env[ENV.podName];
+  if (!settings.leaderElection.enabled || !podName) return settings;
+  return { ...settings, leaderElection: { ...settings.leaderElection, identity: podName } };
 }

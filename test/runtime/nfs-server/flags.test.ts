@@ -37,6 +37,16 @@ test('reads the required flags and applies the defaults, the shared ones as the 
   });
 });
 
+test('leads under the pod name alone, so a restarted container takes its Lease back at once', () => {
+  const first = parseNfsServerConfig(required, env);
+  const restarted = parseNfsServerConfig(required, env);
+  expect(first.leaderElection).toMatchObject({ enabled: true, identity: 'nfs-server-0' });
+  expect(restarted.leaderElection).toEqual(first.leaderElection);
+  // Outside a pod there is no name to share: the random suffix keeps two processes apart.
+  const outside = parseNfsServerConfig(required, { [ENV.podNamespace]: 'storage' });
+  expect(outside.leaderElection.enabled && outside.leaderElection.identity).toMatch(/_[0-9a-f]{8}$/);
+});
+
 test('reads every optional flag', () => {
   const config = parseNfsServerConfig([...required,
     `--${NFS_SERVER_FLAGS.dataDir}=/srv/backing/`,
