@@ -17,6 +17,7 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
+import { buildSync } from 'esbuild';
 import { NFS_SERVER_FLAGS } from '../../../src/contract/controller-config';
 import { K8S } from '../../../src/contract/keys';
 import { runCommand } from '../../../src/runtime/core/command';
@@ -24,7 +25,7 @@ import { ExportControl } from '../../../src/runtime/nfs-server/export-control';
 import { ServerLayout } from '../../../src/runtime/nfs-server/layout';
 import { NfsSession, pidsInMountNamespace, ServerLab } from '../../runtime/nfs-server/server-lab';
 import { connect } from '../harness';
-import { ensureControllerBundle, eventually, Kube, paths } from '../support';
+import { ensureControllerBundle, eventually, Kube, paths, WAIT_MS } from '../support';
 
 /** The line the command logs once it leads and its informers have synced: it provisions from then on. */
 const WORKING = 'caches synced; working';
@@ -95,6 +96,8 @@ export class ServerEnv {
   /** The current run's mount namespace (a /proc/<pid>/ns/mnt link text), known before the command may die. */
   private mountNs?: string;
   private runs = 0;
+  /** The NFS NULL prober's script, built once. */
+  private nullProbe?: string;
 
   constructor(private readonly options: ServerEnvOptions) {
     const { controlPlane: cp } = connect();
@@ -185,10 +188,34 @@ export class ServerEnv {
 
   /** Resolves once the current run leads and has synced its caches. */
   async waitWorking(): Promise<void> {
-    await eventually('the nfs-server command leads and has synced its caches', async () => {
-      if (!this.running) throw new Error(`the nfs-server command exited\n${this.log()}`);
-      return this.log(Infinity).includes(WORKING);
-    }, { describe: () => this.log() });
+    // A check that throws counts as "not yet": an exit is returned, so it fails at once instead of at the timeout.
+    const outcome = await eventually('the nfs-server command leads and has synced its caches',
+      async () => (!this.running ? 'exited' : this.log(Infinity).includes(WORKING) && 'working'), { describe: () => this.log() });
+    if (outcome === 'exited') throw new Error(`the nfs-server command exited\n${this.log()}`);
+  }
+
+  /**
+   * Resolves once ganesha answers an NFS NULL call at `host`:2049 in the pod's network
+   * namespace (the Service's cluster IP by default), as a client there would reach it. The
+   * call is the command's own (src/runtime/nfs-server/nfs-null.ts), repeated every 20 ms.
+   */
+  async waitForNfsNull(host = this.clusterIP, timeoutMs = WAIT_MS): Promise<void> {
+    this.nullProbe ??= buildSync({
+      stdin: {
+        contents: `import { nfsNull } from './nfs-null';
+          (async () => {
+            while (!(await nfsNull(process.argv[1], 2049, 500))) await new Promise((r) => setTimeout(r, 20));
+          })();`,
+        resolveDir: path.join(__dirname, '..', '..', '..', 'src', 'runtime', 'nfs-server'),
+        loader: 'ts',
+      },
+      bundle: true, platform: 'node', target: 'node20', write: false, logLevel: 'error',
+    }).outputFiles[0].text;
+    const probe = spawn('nsenter', [`--net=${this.lab.netNs}`, '--', process.execPath, '-e', this.nullProbe, host], { stdio: 'ignore' });
+    const timer = setTimeout(() => probe.kill('SIGKILL'), timeoutMs);
+    const code = await new Promise((resolve) => probe.once('exit', resolve));
+    clearTimeout(timer);
+    if (code !== 0) throw new Error(`no NFS NULL answer from ${host}:2049 within ${timeoutMs} ms\n${this.log()}`);
   }
 
   /** True while the command of the current run has not exited. */
