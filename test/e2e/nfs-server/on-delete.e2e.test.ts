@@ -34,10 +34,10 @@ beforeAll(async () => {
 
 afterAll(() => env.tearDown(), 120_000);
 
-/** The pattern the session writes: byte = offset & 0xff. */
+/** The pattern the session writes: byte = offset mod 256. */
 function pattern(size: number): Buffer {
   const b = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) b[i] = i & 0xff;
+  for (let i = 0; i < size; i++) b[i] = i % 256;
   return b;
 }
 

@@ -62,6 +62,7 @@ describe('kill -9 of the server\'s container with claims Bound, a claim made whi
   let downClaimUid: string;
   let killedAt = 0;
   let startedAt = 0;
+  let startedWall = 0;
   /** When the claim made while down was seen Bound, watched from the restart on. */
   let downClaimBound: Promise<{ claim: KubeObject; at: number }>;
 
@@ -102,6 +103,7 @@ describe('kill -9 of the server\'s container with claims Bound, a claim made whi
   test('started again on the same data: every export serves its own data with the same filesystem id; the old handles answer, no ESTALE', async () => {
     const downMs = nowMs() - killedAt;
     startedAt = nowMs();
+    startedWall = Date.now();
     await env.start({ waitWorking: false });
     downClaimBound = waitForClaimBound(kube, env.namespace, 'made-while-down', { intervalMs: 100 }).then((c) => ({ claim: c, at: nowMs() }));
     await env.waitForNfsNull();
@@ -161,7 +163,10 @@ describe('kill -9 of the server\'s container with claims Bound, a claim made whi
     expect(state.loopDevices).toHaveLength(3);
     expect(state.ganeshaExports).toHaveLength(3);
     expect(state.ganeshaExports).toEqual(expect.arrayContaining(before.ganeshaExports));
-    process.stdout.write(`[e2e] claim made while the server was down: Bound ${(boundMs / 1000).toFixed(2)} s after the command started again ` +
-      '(the killed run\'s Lease is taken over once it expires)\n');
+    const times = env.logTimes(['serving', 'standing by: another instance holds the Lease', 'became leader', 'caches synced; working', 'provisioned']);
+    const since = (at?: number) => (at === undefined ? '-' : `${((at - startedWall) / 1000).toFixed(2)} s`);
+    process.stdout.write(`[e2e] claim made while the server was down: Bound ${(boundMs / 1000).toFixed(2)} s after the command started again; from the start (its log): ` +
+      `first line ${since(times.first)}, serving ${since(times.serving)}, standing by for the killed run's Lease ${since(times['standing by: another instance holds the Lease'])}, ` +
+      `leader ${since(times['became leader'])}, caches synced ${since(times['caches synced; working'])}, provisioned ${since(times.provisioned)}\n`);
   }, 300_000);
 });

@@ -209,7 +209,11 @@ export class ServerEnv {
         resolveDir: path.join(__dirname, '..', '..', '..', 'src', 'runtime', 'nfs-server'),
         loader: 'ts',
       },
-      bundle: true, platform: 'node', target: 'node20', write: false, logLevel: 'error',
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      write: false,
+      logLevel: 'error',
     }).outputFiles[0].text;
     const probe = spawn('nsenter', [`--net=${this.lab.netNs}`, '--', process.execPath, '-e', this.nullProbe, host], { stdio: 'ignore' });
     const timer = setTimeout(() => probe.kill('SIGKILL'), timeoutMs);
@@ -263,6 +267,27 @@ export class ServerEnv {
     if (!fs.existsSync(this.logFile)) return '';
     const all = fs.readFileSync(this.logFile, 'utf8').split('\n');
     return (lines === Infinity ? all : all.slice(-lines)).join('\n');
+  }
+
+  /**
+   * Wall-clock times (epoch ms) of the current run's first JSON log line (key `first`) and of
+   * the first line with each message in `messages` (e.g. `serving`, `became leader`), for
+   * printed breakdowns of a start.
+   */
+  logTimes(messages: string[]): Record<string, number | undefined> {
+    const times: Record<string, number | undefined> = {};
+    for (const line of this.log(Infinity).split('\n')) {
+      let entry: { time?: string; msg?: string };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const at = entry.time ? Date.parse(entry.time) : undefined;
+      times.first ??= at;
+      if (entry.msg && messages.includes(entry.msg)) times[entry.msg] ??= at;
+    }
+    return times;
   }
 
   /** What is on the backing storage, mounted, attached and exported now. */
