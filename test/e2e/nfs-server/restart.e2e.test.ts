@@ -164,7 +164,7 @@ describe('kill -9 of the server\'s container with claims Bound, a claim made whi
     expect(state.ganeshaExports).toHaveLength(3);
     expect(state.ganeshaExports).toEqual(expect.arrayContaining(before.ganeshaExports));
     const times = env.logTimes(['serving', 'standing by: another instance holds the Lease', 'became leader', 'caches synced; working', 'provisioned']);
-    const since = (at?: number) => (at === undefined ? '-' : `${((at - startedWall) / 1000).toFixed(2)} s`);
+    const since = (logged?: number) => (logged === undefined ? '-' : `${((logged - startedWall) / 1000).toFixed(2)} s`);
     process.stdout.write(`[e2e] claim made while the server was down: Bound ${(boundMs / 1000).toFixed(2)} s after the command started again; from the start (its log): ` +
       `first line ${since(times.first)}, serving ${since(times.serving)}, standing by for the killed run's Lease ${since(times['standing by: another instance holds the Lease'])}, ` +
       `leader ${since(times['became leader'])}, caches synced ${since(times['caches synced; working'])}, provisioned ${since(times.provisioned)}\n`);
