@@ -8,7 +8,8 @@
  * Proof, for each: the export is gone from the running ganesha and from exports.d, the
  * filesystem is unmounted, its loop device freed and the PV deleted; ARCHIVE leaves the image
  * as `archived/<pv>-<time>.img`, RETAIN the volume's folder (image and record) as
- * `archived/<pv>-retained-<time>/`; the kept image holds what a client wrote, byte for byte.
+ * `archived/<pv>-retained-<time>/`; the kept image holds what a client wrote, byte for byte;
+ * a restart neither serves nor touches what was kept.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -122,4 +123,15 @@ test('onDelete RETAIN: the export, mount and loop device go, the PV is deleted, 
   expect(fs.readFileSync(path.join(folder, 'volume.json'), 'utf8')).toBe(record);
   expect(readFromImage(path.join(folder, 'image'), 'kept.bin').equals(pattern(SIZE))).toBe(true);
   expect(await removedEvent(pv)).toContain('its image was kept on the server (onDelete RETAIN)');
+}, 300_000);
+
+test('a restart after kill -9 leaves what ARCHIVE and RETAIN kept where it is, and serves none of it', async () => {
+  const kept = (await env.state()).archived;
+  expect(kept).toHaveLength(2);
+  await env.killAll();
+  // Serving is what this is about: the new run need not wait for the killed run's Lease.
+  await env.start({ waitWorking: false });
+  await env.waitForNfsNull();
+  const state = await env.state();
+  expect(state).toMatchObject({ archived: kept, images: [], exportFiles: [], mounts: [], loopDevices: [], ganeshaExports: [], notes: [] });
 }, 300_000);
