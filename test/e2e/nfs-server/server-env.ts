@@ -155,7 +155,13 @@ export class ServerEnv {
     return name;
   }
 
-  /** Starts the command on the env's data dir (the same one every run: a restart finds its volumes). */
+  /**
+   * Starts the command on the env's data dir (the same one every run: a restart finds its
+   * volumes). After {@link killAll} the new run cannot lead until the killed run's Lease
+   * expires (about 15 s; a kill -9 never releases it), so waiting until it is working takes
+   * that long; ganesha serves without waiting: pass `waitWorking: false` and use
+   * {@link waitForNfsNull} to wait for serving alone.
+   */
   async start(options: CommandOptions = {}): Promise<void> {
     if (this.running) throw new Error('the nfs-server command is running already: stop or kill it first');
     const bundle = ensureControllerBundle();
