@@ -20,14 +20,15 @@ export class XfsProjectBackend extends DirectoryBackend {
   /** The backing filesystem's mount point, found by {@link preflight}. */
   private filesystem?: string;
 
-  constructor(layout: ServerLayout, private readonly run: CommandRunner) {
+  /** `mounts` reads the mount table (this process's mountinfo unless a test gives another). */
+  constructor(layout: ServerLayout, private readonly run: CommandRunner, private readonly mounts: () => Promise<MountTable> = () => MountTable.read()) {
     super(layout);
   }
 
   /** Refuses to start unless the data directory is on XFS mounted with prjquota (mountinfo, as the kernel reports it). */
   override async preflight(): Promise<void> {
     const dataDir = await fsp.realpath(this.layout.dataDir);
-    this.filesystem = checkProjectQuotaMount(dataDir, (await MountTable.read()).mountContaining(dataDir)).filesystem;
+    this.filesystem = checkProjectQuotaMount(dataDir, (await this.mounts()).mountContaining(dataDir)).filesystem;
   }
 
   /** A project id no live volume (nor a create in progress) holds, kept in the record. */
