@@ -50,6 +50,8 @@ void supervisor.start().then((steps) => {
         case 'remove': return volumes.remove(request.pv);
         case 'usage': return volumes.usage(request.pv);
         case 'get': return volumes.get(request.pv);
+        case 'pid': return Promise.resolve(process.pid);
+        case 'pids': return Promise.resolve({ ganeshaPid: supervisor.ganeshaPid });
         // Fills a volume through its served directory (this namespace's mount), so a test writes only the last MiBs through NFS.
         case 'fill': return fill(path.join(backend.servedPath(request.pv), request.name), request.bytes);
         default: return Promise.reject(new Error(`unknown op ${request.op}`));
