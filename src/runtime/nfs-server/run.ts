@@ -11,11 +11,11 @@
  * stay ganesha's alone: an unreachable API server stops provisioning, never the serving of
  * existing volumes (a restart or an unready endpoint would cut every client off).
  */
+import { volumeBackend } from './backends';
+import { DirectoryMeter } from './directory-meter';
 import { NfsServerConfig } from './flags';
 import { ServerLayout } from './layout';
 import { PSEUDO_ROOT, ServerProvisioner } from './provisioner';
-import { volumeBackend } from './backends';
-import { DirectoryMeter } from './directory-meter';
 import { StatvfsMeter } from './statvfs-meter';
 import { ServerSupervisor } from './supervisor';
 import { VolumeManager } from './volume-manager';

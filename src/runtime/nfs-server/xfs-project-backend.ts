@@ -21,7 +21,11 @@ export class XfsProjectBackend extends DirectoryBackend {
   private filesystem?: string;
 
   /** `mounts` reads the mount table (this process's mountinfo unless a test gives another). */
-  constructor(layout: ServerLayout, private readonly run: CommandRunner, private readonly mounts: () => Promise<MountTable> = () => MountTable.read()) {
+  constructor(
+    layout: ServerLayout,
+    private readonly run: CommandRunner,
+    private readonly mounts: () => Promise<MountTable> = () => MountTable.read(),
+  ) {
     super(layout);
   }
 

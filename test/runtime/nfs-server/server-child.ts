@@ -10,8 +10,8 @@
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
-import { CommandRunner, runCommand } from '../../../src/runtime/core/command';
 import type { QuotaMode } from '../../../src/contract/values';
+import { CommandRunner, runCommand } from '../../../src/runtime/core/command';
 import { volumeBackend } from '../../../src/runtime/nfs-server/backends';
 import { ServerLayout } from '../../../src/runtime/nfs-server/layout';
 import { ServerSupervisor } from '../../../src/runtime/nfs-server/supervisor';

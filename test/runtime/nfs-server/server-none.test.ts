@@ -8,8 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { NfsProvisioner, NfsQuota, NfsServer } from '../../../src';
 import { NfsSession, ServerLab, ServerRun } from './server-lab';
+import { NfsProvisioner, NfsQuota, NfsServer } from '../../../src';
 import { one, synthValid } from '../../util/synth';
 
 const MIB = 1024 * 1024;
@@ -33,7 +33,7 @@ function effectiveCapabilities(pid: number): string[] {
   const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('CapEff:'))!;
   const mask = BigInt(`0x${line.split(/\s+/)[1]}`);
   const names: string[] = [];
-  for (let bit = 0n; bit < 64n; bit++) if (mask & (1n << bit)) names.push(BITS[Number(bit)] ?? `bit${bit}`);
+  for (let bit = 0n; bit < 64n; bit++) if ((mask / 2n ** bit) % 2n === 1n) names.push(BITS[Number(bit)] ?? `bit${bit}`);
   return names;
 }
 

@@ -57,7 +57,7 @@ test('create: a directory of its own, project id in the record, the directory jo
     `project -s -p ${data('pvc-a')} 1`, `limit -p bhard=${300 * MIB} 1`,
     `project -s -p ${data('pvc-b')} 2`, `limit -p bhard=${300 * MIB} 2`,
   ]);
-  expect(fs.statSync(data('pvc-a')).mode & 0o7777).toBe(0o2775);
+  expect(fs.statSync(data('pvc-a')).mode % 0o10000).toBe(0o2775);
   expect(JSON.parse(fs.readFileSync(layout.record('pvc-a'), 'utf8')).projectId).toBe(1);
   expect(fs.readFileSync(layout.exportFile('pvc-a'), 'utf8')).toContain(`Path = ${data('pvc-a')};`);
   // A claim asks for its own size: nothing is added for a filesystem of its own.
