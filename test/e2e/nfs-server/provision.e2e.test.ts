@@ -11,120 +11,33 @@
  * writes past the old limit) and PV and claim say so; deleting the claim removes export,
  * mount, loop device and image (onDelete DELETE).
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
-import { NFS_SERVER_FLAGS } from '../../../src/contract/controller-config';
+import { ServerCommand } from './server-command';
 import { K8S, PV_ANNOTATIONS, PVC_ANNOTATIONS } from '../../../src/contract/keys';
 import { CLUSTER_EVENT_NAMESPACE } from '../../../src/runtime/core/events';
-import { NfsSession, pidsInMountNamespace, ServerLab } from '../../runtime/nfs-server/server-lab';
+import type { NfsSession } from '../../runtime/nfs-server/server-lab';
 import { connect } from '../harness';
-import { ensureControllerBundle, eventually, Kube, paths, waitForClaimBound, waitForGone, waitForObject } from '../support';
+import { eventually, Kube, paths, waitForClaimBound, waitForGone, waitForObject } from '../support';
 
 const MIB = 1024 * 1024;
 const PROVISIONER = 'example.com/in-cluster-e2e';
 const NAMESPACE = 'nfs-server-e2e';
-const SERVICE = 'nfs-server';
 const CLASS = 'in-cluster-e2e';
 
-const lab = new ServerLab();
 const { controlPlane: cp } = connect();
 const kube = Kube.fromKubeconfig(cp.kubeconfig);
-const apiPort = Number(new URL(cp.server).port);
-const socket = path.join(lab.root, 'api.sock');
-let hostRelay: net.Server;
-let netRelay: ChildProcess;
-let command: ChildProcess;
-let commandNs: string;
+const server = new ServerCommand({ cp, kube, provisioner: PROVISIONER, namespace: NAMESPACE, className: CLASS, quota: 'loop-image' });
+const lab = server.lab;
 let clusterIP: string;
 
-/** Pipes every connection accepted by `server` to a new connection made by `dial` (the namespace side below does the same). */
-function relayTo(server: net.Server, dial: () => net.Socket): net.Server {
-  return server.on('connection', (c) => {
-    const u = dial();
-    for (const [a, b] of [[c, u], [u, c]]) {
-      a.pipe(b);
-      a.on('error', () => b.destroy());
-    }
-  });
-}
-
-const commandLog = () => (fs.existsSync(path.join(lab.root, 'command.log')) ? fs.readFileSync(path.join(lab.root, 'command.log'), 'utf8').split('\n').slice(-30).join('\n') : '');
-
 beforeAll(async () => {
-  const bundle = ensureControllerBundle();
-  lab.start();
-  // Host side: the unix socket leads to the API server on the host's loopback.
-  hostRelay = relayTo(net.createServer(), () => net.connect(apiPort, '127.0.0.1'));
-  await new Promise<void>((resolve) => hostRelay.listen(socket, resolve));
-  // Namespace side: the API server's loopback address and port lead to the unix socket, so the admin kubeconfig works as it is.
-  netRelay = spawn('nsenter', [`--net=${lab.netNs}`, '--', process.execPath, '-e', `
-    const net = require('net');
-    net.createServer((c) => {
-      const u = net.connect(${JSON.stringify(socket)});
-      for (const [a, b] of [[c, u], [u, c]]) { a.pipe(b); a.on('error', () => b.destroy()); }
-    }).listen(${apiPort}, '127.0.0.1');`], { stdio: 'ignore' });
-
-  await kube.ensure(paths.namespace(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-  const service = await kube.ensure(`/api/v1/namespaces/${NAMESPACE}/services`, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: SERVICE },
-    spec: { type: 'ClusterIP', ports: [{ name: 'nfs', port: 2049, protocol: 'TCP' }], selector: { app: SERVICE } },
-  }) ?? await kube.get(`/api/v1/namespaces/${NAMESPACE}/services/${SERVICE}`);
-  clusterIP = (service as any).spec.clusterIP;
-  // The Service's address is the server's, inside its network namespace (kube-proxy's job in a cluster).
-  lab.inNet('ip', ['addr', 'add', `${clusterIP}/32`, 'dev', 'lo']);
-  await kube.ensure(paths.storageClass(), {
-    apiVersion: 'storage.k8s.io/v1',
-    kind: 'StorageClass',
-    metadata: { name: CLASS },
-    provisioner: PROVISIONER,
-    reclaimPolicy: 'Delete',
-    allowVolumeExpansion: true,
-    volumeBindingMode: 'Immediate',
-    parameters: { onDelete: 'DELETE' },
-  });
-
-  const out = fs.openSync(path.join(lab.root, 'command.log'), 'a');
-  command = spawn('nsenter', [`--net=${lab.netNs}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', process.execPath, bundle, 'nfs-server',
-    `--${NFS_SERVER_FLAGS.provisionerName}=${PROVISIONER}`,
-    `--${NFS_SERVER_FLAGS.serviceName}=${SERVICE}`,
-    `--${NFS_SERVER_FLAGS.dataDir}=${lab.dataDir}`,
-    `--${NFS_SERVER_FLAGS.ganeshaConfigDir}=${lab.configDir}`,
-    `--${NFS_SERVER_FLAGS.httpPort}=8080`,
-    `--${NFS_SERVER_FLAGS.usageInterval}=1`,
-    `--kubeconfig=${cp.kubeconfig}`], { stdio: ['ignore', out, out], env: { ...process.env, POD_NAMESPACE: NAMESPACE, POD_NAME: 'nfs-server-0' } });
-  const own = fs.readlinkSync('/proc/self/ns/mnt');
-  commandNs = own;
-  while (commandNs === own && command.exitCode === null) {
-    await new Promise((r) => setTimeout(r, 10));
-    commandNs = fs.readlinkSync(`/proc/${command.pid}/ns/mnt`);
-  }
-  await eventually('the command leads and has synced its caches', async () => commandLog().includes('caches synced; working'), {
-    describe: commandLog,
-  });
+  await server.start();
+  clusterIP = server.clusterIP;
 }, 300_000);
 
-afterAll(async () => {
-  await kube.delete(paths.storageClass(CLASS)).catch(() => undefined);
-  await kube.delete(paths.namespace(NAMESPACE)).catch(() => undefined);
-  if (command && command.exitCode === null) {
-    const exited = new Promise((resolve) => command.once('exit', resolve));
-    command.kill('SIGTERM');
-    await exited;
-  }
-  // Anything left in the command's mount namespace (ganesha, the bus) goes too.
-  for (const pid of commandNs ? pidsInMountNamespace(commandNs) : []) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch { /* gone meanwhile */ }
-  }
-  netRelay?.kill('SIGKILL');
-  hostRelay?.close();
-  await lab.cleanup();
-}, 120_000);
+afterAll(() => server.stop(), 120_000);
 
 /** Repeats an NFS command until it succeeds (a fresh ganesha refuses opens during its grace period). */
 async function untilOk(session: NfsSession, line: string, tries = 600): Promise<any> {
@@ -161,7 +74,7 @@ describe('a claim of 300Mi through its life', () => {
     expect(empty.blocks * empty.frsize).toBeGreaterThanOrEqual(300 * MIB);
     // All but the last 16 MiB of the free space is filled inside the server (libnfs writes 3.5 KiB per call).
     const mountpoint = path.join(lab.dataDir, 'mounts', pvName);
-    execFileSync('nsenter', [`--mount=/proc/${command.pid}/ns/mnt`, '--', 'fallocate', '-l', String(empty.bavail * empty.frsize - 16 * MIB), path.join(mountpoint, 'filler')]);
+    execFileSync('nsenter', [`--mount=/proc/${server.command!.pid}/ns/mnt`, '--', 'fallocate', '-l', String(empty.bavail * empty.frsize - 16 * MIB), path.join(mountpoint, 'filler')]);
     const filled = await session.send('statvfs');
     const available = filled.bavail * filled.frsize;
     expect(await untilOk(session, 'create 0 /data.bin')).toMatchObject({ ok: true });
@@ -200,7 +113,7 @@ describe('a claim of 300Mi through its life', () => {
     expect(fs.existsSync(path.join(lab.dataDir, 'exports.d', `${pvName}.conf`))).toBe(false);
     expect(fs.existsSync(path.join(lab.dataDir, 'mounts', pvName))).toBe(false);
     expect(fs.readdirSync(path.join(lab.dataDir, 'archived'))).toEqual([]);
-    const mounts = execFileSync('nsenter', [`--mount=/proc/${command.pid}/ns/mnt`, '--', 'cat', '/proc/self/mountinfo'], { encoding: 'utf8' });
+    const mounts = execFileSync('nsenter', [`--mount=/proc/${server.command!.pid}/ns/mnt`, '--', 'cat', '/proc/self/mountinfo'], { encoding: 'utf8' });
     expect(mounts).not.toContain(pvName);
     expect(await lab.loopDevicesOf(image)).toBe('');
     const removed = await eventually('the PV\'s VolumeRemoved event', async () =>

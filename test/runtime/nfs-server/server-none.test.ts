@@ -10,21 +10,11 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { NfsSession, ServerLab, ServerRun } from './server-lab';
 import { NfsProvisioner, NfsQuota, NfsServer } from '../../../src';
-import { one, synthValid } from '../../util/synth';
 
 const MIB = 1024 * 1024;
 const lab = new ServerLab();
 let server: ServerRun;
 let capabilities: string[];
-
-/** The capabilities the construct gives the server container of a NONE-mode pod. */
-function noneCapabilities(): string[] {
-  const chart = Testing.chart();
-  new NfsProvisioner(chart, 'nfs', { server: NfsServer.inCluster({ quota: NfsQuota.NONE }), provisionerName: 'example.com/nfs-server' });
-  const security = one(synthValid(chart), 'StatefulSet').spec.template.spec.containers[0].securityContext;
-  expect(security.capabilities.drop).toEqual(['ALL']);
-  return security.capabilities.add;
-}
 
 /** CapEff of a process as a set of names (bits of linux/capability.h). */
 function effectiveCapabilities(pid: number): string[] {
@@ -44,7 +34,7 @@ async function start(): Promise<any> {
 }
 
 beforeAll(async () => {
-  capabilities = noneCapabilities();
+  capabilities = serverCapabilities(NfsQuota.NONE);
   lab.start();
   await start();
 }, 120_000);
