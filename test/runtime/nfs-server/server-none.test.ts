@@ -7,9 +7,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
+import { serverCapabilities } from './pod-capabilities';
 import { NfsSession, ServerLab, ServerRun } from './server-lab';
-import { NfsProvisioner, NfsQuota, NfsServer } from '../../../src';
+import { NfsQuota } from '../../../src';
 
 const MIB = 1024 * 1024;
 const lab = new ServerLab();
