@@ -19,6 +19,8 @@ export interface MountEntry {
   readonly mountPoint: string;
   readonly fsType: string;
   readonly source: string;
+  /** The filesystem's own options (`rw,prjquota,...`): what the superblock was mounted with. */
+  readonly superOptions: string;
 }
 
 export const SELF_MOUNTINFO = '/proc/self/mountinfo';
@@ -45,6 +47,7 @@ export function parseMountInfo(text: string): MountEntry[] {
       mountPoint: unescapeMountField(fields[4]),
       fsType: unescapeMountField(fields[dash + 1]),
       source: unescapeMountField(fields[dash + 2]),
+      superOptions: unescapeMountField(fields[dash + 3] ?? ''),
     });
   }
   return entries;
@@ -90,6 +93,17 @@ export class MountTable {
   /** Where the device `major:minor` is mounted (empty if nowhere in this namespace). */
   public mountsOf(devno: string): string[] {
     return this.devnos.get(devno) ?? [];
+  }
+
+  /**
+   * The visible mount that holds the absolute path `p`: the one at the longest mount point
+   * that is `p` or one of its parents (`p` is taken as given: resolve links first).
+   */
+  public mountContaining(p: string): MountEntry | undefined {
+    for (let dir = path.resolve(p); ; dir = path.dirname(dir)) {
+      const found = this.mountAt(dir);
+      if (found || dir === '/') return found;
+    }
   }
 
   /** Mount points strictly below `dir`. */

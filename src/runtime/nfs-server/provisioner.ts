@@ -1,6 +1,6 @@
 /**
  * The in-cluster server's provisioner: claims of classes naming it become volumes of the
- * volume manager (one XFS loop image and export each), served at `<clusterIP>:/<pv>`.
+ * volume manager (one export each, kept as its `--quota` mode says), served at `<clusterIP>:/<pv>`.
  * The decisions are subdir mode's (nfs/provision.ts: which claims are ours and the PV's
  * shape; nfs/delete.ts: delete per the onDelete recorded on the PV); only what carries them
  * out differs. The class's pathPattern does not apply: every volume is its own export.
@@ -11,7 +11,6 @@
  */
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { pseudoPathOf } from './ganesha-config';
-import { imageRequestForClaim } from './sizes';
 import type { NewVolume } from './volume-manager';
 import { parseQuantity } from '../../contract/quantity';
 import { errorMessage } from '../core/errors';
@@ -25,6 +24,8 @@ import type { Lookup, VolumeWriter } from '../ports/nfs-api';
 
 /** What the provisioner needs of the volume manager (volume-manager.ts). */
 export interface ServerVolumes {
+  /** What a claim of `claimBytes` asks the store for (a loop image adds XFS's share). */
+  requestForClaim(claimBytes: number): number;
   create(pv: string, spec: NewVolume): Promise<unknown>;
   remove(pv: string): Promise<'removed' | 'missing'>;
   list(): Promise<string[]>;
@@ -58,9 +59,9 @@ export interface ServerProvisionerDeps {
 }
 
 const ON_DELETE_DONE = {
-  DELETE: 'its image was deleted',
-  ARCHIVE: 'its image was archived on the server',
-  RETAIN: 'its image was kept on the server',
+  DELETE: 'its data was deleted',
+  ARCHIVE: 'its data was archived on the server',
+  RETAIN: 'its data and record were kept on the server',
 } as const;
 
 export class ServerProvisioner {
@@ -133,7 +134,7 @@ export class ServerProvisioner {
     this.deps.events.emit(ref, 'Normal', SERVER_REASONS.provisioning, `External provisioner is provisioning volume for claim "${namespace}/${name}"`);
     try {
       await this.deps.store.create(pvName, {
-        requestBytes: imageRequestForClaim(Number(parseQuantity(plan.capacity))),
+        requestBytes: this.deps.store.requestForClaim(Number(parseQuantity(plan.capacity))),
         onDelete: plan.onDelete,
         uid: 0,
         gid: 0,
@@ -166,7 +167,7 @@ export class ServerProvisioner {
     if (decision.action === 'fail') this.fail('delete', started, ref, SERVER_REASONS.volumeFailedDelete, decision.message);
     let outcome: 'removed' | 'missing';
     try {
-      // The volume manager disposes of the image per the onDelete it recorded with this PV's plan.
+      // The volume manager disposes of the data per the onDelete it recorded with this PV's plan.
       outcome = await this.deps.store.remove(name);
     } catch (error) {
       this.deps.metrics.error('filesystem');
@@ -180,7 +181,7 @@ export class ServerProvisioner {
     }
     const message = outcome === 'missing'
       ? `volume ${name} was not on the server (removed already)`
-      : `removed the export, mount and loop device of ${name}; ${ON_DELETE_DONE[decision.onDelete]} (onDelete ${decision.onDelete})`;
+      : `removed the export of ${name} (and its mount or project limit); ${ON_DELETE_DONE[decision.onDelete]} (onDelete ${decision.onDelete})`;
     this.deps.events.emit(ref, 'Normal', SERVER_REASONS.volumeRemoved, message);
     this.deps.metrics.operation('delete', 'succeeded', (Date.now() - started) / 1000);
     this.deps.log.info('deleted', { volume: name, onDelete: decision.onDelete, outcome });

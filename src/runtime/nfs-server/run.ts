@@ -6,14 +6,16 @@
  *
  * Once ganesha serves, the command reads its Service's cluster IP and runs the provisioning
  * loop (nfs/work-loop.ts, with leader election) over the volume manager: claims become
- * volumes, resizes grow the image first, usage comes from statvfs. Readiness and liveness
+ * volumes kept as `--quota` says (backends.ts), resizes grow the volume first, usage comes
+ * from statvfs (loop-image, xfs-project) or a walk (none). Readiness and liveness
  * stay ganesha's alone: an unreachable API server stops provisioning, never the serving of
  * existing volumes (a restart or an unready endpoint would cut every client off).
  */
+import { volumeBackend } from './backends';
+import { DirectoryMeter } from './directory-meter';
 import { NfsServerConfig } from './flags';
 import { ServerLayout } from './layout';
 import { PSEUDO_ROOT, ServerProvisioner } from './provisioner';
-import { imageRequestForClaim } from './sizes';
 import { StatvfsMeter } from './statvfs-meter';
 import { ServerSupervisor } from './supervisor';
 import { VolumeManager } from './volume-manager';
@@ -38,17 +40,12 @@ export interface NfsServerRunOptions extends CommandRunOptions {
 
 /** Runs until the shutdown signal (status 0) or until ganesha or the bus exits (status 1). */
 export async function runNfsServer(config: NfsServerConfig, log: Logger, options: NfsServerRunOptions): Promise<number> {
-  if (config.quota !== 'loop-image') {
-    // The other modes are in the contract; this server enforces sizes with loop images only so far.
-    log.warn('only --quota=loop-image is implemented; volumes are loop images', { quota: config.quota });
-  }
   const client = options.connect();
   const { metrics, events } = commandReporting(client.eventPort(), { component: config.provisionerName, instance: process.env[ENV.podName] || 'local' }, log);
   const layout = new ServerLayout(config.dataDir);
   const volumes = new VolumeManager({
     layout,
-    run: runProgram,
-    preallocate: config.preallocate,
+    backend: volumeBackend(config.quota, { layout, run: runProgram, preallocate: config.preallocate }),
     report: (message, fields) => log.info(message, fields),
   });
   const supervisor = new ServerSupervisor({
@@ -100,8 +97,8 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
         metrics,
         log,
       }),
-      resizeBackend: { grow: async (pv, bytes) => void await volumes.grow(pv, imageRequestForClaim(Number(bytes))) },
-      meter: () => new StatvfsMeter((pv) => volumes.usage(pv)),
+      resizeBackend: { grow: async (pv, bytes) => void await volumes.grow(pv, volumes.requestForClaim(Number(bytes))) },
+      meter: (budgetMs) => config.quota === 'none' ? new DirectoryMeter(layout, budgetMs) : new StatvfsMeter((pv) => volumes.usage(pv)),
     });
     await loop.start();
   };

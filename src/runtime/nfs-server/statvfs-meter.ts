@@ -1,15 +1,16 @@
 /**
- * The usage meter of the in-cluster server: statvfs of each volume's own filesystem, exact
- * and constant-time however many files a volume holds (subdir mode has to walk directories).
+ * The usage meter of `--quota=loop-image` and `xfs-project`: statvfs of each volume (its
+ * own filesystem; its project's limit and usage), exact and constant-time however many
+ * files a volume holds (subdir mode and `--quota=none` have to walk directories).
  */
-import type { VolumeUsage } from './volume-manager';
+import type { VolumeUsage } from './backend';
 import type { Measurement, PassResult, VolumeDirectory } from '../nfs/usage';
 import type { VolumeMeter } from '../nfs/usage-monitor';
 
 export class StatvfsMeter implements VolumeMeter {
   private readonly cache = new Map<string, Measurement>();
 
-  /** `usage` is the volume manager's (statvfs of the volume's mountpoint). */
+  /** `usage` is the volume manager's (its backend's statvfs of the volume). */
   constructor(private readonly usage: (pv: string) => Promise<VolumeUsage>, private readonly now: () => number = Date.now) {}
 
   get(name: string): Measurement | undefined {

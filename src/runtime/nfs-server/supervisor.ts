@@ -1,6 +1,7 @@
 /**
  * Brings the server up in the one order that never serves a bare mountpoint and never
- * leaves ganesha without its control channel: the D-Bus bus (ganesha never attaches to a
+ * leaves ganesha without its control channel: the backing storage checked for the
+ * `--quota` mode (before any child runs, so a refusal leaves nothing behind), the D-Bus bus (ganesha never attaches to a
  * bus that comes later), then every recorded volume mounted and every unfinished change
  * finished or undone (VolumeManager.recover), then ganesha as a child process. Either
  * child exiting ends the server (the command exits non-zero and the kubelet restarts it).
@@ -66,6 +67,7 @@ export class ServerSupervisor {
   /** Bus, recovery, ganesha; resolves once ganesha answers NFS and D-Bus, with what recovery did. */
   async start(): Promise<RecoveryStep[]> {
     const { configDir, layout } = this.options;
+    await this.options.volumes.preflight();
     await fsp.mkdir(configDir, { recursive: true });
     const socket = path.join(configDir, 'bus');
     await fsp.rm(socket, { force: true });

@@ -1,24 +1,27 @@
 /**
- * The server's volumes: one XFS image per volume, loop-mounted (`mount -o loop` sets
- * autoclear, so a loop device never outlives its mount or the pod), exported by ganesha.
- * Every multi-step change writes a journal note first and clears it last; {@link recover}
- * (run before ganesha starts) finishes or undoes whatever a crash cut short
- * (recovery.ts decides what).
+ * The server's volumes: journal notes, records, export files and export ids, the same for
+ * every `--quota` mode; the volume's data (a loop-mounted XFS image, a directory, a
+ * directory under an XFS project quota) is its {@link VolumeBackend}'s. Every multi-step
+ * change writes a journal note first and clears it last; {@link recover} (run before
+ * ganesha starts) finishes or undoes whatever a crash cut short (recovery.ts decides what).
  */
 import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
+import type { VolumeBackend, VolumeUsage } from './backend';
 import type { ExportControl } from './export-control';
 import { exportBlock } from './ganesha-config';
 import { isVolumeName, ServerLayout } from './layout';
-import { liveExportIds, ObservedVolume, planRecovery, RecoveryStep } from './recovery';
-import { growTarget, imageSizeFor } from './sizes';
+import { liveRecords, ObservedVolume, planRecovery, RecoveryStep } from './recovery';
 import { filesystemIdFor, JournalNote, nextExportId, VolumeRecord } from './volume-record';
 import type { OnDeleteValue } from '../../contract/values';
-import type { CommandRunner } from '../core/command';
+import { exists } from '../fs/exists';
 import { MountTable } from '../local/mountinfo';
 
+export type { VolumeUsage } from './backend';
+
 export interface NewVolume {
+  /** Bytes asked of the backend ({@link VolumeManager.requestForClaim} of the claim's size). */
   readonly requestBytes: number;
   readonly onDelete: OnDeleteValue;
   readonly uid: number;
@@ -26,35 +29,28 @@ export interface NewVolume {
   readonly mode: number;
 }
 
-export interface VolumeUsage {
-  readonly capacityBytes: number;
-  readonly usedBytes: number;
-  readonly availableBytes: number;
-}
-
 export interface VolumeManagerOptions {
   readonly layout: ServerLayout;
-  readonly run: CommandRunner;
+  /** How each volume's data is kept and its size enforced (`--quota`). */
+  readonly backend: VolumeBackend;
   /** The running ganesha's export manager; absent while ganesha is not running (start-up). */
   readonly exports?: ExportControl;
-  /** Allocate image blocks up front (`fallocate`) instead of leaving images sparse. */
-  readonly preallocate: boolean;
   /** Called for what recovery did and found, one line each. */
   readonly report?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export class VolumeManager {
   private readonly layout: ServerLayout;
-  private readonly run: CommandRunner;
+  private readonly backend: VolumeBackend;
   private exports?: ExportControl;
-  /** Export ids of live volumes and creates in progress: never handed out twice. */
-  private readonly liveIds = new Set<number>();
+  /** Records of live volumes and creates in progress: their export ids (and project ids) are never handed out twice. */
+  private readonly live = new Map<string, VolumeRecord>();
   /** Per-volume chain of operations: one change at a time per volume. */
   private readonly chains = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: VolumeManagerOptions) {
     this.layout = options.layout;
-    this.run = options.run;
+    this.backend = options.backend;
     this.exports = options.exports;
   }
 
@@ -63,16 +59,27 @@ export class VolumeManager {
     this.exports = exports;
   }
 
+  /** The request a claim of `claimBytes` makes of {@link create} and {@link grow} in this mode. */
+  requestForClaim(claimBytes: number): number {
+    return this.backend.requestForClaim(claimBytes);
+  }
+
+  /** Makes the layout's folders and checks the backing storage can do this mode (throws naming the fix). */
+  async preflight(): Promise<void> {
+    for (const dir of this.layout.directories) await fsp.mkdir(dir, { recursive: true });
+    await this.backend.preflight();
+  }
+
   /**
-   * Finishes or undoes every change a crash cut short and mounts every recorded volume with
-   * its export file in place, so ganesha (started next) serves them all.
+   * Finishes or undoes every change a crash cut short and makes every recorded volume
+   * servable with its export file in place, so ganesha (started next) serves them all.
    */
   async recover(): Promise<RecoveryStep[]> {
-    for (const dir of this.layout.directories) await fsp.mkdir(dir, { recursive: true });
+    await this.preflight();
     // Half-written records and export files: the rename that would have published them never happened.
     for (const name of await fsp.readdir(this.layout.stagingDir)) await fsp.rm(path.join(this.layout.stagingDir, name), { force: true });
     const observed = await this.observe();
-    for (const id of liveExportIds(observed)) this.liveIds.add(id);
+    for (const record of liveRecords(observed)) this.live.set(record.pv, record);
     const steps = planRecovery(observed);
     for (const step of steps) {
       await this.execute(step);
@@ -82,8 +89,8 @@ export class VolumeManager {
   }
 
   /**
-   * Makes a volume: image, filesystem, mount, export. Idempotent: a volume that exists is
-   * returned as it is (its export added again if ganesha lost it).
+   * Makes a volume: its data, record, export. Idempotent: a volume that exists is returned
+   * as it is (its export added again if ganesha lost it).
    */
   async create(pv: string, spec: NewVolume): Promise<VolumeRecord> {
     return this.serialized(pv, async () => {
@@ -95,24 +102,23 @@ export class VolumeManager {
         return existing;
       }
 
-      const exportId = nextExportId(this.liveIds);
-      this.liveIds.add(exportId);
-      const record: VolumeRecord = {
+      // Allocated with no await in between, so concurrent creates of other volumes see each other's ids.
+      const exportId = nextExportId([...this.live.values()].map((r) => r.exportId));
+      const record = this.backend.allocate({
         pv,
-        sizeBytes: imageSizeFor(spec.requestBytes),
+        sizeBytes: this.backend.sizeFor(spec.requestBytes),
         exportId,
         filesystemId: filesystemIdFor(exportId),
         onDelete: spec.onDelete,
         uid: spec.uid,
         gid: spec.gid,
         mode: spec.mode,
-      };
+      }, this.live.values());
+      this.live.set(pv, record);
       try {
         await this.writeNote(pv, { op: 'create', record });
         await fsp.mkdir(this.layout.volumeDir(pv));
-        await this.sizeImage(this.layout.image(pv), record.sizeBytes, 'wx');
-        await this.run('mkfs.xfs', ['-q', '-f', this.layout.image(pv)]);
-        await this.mount(record);
+        await this.backend.make(record);
         await this.publish(record);
         await this.exports?.add(this.layout.exportFile(pv), exportId);
         await this.clearNote(pv);
@@ -124,14 +130,11 @@ export class VolumeManager {
     });
   }
 
-  /**
-   * Grows a volume online to hold `requestBytes`: image, loop device, filesystem, record,
-   * in that order; returns the record once the filesystem has the new size.
-   */
+  /** Grows a volume online to hold `requestBytes`; returns the record once the volume has the new size. */
   async grow(pv: string, requestBytes: number): Promise<VolumeRecord> {
     return this.serialized(pv, async () => {
       const record = await this.mustRecord(pv);
-      const target = growTarget(record.sizeBytes, requestBytes);
+      const target = this.backend.growTarget(record.sizeBytes, requestBytes);
       if (target === undefined) return record;
       await this.writeNote(pv, { op: 'grow', sizeBytes: target });
       const grown = await this.growTo(record, target);
@@ -140,7 +143,7 @@ export class VolumeManager {
     });
   }
 
-  /** Removes a volume: unexport, unmount, then DELETE, RETAIN or ARCHIVE its image as recorded. */
+  /** Removes a volume: unexport, detach, then DELETE, RETAIN or ARCHIVE its data as recorded. */
   async remove(pv: string): Promise<'removed' | 'missing'> {
     return this.serialized(pv, async () => {
       const observed = await this.observeOne(pv);
@@ -155,10 +158,9 @@ export class VolumeManager {
     });
   }
 
-  /** The volume's filesystem as statvfs sees it: exact and cheap. */
+  /** How full the volume is, as its backend measures it. */
   async usage(pv: string): Promise<VolumeUsage> {
-    const s = await fsp.statfs(this.layout.mountpoint(pv));
-    return { capacityBytes: s.blocks * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize, availableBytes: s.bavail * s.bsize };
+    return this.backend.usage(this.live.get(pv) ?? await this.mustRecord(pv));
   }
 
   /** The record of a live volume, if there is one. */
@@ -173,14 +175,18 @@ export class VolumeManager {
 
   private async execute(step: RecoveryStep): Promise<void> {
     switch (step.kind) {
-      case 'undo-create':
-        await this.unserve(step.pv);
+      case 'undo-create': {
+        const note = await this.readNote(step.pv);
+        const record = note?.op === 'create' ? note.record : undefined;
+        await this.unserve(step.pv, record?.exportId);
+        await this.backend.release(step.pv, record, false);
         await fsp.rm(this.layout.volumeDir(step.pv), { recursive: true, force: true });
-        await this.releaseId(step.pv);
+        this.live.delete(step.pv);
         await this.clearNote(step.pv);
         return;
+      }
       case 'finish-grow':
-        await this.mount(step.record);
+        await this.backend.attach(step.record);
         await this.growTo(step.record, step.sizeBytes);
         await this.writeExportFile(step.record);
         await this.clearNote(step.pv);
@@ -189,99 +195,68 @@ export class VolumeManager {
         await this.finishRemove(step.pv, step.record);
         return;
       case 'serve':
-        await this.mount(step.record);
+        await this.backend.attach(step.record);
         await this.writeExportFile(step.record);
         return;
       case 'clear-orphan':
         await this.unserve(step.pv);
-        await this.disposeImage(step.pv, 'ARCHIVE');
+        await this.dispose(step.pv, undefined, 'ARCHIVE');
         await fsp.rm(this.layout.volumeDir(step.pv), { recursive: true, force: true });
         await this.clearNote(step.pv);
         return;
-      case 'report-missing-image':
-        // Without its file ganesha does not export the (empty, immutable) mountpoint in the image's stead.
+      case 'report-missing-data':
+        // Without its file ganesha does not serve the volume at all (never an empty stand-in).
         await fsp.rm(this.layout.exportFile(step.pv), { force: true });
-        this.options.report?.('volume has a record but no image: not served', { pv: step.pv });
+        this.options.report?.('volume has a record but no data (image or directory): not served', { pv: step.pv });
         return;
     }
   }
 
   private async finishRemove(pv: string, record: VolumeRecord | undefined): Promise<void> {
     await this.unserve(pv, record?.exportId);
-    await this.disposeImage(pv, record?.onDelete ?? 'ARCHIVE');
+    await this.dispose(pv, record, record?.onDelete ?? 'ARCHIVE');
     await fsp.rm(this.layout.volumeDir(pv), { recursive: true, force: true });
-    if (record) this.liveIds.delete(record.exportId);
+    this.live.delete(pv);
     await this.clearNote(pv);
   }
 
-  /** Export removed (running server and file), filesystem unmounted, mountpoint gone. */
+  /** Export removed (running server and file), then the backend's detach (unmount ...). */
   private async unserve(pv: string, exportId?: number): Promise<void> {
     const id = exportId ?? (await this.readRecord(pv))?.exportId ?? (await this.readNote(pv).then((n) => n?.op === 'create' ? n.record.exportId : undefined));
     if (id !== undefined) await this.exports?.remove(id);
     await fsp.rm(this.layout.exportFile(pv), { force: true });
-    const mountpoint = this.layout.mountpoint(pv);
-    if ((await MountTable.read()).isMountPoint(mountpoint)) await this.run('umount', [mountpoint]);
-    if (await exists(mountpoint)) {
-      await this.run('chattr', ['-i', mountpoint]);
-      await fsp.rmdir(mountpoint);
-    }
+    await this.backend.detach(pv);
   }
 
-  /** DELETE unlinks the image, ARCHIVE moves it under archived/, RETAIN moves the volume's folder there whole. */
-  private async disposeImage(pv: string, onDelete: OnDeleteValue): Promise<void> {
-    const image = this.layout.image(pv);
-    if (!await exists(image)) return;
+  /**
+   * The same for every mode: DELETE removes the volume's data, ARCHIVE moves it under
+   * archived/, RETAIN moves the volume's folder (data and record) there whole. The backend
+   * lets go of what it holds besides the data first.
+   */
+  private async dispose(pv: string, record: VolumeRecord | undefined, onDelete: OnDeleteValue): Promise<void> {
+    await this.backend.release(pv, record, onDelete !== 'DELETE');
+    const data = this.backend.dataPath(pv);
+    if (!await exists(data)) return;
     const suffix = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
     switch (onDelete) {
       case 'DELETE':
-        await fsp.rm(image, { force: true });
+        await fsp.rm(data, { recursive: true, force: true });
         return;
       case 'ARCHIVE':
-        await fsp.rename(image, this.layout.archivedImage(pv, suffix));
+        await fsp.rename(data, this.layout.archived(this.backend.archivedName(pv, suffix)));
         return;
       case 'RETAIN':
-        await fsp.rename(this.layout.volumeDir(pv), path.join(this.layout.archivedDir, `${pv}-retained-${suffix}`));
+        await fsp.rename(this.layout.volumeDir(pv), this.layout.archived(`${pv}-retained-${suffix}`));
         return;
     }
-  }
-
-  /** Mounts the image on its (immutable while empty) mountpoint, unless it is mounted already. */
-  private async mount(record: VolumeRecord): Promise<void> {
-    const mountpoint = this.layout.mountpoint(record.pv);
-    if ((await MountTable.read()).isMountPoint(mountpoint)) return;
-    if (!await exists(mountpoint)) {
-      await fsp.mkdir(mountpoint);
-      // If the image is ever not mounted here, ganesha would serve this directory on the
-      // backing disk, unlimited; immutable, it refuses every write instead.
-      await this.run('chattr', ['+i', mountpoint]);
-    }
-    await this.run('mount', ['-t', 'xfs', '-o', 'loop', this.layout.image(record.pv), mountpoint]);
-    await fsp.chown(mountpoint, record.uid, record.gid);
-    await fsp.chmod(mountpoint, record.mode);
   }
 
   private async growTo(record: VolumeRecord, sizeBytes: number): Promise<VolumeRecord> {
-    const image = this.layout.image(record.pv);
-    const mountpoint = this.layout.mountpoint(record.pv);
-    if ((await fsp.stat(image)).size < sizeBytes) await this.sizeImage(image, sizeBytes, 'r+');
-    const loop = (await MountTable.read()).mountAt(mountpoint)?.source;
-    if (!loop?.startsWith('/dev/loop')) throw new Error(`volume ${record.pv} is not loop-mounted at ${mountpoint}`);
-    await this.run('losetup', ['-c', loop]);
-    await this.run('xfs_growfs', [mountpoint]);
+    await this.backend.grow(record, sizeBytes);
     const grown = { ...record, sizeBytes };
     await this.writeAtomically(this.layout.record(record.pv), JSON.stringify(grown));
+    this.live.set(record.pv, grown);
     return grown;
-  }
-
-  /** Gives the image file `sizeBytes`: sparse (truncate), or allocated when preallocating. */
-  private async sizeImage(image: string, sizeBytes: number, flags: 'wx' | 'r+'): Promise<void> {
-    const handle = await fsp.open(image, flags, 0o600);
-    try {
-      await handle.truncate(sizeBytes);
-    } finally {
-      await handle.close();
-    }
-    if (this.options.preallocate) await this.run('fallocate', ['-l', String(sizeBytes), image]);
   }
 
   /** Record, then export file: the record is what makes the volume recovered rather than undone. */
@@ -291,12 +266,7 @@ export class VolumeManager {
   }
 
   private async writeExportFile(record: VolumeRecord): Promise<void> {
-    await this.writeAtomically(this.layout.exportFile(record.pv), exportBlock(record, this.layout.mountpoint(record.pv)));
-  }
-
-  private async releaseId(pv: string): Promise<void> {
-    const note = await this.readNote(pv);
-    if (note?.op === 'create') this.liveIds.delete(note.record.exportId);
+    await this.writeAtomically(this.layout.exportFile(record.pv), exportBlock(record, this.backend.servedPath(record.pv)));
   }
 
   private async observe(): Promise<ObservedVolume[]> {
@@ -322,7 +292,7 @@ export class VolumeManager {
       note: await this.readNote(pv),
       record: await this.readRecord(pv),
       volumeDir: await exists(this.layout.volumeDir(pv)),
-      image: await exists(this.layout.image(pv)),
+      data: await exists(this.backend.dataPath(pv)),
       mounted: mounts.isMountPoint(this.layout.mountpoint(pv)),
       mountpoint: await exists(this.layout.mountpoint(pv)),
       exportFile: await exists(this.layout.exportFile(pv)),
@@ -372,16 +342,6 @@ export class VolumeManager {
       if (this.chains.get(pv) === next) this.chains.delete(pv);
     });
     return next;
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.lstat(p);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
   }
 }
 

@@ -7,7 +7,7 @@ import type { OnDeleteValue } from '../../contract/values';
 /** `<data>/volumes/<pv>/volume.json`: everything serving and deleting the volume needs. */
 export interface VolumeRecord {
   readonly pv: string;
-  /** Size of the image file, bytes (what the PV's capacity says). */
+  /** The volume's size, bytes: its image file, its project's limit, or (`--quota=none`) the size recorded only. */
   readonly sizeBytes: number;
   /** ganesha Export_Id (1-65535): never the id of another live volume. */
   readonly exportId: number;
@@ -22,6 +22,8 @@ export interface VolumeRecord {
   readonly uid: number;
   readonly gid: number;
   readonly mode: number;
+  /** XFS project id of the volume (`--quota=xfs-project` only): never that of another live volume. */
+  readonly projectId?: number;
 }
 
 /** `<data>/journal/<pv>.json`: a multi-step change that a crash may have cut short. */

@@ -45,6 +45,8 @@ export interface CommandOptions {
   readonly env?: Record<string, string>;
   /** Wait until the command leads and has synced its caches (else only until it runs in its own mount namespace). @default true */
   readonly waitWorking?: boolean;
+  /** Run with only these capabilities (names as in a pod's securityContext, e.g. `CHOWN`) and no new privileges. @default every capability of the test process */
+  readonly capabilities?: readonly string[];
 }
 
 /** What is on the server's backing storage and in its pod, for invariant checks. */
@@ -167,7 +169,10 @@ export class ServerEnv {
     const bundle = ensureControllerBundle();
     this.runs++;
     const out = fs.openSync(this.logFile, 'a');
-    const command = spawn('nsenter', [`--net=${this.lab.netNs}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', process.execPath, bundle, 'nfs-server',
+    const limit = options.capabilities
+      ? ['setpriv', `--bounding-set=-all${options.capabilities.map((c) => `,+${c.toLowerCase()}`).join('')}`, '--inh-caps=-all', '--no-new-privs', '--']
+      : [];
+    const command = spawn('nsenter', [`--net=${this.lab.netNs}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', ...limit, process.execPath, bundle, 'nfs-server',
       `--${NFS_SERVER_FLAGS.provisionerName}=${this.provisioner}`,
       `--${NFS_SERVER_FLAGS.serviceName}=${this.service}`,
       `--${NFS_SERVER_FLAGS.dataDir}=${this.lab.dataDir}`,

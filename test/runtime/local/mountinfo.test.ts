@@ -5,7 +5,7 @@ const SAMPLE = [
   '36 22 7:0 / /mnt/disks/vol\\0401 rw,noatime shared:20 master:3 - ext4 /dev/loop0 rw',
   '37 22 7:0 /data/sub /mnt/disks/bound rw shared:21 - ext4 /dev/loop0 rw',
   '38 22 0:52 / /mnt/disks/tab\\011and\\012newline\\134slash rw - tmpfs tmpfs rw',
-  '39 22 8:16 / /var/lib/weird rw - xfs /dev/sdb rw',
+  '39 22 8:16 / /var/lib/weird rw - xfs /dev/sdb rw,attr2,inode64,prjquota',
   'garbage line without separator',
   '',
 ].join('\n');
@@ -20,8 +20,9 @@ describe('mountinfo', () => {
     const entries = parseMountInfo(SAMPLE);
     expect(entries).toHaveLength(5);
     expect(entries[1]).toEqual({
-      mountId: 36, parentId: 22, devno: '7:0', root: '/', mountPoint: '/mnt/disks/vol 1', fsType: 'ext4', source: '/dev/loop0',
+      mountId: 36, parentId: 22, devno: '7:0', root: '/', mountPoint: '/mnt/disks/vol 1', fsType: 'ext4', source: '/dev/loop0', superOptions: 'rw',
     });
+    expect(entries[4].superOptions).toBe('rw,attr2,inode64,prjquota');
     expect(entries[2].root).toBe('/data/sub');
     expect(entries[3].mountPoint).toBe('/mnt/disks/tab\tand\nnewline\\slash');
     expect(entries[3].fsType).toBe('tmpfs');
@@ -37,6 +38,14 @@ describe('mountinfo', () => {
     expect(table.mountsOf('8:32')).toEqual([]);
     expect(table.mountsBelow('/mnt/disks').sort()).toEqual(['/mnt/disks/bound', '/mnt/disks/tab\tand\nnewline\\slash', '/mnt/disks/vol 1']);
     expect(table.mountsBelow('/mnt/disk')).toEqual([]);
+  });
+
+  test('finds the mount that holds a path: the longest mount point above it', () => {
+    const table = new MountTable(parseMountInfo(SAMPLE));
+    expect(table.mountContaining('/var/lib/weird/data/volumes')?.mountPoint).toBe('/var/lib/weird');
+    expect(table.mountContaining('/var/lib/weird')?.mountPoint).toBe('/var/lib/weird');
+    expect(table.mountContaining('/var/lib/weirder')?.mountPoint).toBe('/');
+    expect(table.mountContaining('/mnt/disks/vol 1/x')?.fsType).toBe('ext4');
   });
 
   test('mountAt: the mount visible at a point, with its root; the top one when mounts are stacked', () => {

@@ -24,6 +24,10 @@ class MemoryVolumes implements ServerVolumes {
   readonly removed: Array<{ pv: string; onDelete: OnDeleteValue }> = [];
   failCreate?: Error;
 
+  requestForClaim(claimBytes: number): number {
+    return imageRequestForClaim(claimBytes);
+  }
+
   async create(pv: string, spec: NewVolume): Promise<unknown> {
     if (this.failCreate) throw this.failCreate;
     if (!this.live.has(pv)) this.live.set(pv, spec);

@@ -1,18 +1,18 @@
-import { liveExportIds, ObservedVolume, planRecovery } from '../../../src/runtime/nfs-server/recovery';
+import { liveExportIds, liveRecords, ObservedVolume, planRecovery } from '../../../src/runtime/nfs-server/recovery';
 import type { VolumeRecord } from '../../../src/runtime/nfs-server/volume-record';
 
 const record = (pv: string, exportId: number): VolumeRecord => ({
   pv, sizeBytes: 300 * 1024 * 1024, exportId, filesystemId: `${exportId}.${exportId}`, onDelete: 'DELETE', uid: 0, gid: 0, mode: 0o777,
 });
-const nothing = { volumeDir: false, image: false, mounted: false, mountpoint: false, exportFile: false };
-const served = { volumeDir: true, image: true, mounted: true, mountpoint: true, exportFile: true };
+const nothing = { volumeDir: false, data: false, mounted: false, mountpoint: false, exportFile: false };
+const served = { volumeDir: true, data: true, mounted: true, mountpoint: true, exportFile: true };
 
 function observed(pv: string, parts: Partial<ObservedVolume>): ObservedVolume {
   return { pv, ...nothing, ...parts };
 }
 
 test('a create note is undone, whatever it had made', () => {
-  for (const parts of [nothing, served, { ...nothing, volumeDir: true, image: true }]) {
+  for (const parts of [nothing, served, { ...nothing, volumeDir: true, data: true }]) {
     expect(planRecovery([observed('pvc-a', { ...parts, note: { op: 'create', record: record('pvc-a', 3) } })]))
       .toEqual([{ kind: 'undo-create', pv: 'pvc-a' }]);
   }
@@ -34,10 +34,10 @@ test('a grow note is finished to the larger of the noted and recorded sizes', ()
     .toEqual([{ kind: 'finish-grow', pv: 'pvc-a', record: grown, sizeBytes: 500 * 1024 * 1024 }]);
 });
 
-test('a recorded volume is served; one whose image is gone is reported, not served', () => {
+test('a recorded volume is served; one whose data (image or directory) is gone is reported, not served', () => {
   const r = record('pvc-a', 3);
   expect(planRecovery([observed('pvc-a', { ...served, mounted: false, exportFile: false, record: r })])).toEqual([{ kind: 'serve', pv: 'pvc-a', record: r }]);
-  expect(planRecovery([observed('pvc-a', { volumeDir: true, record: r })])).toEqual([{ kind: 'report-missing-image', pv: 'pvc-a', record: r }]);
+  expect(planRecovery([observed('pvc-a', { volumeDir: true, record: r })])).toEqual([{ kind: 'report-missing-data', pv: 'pvc-a', record: r }]);
 });
 
 test('parts with neither record nor note are cleared; a name with nothing left needs nothing', () => {
@@ -57,4 +57,14 @@ test('live export ids are those of records and of creates in progress', () => {
     observed('pvc-b', { note: { op: 'create', record: record('pvc-b', 7) } }),
     observed('pvc-c', { note: { op: 'remove' } }),
   ])).toEqual([1, 7]);
+});
+
+test('live records (what holds export and project ids) are the records and the creates in progress', () => {
+  const a = { ...record('pvc-a', 1), projectId: 4 };
+  const b = { ...record('pvc-b', 7), projectId: 9 };
+  expect(liveRecords([
+    observed('pvc-a', { record: a }),
+    observed('pvc-b', { note: { op: 'create', record: b } }),
+    observed('pvc-c', { note: { op: 'remove' } }),
+  ]).map((r) => r.projectId)).toEqual([4, 9]);
 });

@@ -5,12 +5,14 @@
  * `crashAfter` makes the process SIGKILL itself right after a named program succeeded
  * (mkfs.xfs, mount, umount, losetup, ...), a kill -9 at that point of an operation.
  *
- * Usage: node server-child.js <data-dir> <config-dir> <port> [--preallocate]
+ * Usage: node server-child.js <data-dir> <config-dir> <port> [--preallocate] [--quota=<mode>]
  */
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
+import type { QuotaMode } from '../../../src/contract/values';
 import { CommandRunner, runCommand } from '../../../src/runtime/core/command';
+import { volumeBackend } from '../../../src/runtime/nfs-server/backends';
 import { ServerLayout } from '../../../src/runtime/nfs-server/layout';
 import { ServerSupervisor } from '../../../src/runtime/nfs-server/supervisor';
 import { VolumeManager } from '../../../src/runtime/nfs-server/volume-manager';
@@ -24,7 +26,9 @@ const run: CommandRunner = async (file, args) => {
 };
 const say = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
 const layout = new ServerLayout(dataDir);
-const volumes = new VolumeManager({ layout, run, preallocate: flags.includes('--preallocate'), report: (message, fields) => say({ event: 'report', message, ...fields }) });
+const quota = (flags.find((f) => f.startsWith('--quota='))?.slice('--quota='.length) ?? 'loop-image') as QuotaMode;
+const backend = volumeBackend(quota, { layout, run, preallocate: flags.includes('--preallocate') });
+const volumes = new VolumeManager({ layout, backend, report: (message, fields) => say({ event: 'report', message, ...fields }) });
 const supervisor = new ServerSupervisor({
   layout, configDir, volumes, run, port: Number(port), graceSeconds: 10, leaseSeconds: 5, log: (message, fields) => process.stderr.write(`${message} ${JSON.stringify(fields ?? {})}\n`),
 });
@@ -46,8 +50,10 @@ void supervisor.start().then((steps) => {
         case 'remove': return volumes.remove(request.pv);
         case 'usage': return volumes.usage(request.pv);
         case 'get': return volumes.get(request.pv);
-        // Fills a volume through its mount (this namespace's), so a test writes only the last MiBs through NFS.
-        case 'fill': return fill(path.join(layout.mountpoint(request.pv), request.name), request.bytes);
+        case 'pid': return Promise.resolve(process.pid);
+        case 'pids': return Promise.resolve({ ganeshaPid: supervisor.ganeshaPid });
+        // Fills a volume through its served directory (this namespace's mount), so a test writes only the last MiBs through NFS.
+        case 'fill': return fill(path.join(backend.servedPath(request.pv), request.name), request.bytes);
         default: return Promise.reject(new Error(`unknown op ${request.op}`));
       }
     };

@@ -87,9 +87,17 @@ export class ServerLab {
     return execFileSync('nsenter', [`--net=${this.netNs}`, '--', cmd, ...args], { encoding: 'utf8' });
   }
 
-  /** Starts a server run (bus, recovery, ganesha) in a fresh mount namespace; resolves when it serves. */
-  async startServer(extra: string[] = []): Promise<{ run: ServerRun; ready: any }> {
-    const child = spawn('nsenter', [`--net=${this.netNs}`, '--', 'unshare', '--mount', '--propagation', 'private', '--',
+  /**
+   * Starts a server run (bus, recovery, ganesha) in a fresh mount namespace; resolves when
+   * it serves. `capabilities` (e.g. `['CHOWN', ...]`): the run, and ganesha and the bus it
+   * starts, get only these, with no_new_privs, as a container whose securityContext drops
+   * ALL and adds them (setpriv limits the bounding set; root's capabilities on exec are it).
+   */
+  async startServer(extra: string[] = [], options: { capabilities?: readonly string[] } = {}): Promise<{ run: ServerRun; ready: any }> {
+    const limit = options.capabilities
+      ? ['setpriv', `--bounding-set=-all${options.capabilities.map((c) => `,+${c.toLowerCase()}`).join('')}`, '--inh-caps=-all', '--no-new-privs', '--']
+      : [];
+    const child = spawn('nsenter', [`--net=${this.netNs}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', ...limit,
       process.execPath, this.childJs, this.dataDir, this.configDir, '2049', ...extra], { stdio: ['pipe', 'pipe', 'pipe'] });
     const run = new ServerRun(child, path.join(this.root, `server-${Date.now()}.log`));
     this.server = run;

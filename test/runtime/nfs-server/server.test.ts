@@ -149,7 +149,7 @@ test('a volume whose image is gone is not served in its stead from the bare moun
   fs.rmSync(image('pvc-lost'));
   const restarted = await lab.startServer();
   server = restarted.run;
-  expect(restarted.ready.steps).toContainEqual(expect.objectContaining({ kind: 'report-missing-image', pv: 'pvc-lost' }));
+  expect(restarted.ready.steps).toContainEqual(expect.objectContaining({ kind: 'report-missing-data', pv: 'pvc-lost' }));
   expect(fs.existsSync(exportFile('pvc-lost'))).toBe(false);
   await expect(lab.session('/pvc-lost')).rejects.toThrow(/mounting/);
 }, 180_000);
