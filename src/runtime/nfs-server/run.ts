@@ -13,7 +13,7 @@
 import { NfsServerConfig } from './flags';
 import { ServerLayout } from './layout';
 import { PSEUDO_ROOT, ServerProvisioner } from './provisioner';
-import { imageRequestForClaim } from './sizes';
+import { imageResizeBackend } from './resize-backend';
 import { StatvfsMeter } from './statvfs-meter';
 import { ServerSupervisor } from './supervisor';
 import { VolumeManager } from './volume-manager';
@@ -100,7 +100,7 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
         metrics,
         log,
       }),
-      resizeBackend: { grow: async (pv, bytes) => void await volumes.grow(pv, imageRequestForClaim(Number(bytes))) },
+      resizeBackend: imageResizeBackend(volumes),
       meter: () => new StatvfsMeter((pv) => volumes.usage(pv)),
     });
     await loop.start();
