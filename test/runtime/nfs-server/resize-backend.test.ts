@@ -10,7 +10,7 @@ import { runCommand } from '../../../src/runtime/core/command';
 import { ReportedError } from '../../../src/runtime/nfs/controller';
 import { NfsResizer, resizeKey } from '../../../src/runtime/nfs/resizer';
 import { ServerLayout } from '../../../src/runtime/nfs-server/layout';
-import { imageResizeBackend } from '../../../src/runtime/nfs-server/resize-backend';
+import { imageResizeBackend, MAX_GROW_BYTES } from '../../../src/runtime/nfs-server/resize-backend';
 import { imageRequestForClaim, MIB } from '../../../src/runtime/nfs-server/sizes';
 import { VolumeManager } from '../../../src/runtime/nfs-server/volume-manager';
 import type { VolumeRecord } from '../../../src/runtime/nfs-server/volume-record';
@@ -60,6 +60,19 @@ function claimAskingFor3Gi(): string {
   return pv.metadata!.name!;
 }
 
+/** A 1Gi volume as the manager records it, its image present but its mount lost. */
+function unmountedVolume(pv: string): VolumeRecord {
+  const record: VolumeRecord = {
+    pv, sizeBytes: imageRequestForClaim(GI), exportId: 1, filesystemId: '1.1', onDelete: 'DELETE', uid: 0, gid: 0, mode: 0o777,
+  };
+  fs.mkdirSync(layout.volumeDir(pv), { recursive: true });
+  fs.writeFileSync(layout.record(pv), JSON.stringify(record));
+  fs.writeFileSync(layout.image(pv), '');
+  fs.truncateSync(layout.image(pv), record.sizeBytes);
+  fs.mkdirSync(layout.mountpoint(pv), { recursive: true });
+  return record;
+}
+
 const claimNow = () => cluster.claims.get('data', 'team-a')!;
 const resizeError = () => claimNow().status?.conditions?.find((c) => c.type === 'ControllerResizeError');
 
@@ -83,15 +96,7 @@ test('a volume the server does not have: the claim says so (ControllerResizeErro
 
 test('an image that is no longer loop-mounted: the image file grew, the filesystem could not; the claim says why', async () => {
   const pv = claimAskingFor3Gi();
-  // A 1Gi volume as the manager records it, its image present but its mount lost.
-  const record: VolumeRecord = {
-    pv, sizeBytes: imageRequestForClaim(GI), exportId: 1, filesystemId: '1.1', onDelete: 'DELETE', uid: 0, gid: 0, mode: 0o777,
-  };
-  fs.mkdirSync(layout.volumeDir(pv), { recursive: true });
-  fs.writeFileSync(layout.record(pv), JSON.stringify(record));
-  fs.writeFileSync(layout.image(pv), '');
-  fs.truncateSync(layout.image(pv), record.sizeBytes);
-  fs.mkdirSync(layout.mountpoint(pv), { recursive: true });
+  const record = unmountedVolume(pv);
 
   await expect(serverResizer().handle(resizeKey('team-a', 'data'))).rejects.toBeInstanceOf(ReportedError);
   expectUnchangedButMarked(pv);
@@ -101,4 +106,20 @@ test('an image that is no longer loop-mounted: the image file grew, the filesyst
   expect(fs.statSync(layout.image(pv)).size).toBeGreaterThanOrEqual(3 * GI + 64 * MIB);
   // The manager's record still says the old size: the retry grows it again.
   expect(JSON.parse(fs.readFileSync(layout.record(pv), 'utf8')).sizeBytes).toBe(record.sizeBytes);
+});
+
+test('a size no image of the server can reach is refused before the volume manager journals a grow', async () => {
+  const { claim, pv } = bound({ request: '16Pi', capacity: '1Gi' });
+  cluster.claims.put(claim);
+  cluster.volumes.put(pv);
+  const name = pv.metadata!.name!;
+  unmountedVolume(name);
+  await expect(serverResizer().handle(resizeKey('team-a', 'data'))).rejects.toBeInstanceOf(ReportedError);
+  expect(resizeError()?.message).toBe(`resize volume "${name}" failed: cannot grow it on the server: `
+    + '16Pi is more than a volume of this server can hold (at most 4Pi): lower spec.resources.requests.storage to 4Pi or less');
+  // Nothing journaled and the image untouched: no recovery will try to reach 16Pi.
+  expect(fs.readdirSync(layout.journalDir)).toEqual([]);
+  expect(fs.statSync(layout.image(name)).size).toBe(imageRequestForClaim(GI));
+  // The limit keeps the image's byte count exact in the volume manager's arithmetic.
+  expect(Number.isSafeInteger(imageRequestForClaim(Number(MAX_GROW_BYTES)))).toBe(true);
 });
