@@ -81,7 +81,16 @@ export const LABELS = {
   localNode: `${PREFIX}/node`,
   /** On local PVs: the local storage class the volume belongs to. */
   localClass: `${PREFIX}/local-class`,
+  /**
+   * On the metrics Service ({@link METRICS_SERVICE_LABEL_VALUE}): what a ServiceMonitor selects,
+   * so that it matches that Service and not the workload's others (an in-cluster server's NFS
+   * Service has the same app labels).
+   */
+  metricsService: `${PREFIX}/metrics`,
 } as const;
+
+/** The value of {@link LABELS.metricsService} on a metrics Service. */
+export const METRICS_SERVICE_LABEL_VALUE = 'true';
 
 /** The value of `app.kubernetes.io/part-of` / `managed-by` on our objects. */
 export const PROJECT_NAME = 'cdk8s-storage';

@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { propError } from './errors';
 import { HTTP_PORT_NAME } from './workload';
 import { MonitoringOptions } from './workload-options';
+import { LABELS, METRICS_SERVICE_LABEL_VALUE } from '../../contract/keys';
 
 /** Name of the metrics Service's port. */
 export const METRICS_PORT_NAME = 'metrics';
@@ -47,10 +48,13 @@ export function scrapeAnnotations(options: MonitoringOptions, httpPort: number):
 /** Adds the Service and the monitors the options ask for; returns the Service, if any. */
 export function addMonitoring(scope: Construct, options: MonitoringOptions, target: MonitoredWorkload): ApiObject | undefined {
   const metadata = { namespace: target.namespace, labels: target.labels };
+  // The workload's labels alone would also match its other Services (an in-cluster server's
+  // NFS Service): the ServiceMonitor selects this one by a label only it has.
+  const serviceLabels = { ...target.labels, [LABELS.metricsService]: METRICS_SERVICE_LABEL_VALUE };
   let service: ApiObject | undefined;
   if (options.metricsService ?? true) {
     service = new k8s.KubeService(scope, 'MetricsService', {
-      metadata,
+      metadata: { ...metadata, labels: serviceLabels },
       spec: {
         // Headless: each pod is its own target (the standbys and every node agent report too).
         clusterIp: 'None',
@@ -65,7 +69,7 @@ export function addMonitoring(scope: Construct, options: MonitoringOptions, targ
       kind: 'ServiceMonitor',
       metadata,
       spec: {
-        selector: { matchLabels: target.labels },
+        selector: { matchLabels: serviceLabels },
         namespaceSelector: { matchNames: [target.namespace] },
         endpoints: [{ port: METRICS_PORT_NAME, path: METRICS_PATH, honorLabels: true }],
       },

@@ -34,6 +34,8 @@ const STARTUP_SECONDS = 300;
 const MAX_STATEFULSET_NAME = 52;
 /** Suffix of the server's names. */
 const NAME_SUFFIX = '-server';
+/** Characters of the construct id (as a DNS label) a server name keeps. */
+export const SERVER_NAME_ID_CHARS = MAX_STATEFULSET_NAME - NAME_SUFFIX.length;
 
 /**
  * The name of the server's Service and StatefulSet, `<construct id>-server`: from the id, never
@@ -45,7 +47,7 @@ const NAME_SUFFIX = '-server';
 export function inClusterServerName(scope: Construct, where: string): string {
   const id = nameFromId(scope, where, 'server');
   const base = /^[a-z]/.test(id) ? id : `nfs-${id}`;
-  return `${base.slice(0, MAX_STATEFULSET_NAME - NAME_SUFFIX.length).replace(/-+$/, '')}${NAME_SUFFIX}`;
+  return `${base.slice(0, SERVER_NAME_ID_CHARS).replace(/-+$/, '')}${NAME_SUFFIX}`;
 }
 
 /** What the StatefulSet needs to know. */

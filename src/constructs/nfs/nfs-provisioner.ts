@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Duration, Names } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { inClusterServer, inClusterServerName, inClusterService } from './in-cluster-server';
+import { inClusterServer, inClusterServerName, inClusterService, SERVER_NAME_ID_CHARS } from './in-cluster-server';
 import { NfsServer } from './nfs-server';
 import { INfsProvisioner, NfsStorageClass, NfsStorageClassOptions } from './nfs-storage-class';
 import { COMMANDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, NFS_FLAGS, PATHS } from '../../contract/controller-config';
@@ -162,6 +162,13 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
    * @default true
    */
   public readonly measuresUsage?: boolean;
+  /**
+   * Whether each volume is its own export on a server this provisioner runs (an in-cluster
+   * server) rather than a directory of a shared export.
+   *
+   * @default false
+   */
+  public readonly exportPerVolume?: boolean;
 
   private readonly workload: Workload;
   private readonly _defaultMountOptions?: readonly string[];
@@ -181,6 +188,12 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       throw propError(where, 'namespace', this.namespace, 'is not a valid namespace name',
         'use lowercase letters, digits and \'-\', starting and ending with a letter or digit (at most 63 characters)');
     }
+
+    // Named before the provisionerName checks: two servers of one name are the conflict to
+    // report, not the provisioner name that (by default) collides along with it.
+    this.serviceName = inCluster ? inClusterServerName(this, where) : undefined;
+    this.exportPerVolume = inCluster !== undefined;
+    if (this.serviceName !== undefined) checkNowAndAtSynth(this, (app) => serverNameClashes(this, app.instancesOf(NfsProvisioner), where));
 
     this.provisionerName = props.provisionerName ?? defaultProvisionerName(this, where, this.namespace);
     if (!isProvisionerName(this.provisionerName)) {
@@ -259,8 +272,7 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
       subjects,
     }));
 
-    const service = inCluster ? inClusterService(this, inCluster, inClusterServerName(this, where), metadata, selector) : undefined;
-    this.serviceName = service?.name;
+    const service = inCluster ? inClusterService(this, inCluster, this.serviceName!, metadata, selector) : undefined;
 
     const role = new k8s.KubeRole(this, 'LeaderElectionRole', {
       metadata,
@@ -415,6 +427,21 @@ export class NfsProvisioner extends Construct implements INfsProvisioner {
  * path. Dots separate the parts, which neither a namespace nor the id's DNS label has, so
  * two provisioners can only share it by sharing namespace and id.
  */
+/**
+ * Other in-cluster servers of the app with this one's name in its namespace. The name comes
+ * from the construct id (cut to fit a StatefulSet) and cannot be set: the Service's cluster IP
+ * is in every volume and the backing claim is named after the StatefulSet.
+ */
+function serverNameClashes(self: NfsProvisioner, all: readonly NfsProvisioner[], where: string): string[] {
+  return all
+    .filter((other) => other !== self && other.serviceName === self.serviceName && other.namespace === self.namespace)
+    .map((other) => propError(where, 'id', self.node.id,
+      `names its in-cluster server ${JSON.stringify(self.serviceName)} (Service and StatefulSet), which the in-cluster server of the NfsProvisioner at ${other.node.path} `
+      + `(id ${JSON.stringify(other.node.id)}) also has in namespace ${JSON.stringify(self.namespace)}; the name is the construct id as a DNS label, cut to ${SERVER_NAME_ID_CHARS} characters, plus "-server"`,
+      `give this NfsProvisioner a construct id that differs from the other's within its first ${SERVER_NAME_ID_CHARS} characters, or put it in another namespace `
+      + '(renaming a server that already holds volumes moves its Service and backing claim, so rename the new one)').message);
+}
+
 function defaultProvisionerName(scope: Construct, where: string, namespace: string): string {
   const name = `${PREFIX}/nfs.${namespace}.${nameFromId(scope, where, 'provisionerName')}`;
   if (!isProvisionerName(name)) {

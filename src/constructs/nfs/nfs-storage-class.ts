@@ -36,6 +36,15 @@ export interface INfsProvisioner {
    * @default true
    */
   readonly measuresUsage?: boolean;
+
+  /**
+   * Whether each volume is its own export on a server the provisioner runs (an in-cluster
+   * server) rather than a directory of a shared export: a class's `pathPattern` does not
+   * apply there and setting it is refused.
+   *
+   * @default false
+   */
+  readonly exportPerVolume?: boolean;
 }
 
 /**
@@ -62,6 +71,9 @@ export interface NfsStorageClassOptions {
    * level). A claim whose labels or annotations are missing, empty or contain `/`, or
    * whose values render a reserved first level, fails to provision with an event.
    *
+   * Subdirectory mode (`NfsServer.external`) only: on an in-cluster server every volume is
+   * its own export, named after its PV, and setting a pattern is refused.
+   *
    * @default '${.PVC.namespace}-${.PVC.name}-${.PV.name}'
    */
   readonly pathPattern?: string;
@@ -79,6 +91,7 @@ export interface NfsStorageClassOptions {
   /**
    * Mode of each volume directory, as an octal string (`'0777'`, `'0770'`, `'2775'`).
    * Root-squashing servers may need the default so that pods running as any user can write.
+   * On an in-cluster server it is the mode of the root directory of each volume's filesystem.
    *
    * @default '0777'
    */
@@ -219,6 +232,11 @@ export class NfsStorageClass extends Construct implements IStorageClassRef {
         'use lowercase letters, digits, \'-\' and \'.\', starting and ending with a letter or digit (at most 253 characters)');
     }
 
+    if (props.provisioner.exportPerVolume && props.pathPattern !== undefined) {
+      throw propError(where, 'pathPattern', props.pathPattern,
+        'is set on a class of an in-cluster server, where every volume is its own export named after its PV, so no directory pattern applies',
+        'remove pathPattern from this class (it applies to provisioners of NfsServer.external only)');
+    }
     this.pathPattern = props.pathPattern ?? DEFAULT_PATH_PATTERN;
     const patternErrors = validatePathPattern(this.pathPattern);
     if (patternErrors.length > 0) {

@@ -16,6 +16,7 @@ import { DirectoryMeter } from './directory-meter';
 import { NfsServerConfig } from './flags';
 import { ServerLayout } from './layout';
 import { PSEUDO_ROOT, ServerProvisioner } from './provisioner';
+import { volumeResizeBackend } from './resize-backend';
 import { StatvfsMeter } from './statvfs-meter';
 import { ServerSupervisor } from './supervisor';
 import { VolumeManager } from './volume-manager';
@@ -97,7 +98,7 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
         metrics,
         log,
       }),
-      resizeBackend: { grow: async (pv, bytes) => void await volumes.grow(pv, volumes.requestForClaim(Number(bytes))) },
+      resizeBackend: volumeResizeBackend(volumes),
       meter: (budgetMs) => config.quota === 'none' ? new DirectoryMeter(layout, budgetMs) : new StatvfsMeter((pv) => volumes.usage(pv)),
     });
     await loop.start();

@@ -17,6 +17,13 @@
  * finished by the next run. A target above the class's `maxVolumeSize` is infeasible: the
  * claim gets `ControllerResizeInfeasible` and a `ControllerResizeError` condition until the
  * request is lowered.
+ *
+ * A step 2 that fails (the backend cannot grow, the API refuses the PV) leaves the claim
+ * marked and adds a `ControllerResizeError` condition with the error, as kube's own resize
+ * code does for a failure that may still succeed: `Resizing` and `ControllerResizeInProgress`
+ * stay (the backend may be part-grown, the retry continues it). The condition goes when the
+ * resize finishes, or when the user lowers the request (KEP-1790's recovery: a claim that
+ * failed may retry at a smaller size, and the new mark replaces the error).
  */
 import type {
   V1PersistentVolume,
@@ -254,6 +261,35 @@ export function clearPatch(claim: V1PersistentVolumeClaim): ClaimStatusPatch {
       conditions: otherConditions(claim),
       // Another resource's resize status (a custom key) is not ours to drop.
       allocatedResourceStatuses: others.length > 0 ? { storage: null } : null,
+    },
+  };
+}
+
+/**
+ * A grow that failed after the mark: `ControllerResizeError` with `message` beside the
+ * conditions that stay (`Resizing` among them); `allocatedResourceStatuses` is not touched, so
+ * the claim stays `ControllerResizeInProgress`. Undefined when the claim says exactly this
+ * already: retries that fail the same way write nothing. An error condition already present
+ * keeps its lastTransitionTime (its status does not change, only its message).
+ */
+export function failedPatch(claim: V1PersistentVolumeClaim, message: string, now: Date): ClaimStatusPatch | undefined {
+  const conditions = claim.status?.conditions ?? [];
+  const existing = conditions.find((c) => c.type === CONDITIONS.controllerResizeError);
+  if (existing?.status === 'True' && existing.message === message) return undefined;
+  const error: V1PersistentVolumeClaimCondition = {
+    type: CONDITIONS.controllerResizeError,
+    status: 'True',
+    lastTransitionTime: existing?.status === 'True' && existing.lastTransitionTime
+      ? existing.lastTransitionTime
+      : (now.toISOString() as unknown as Date),
+    message,
+  };
+  return {
+    status: {
+      // In place when present, so the list keeps its order; a merge patch replaces the whole list.
+      conditions: existing
+        ? conditions.map((c) => (c === existing ? error : c))
+        : [...conditions, error],
     },
   };
 }

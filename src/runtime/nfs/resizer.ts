@@ -8,6 +8,9 @@
  *   quietly through the queue's backoff ({@link QuietRetry}); the retry reads the new object;
  * - other API errors and a class that cannot be read: a `VolumeResizeFailed` Warning, then
  *   exponential backoff (0.5 s doubling to 5 minutes);
+ * - a grow that fails after the claim was marked (the backend, or the API refusing the PV):
+ *   the same, and a `ControllerResizeError` condition on the claim saying why (written once
+ *   per distinct message; the event of that write does not cut the backoff short);
  * - a target above the class maximum: `ControllerResizeInfeasible` on the claim, a Warning
  *   naming the maximum and the fix, and a slow retry (every `slowRetryMs`); lowering the
  *   request or raising the maximum retries at once.
@@ -17,6 +20,7 @@ import { claimRef, ReportedError } from './controller';
 import {
   claimNeedsResizeWork,
   decideResize,
+  failedPatch,
   finishPatch,
   notOurs,
   RESIZE_REASONS,
@@ -111,6 +115,11 @@ export class NfsResizer {
   private readonly superseded = new Map<string, string[]>();
   /** Infeasible resizes reported: message and when (the Warning repeats at the slow retry). */
   private readonly reported = new Map<string, { message: string; at: number }>();
+  /**
+   * The resourceVersion our last failure condition produced, per key: the informer event it
+   * causes is ours, not news, and must not run the key before its backoff is due.
+   */
+  private readonly failureWrites = new Map<string, string>();
   private readonly slowRetryMs: number;
   private readonly now: () => Date;
 
@@ -128,6 +137,12 @@ export class NfsResizer {
     const key = resizeKey(namespace, name);
     const previous = this.seen.get(key);
     this.seen.set(key, snapshotOf(claim));
+    const ours = this.failureWrites.get(key);
+    if (ours !== undefined && ours === claim.metadata?.resourceVersion) {
+      // Once only: the same version relisted later is the periodic resync, queued as usual.
+      this.failureWrites.delete(key);
+      return undefined;
+    }
     if (!shouldQueue(previous, claim)) return undefined;
     // Claims of other provisioners are dropped here already when their PV is known.
     const pv = this.deps.volumes.get(claim.spec!.volumeName!);
@@ -140,6 +155,7 @@ export class NfsResizer {
     this.seen.delete(key);
     this.superseded.delete(key);
     this.reported.delete(key);
+    this.failureWrites.delete(key);
     // A slow retry still due finds no claim and does nothing.
   }
 
@@ -159,6 +175,7 @@ export class NfsResizer {
   /** Forgets the reported Warnings (leadership lost, shutdown); stopping the queue drops the slow retries. */
   stop(): void {
     this.reported.clear();
+    this.failureWrites.clear();
   }
 
   // ---- the queue handler ----
@@ -223,7 +240,7 @@ export class NfsResizer {
         await this.deps.backend.grow(pvName, plan.target);
       } catch (error) {
         this.deps.metrics.error('filesystem');
-        return this.fail(current, started, `resize volume "${pvName}" failed: cannot grow it on the server: ${errorMessage(error)}`, error);
+        return this.failGrow(current, started, `resize volume "${pvName}" failed: cannot grow it on the server: ${errorMessage(error)}`, error);
       }
     }
     if (plan.volume) {
@@ -231,7 +248,7 @@ export class NfsResizer {
         await this.deps.api.patchVolume(pvName, plan.volume);
       } catch (error) {
         this.deps.metrics.error('api');
-        return this.fail(current, started, `resize volume "${pvName}" failed: cannot set its capacity: ${errorMessage(error)}`, error);
+        return this.failGrow(current, started, `resize volume "${pvName}" failed: cannot set its capacity: ${errorMessage(error)}`, error);
       }
     }
 
@@ -282,6 +299,28 @@ export class NfsResizer {
   private forgetInfeasible(key: string): void {
     // No slow retry is pending: this run came from the queue, which dropped it (or it fired).
     this.reported.delete(key);
+  }
+
+  /**
+   * A grow that failed after the mark: the claim's status says why (ControllerResizeError), then
+   * the Warning and the backoff of {@link fail}. Recording it is best effort: the claim may have
+   * changed meanwhile (the retry computes the condition again from the new object) or the API
+   * may be down (the Warning and the log still say why).
+   */
+  private async failGrow(claim: V1PersistentVolumeClaim, started: number, message: string, cause: unknown): Promise<never> {
+    const patch = failedPatch(claim, message, this.now());
+    if (patch) {
+      const { namespace, name, resourceVersion } = claim.metadata!;
+      try {
+        const updated = await this.deps.api.patchClaimStatus(namespace!, name!, patch, resourceVersion);
+        if (updated.metadata?.resourceVersion) this.failureWrites.set(resizeKey(namespace!, name!), updated.metadata.resourceVersion);
+      } catch (error) {
+        this.deps.log.warn('cannot record the failed resize on the claim', {
+          claim: `${namespace}/${name}`, error: errorMessage(error), status: statusCode(error),
+        });
+      }
+    }
+    return this.fail(claim, started, message, cause);
   }
 
   private fail(claim: V1PersistentVolumeClaim, started: number, message: string, cause?: unknown): never {

@@ -74,6 +74,7 @@ describe.each(SUBJECTS)('$name metrics', (subject) => {
       namespaceSelector: { matchNames: ['storage'] },
       endpoints: [{ port: 'metrics', path: '/metrics', honorLabels: true }],
     });
+    expect(monitor.spec.selector.matchLabels['cdk8s-storage.dev/metrics']).toBe('true');
     // The selector matches this Service and no other object of kind Service in the app.
     expect(all(objs, 'Service')).toHaveLength(1);
   });
@@ -95,9 +96,46 @@ describe.each(SUBJECTS)('$name metrics', (subject) => {
     });
   });
 
+  test('the pods do not carry the metrics Service\'s label (a PodMonitor selects them by the workload\'s own labels)', () => {
+    const objs = synth(subject, { serviceMonitor: true });
+    expect(one(objs, subject.kind).spec.template.metadata.labels['cdk8s-storage.dev/metrics']).toBeUndefined();
+  });
+
   test('a ServiceMonitor without the Service is refused', () => {
     expect(() => synth(subject, { serviceMonitor: true, metricsService: false })).toThrow(
       `${subject.where}: serviceMonitor true needs the metrics Service, which metricsService: false turns off: `
       + 'set metricsService: true (or leave it unset), or use podMonitor: true, which needs no Service');
+  });
+});
+
+/** Whether a `matchLabels` selector selects an object with these labels. */
+const selects = (matchLabels: Record<string, string>, labels: Record<string, string> = {}) =>
+  Object.entries(matchLabels).every(([k, v]) => labels[k] === v);
+
+describe('an in-cluster server: two Services with the same app labels', () => {
+  const chart = Testing.chart();
+  new NfsProvisioner(chart, 'p', { server: NfsServer.inCluster(), namespace: 'storage', serviceMonitor: true, podMonitor: true });
+  const objs = Testing.synth(chart);
+  validateManifests(objs.filter((o) => !MONITORING_KINDS.has(o.kind)));
+  const services = all(objs, 'Service');
+
+  test('the ServiceMonitor selects the metrics Service and not the NFS Service', () => {
+    expect(services).toHaveLength(2);
+    const selector = one(objs, 'ServiceMonitor').spec.selector.matchLabels;
+    const selected = services.filter((s) => selects(selector, s.metadata.labels));
+    expect(selected.map((s) => s.spec.ports.map((p: any) => p.name))).toEqual([['metrics']]);
+    expect(selected[0].spec.clusterIP).toBe('None');
+  });
+
+  test('without the distinguishing label the workload\'s labels would select both (what the label is for)', () => {
+    const nfs = services.find((s) => s.spec.ports.some((p: any) => p.name === 'nfs'));
+    const { ['cdk8s-storage.dev/metrics']: marker, ...workloadLabels } = one(objs, 'ServiceMonitor').spec.selector.matchLabels;
+    expect(marker).toBe('true');
+    expect(selects(workloadLabels, nfs.metadata.labels)).toBe(true);
+  });
+
+  test('the PodMonitor selects the server pod', () => {
+    const selector = one(objs, 'PodMonitor').spec.selector.matchLabels;
+    expect(selects(selector, one(objs, 'StatefulSet').spec.template.metadata.labels)).toBe(true);
   });
 });

@@ -226,7 +226,72 @@ describe('NfsProvisioner with an in-cluster server, props', () => {
   });
 });
 
+describe('two in-cluster servers of one name', () => {
+  const LONG = 'a-provisioner-id-that-is-rather-long-for-its-own';
+
+  test('in one namespace are refused at construction, naming both, the name and the fix', () => {
+    const app = Testing.app();
+    new NfsProvisioner(new Chart(app, 'one'), 'files', { server: NfsServer.inCluster(), namespace: 'storage', provisionerName: 'example.com/a' });
+    expect(() => new NfsProvisioner(new Chart(app, 'two'), 'files', { server: NfsServer.inCluster(), namespace: 'storage', provisionerName: 'example.com/b' }))
+      .toThrow('NfsProvisioner two/files: id "files" names its in-cluster server "files-server" (Service and StatefulSet), which the in-cluster server of '
+        + 'the NfsProvisioner at one/files (id "files") also has in namespace "storage"; the name is the construct id as a DNS label, cut to 45 characters, '
+        + 'plus "-server": give this NfsProvisioner a construct id that differs from the other\'s within its first 45 characters, or put it in another namespace '
+        + '(renaming a server that already holds volumes moves its Service and backing claim, so rename the new one)');
+  });
+
+  test('is reported before the default provisionerName they also share', () => {
+    const app = Testing.app();
+    new NfsProvisioner(new Chart(app, 'one'), 'files', { server: NfsServer.inCluster(), namespace: 'storage' });
+    expect(() => new NfsProvisioner(new Chart(app, 'two'), 'files', { server: NfsServer.inCluster(), namespace: 'storage' }))
+      .toThrow(/^NfsProvisioner two\/files: id "files" names its in-cluster server "files-server"/);
+  });
+
+  test('ids that differ only past the first 45 characters, or only in case and separators, collide', () => {
+    const chart = Testing.chart();
+    new NfsProvisioner(chart, `${LONG}-one`, { server: NfsServer.inCluster(), namespace: 'storage', provisionerName: 'example.com/a' });
+    expect(() => new NfsProvisioner(chart, `${LONG}-two`, { server: NfsServer.inCluster(), namespace: 'storage', provisionerName: 'example.com/b' }))
+      .toThrow('names its in-cluster server "a-provisioner-id-that-is-rather-long-for-its-server"');
+    const other = Testing.chart();
+    new NfsProvisioner(other, 'Shared_Files', { server: NfsServer.inCluster(), namespace: 'storage', provisionerName: 'example.com/a' });
+    expect(() => new NfsProvisioner(other, 'shared-files', { server: NfsServer.inCluster(), namespace: 'storage', provisionerName: 'example.com/b' }))
+      .toThrow('names its in-cluster server "shared-files-server"');
+  });
+
+  test('in two namespaces, or beside an external server of that id, are fine', () => {
+    const app = Testing.app();
+    new NfsProvisioner(new Chart(app, 'one'), 'files', { server: NfsServer.inCluster(), namespace: 'storage-a', provisionerName: 'example.com/a' });
+    new NfsProvisioner(new Chart(app, 'two'), 'files', { server: NfsServer.inCluster(), namespace: 'storage-b', provisionerName: 'example.com/b' });
+    new NfsProvisioner(new Chart(app, 'three'), 'files', {
+      server: NfsServer.external({ host: 'nas', path: '/exports' }), namespace: 'storage-a', provisionerName: 'example.com/c',
+    });
+    expect(app.charts.flatMap((c) => synthValid(c)).filter((o) => o.kind === 'StatefulSet').map((o) => `${o.metadata.namespace}/${o.metadata.name}`))
+      .toEqual(['storage-a/files-server', 'storage-b/files-server']);
+  });
+});
+
 describe('classes of an in-cluster server', () => {
+  test('refuse a pathPattern (every volume is its own export), naming the prop, the value and the fix', () => {
+    const { p } = inCluster();
+    expect(p.exportPerVolume).toBe(true);
+    expect(() => p.addStorageClass('sc', { pathPattern: '${.PVC.namespace}/${.PVC.name}' })).toThrow(
+      'NfsStorageClass test/nfs/sc: pathPattern "${.PVC.namespace}/${.PVC.name}" is set on a class of an in-cluster server, where every volume is its own '
+      + 'export named after its PV, so no directory pattern applies: remove pathPattern from this class (it applies to provisioners of NfsServer.external only)');
+  });
+
+  test('through NfsStorageClass too; an external server\'s class keeps its pattern', () => {
+    const { chart, p } = inCluster();
+    expect(() => new NfsStorageClass(chart, 'direct', { provisioner: p, pathPattern: '${.PV.name}' })).toThrow(/pathPattern "\$\{\.PV\.name\}" is set on a class of an in-cluster server/);
+    const external = new NfsProvisioner(chart, 'ext', { server: NfsServer.external({ host: 'nas', path: '/exports' }), provisionerName: 'example.com/ext' });
+    expect(external.exportPerVolume).toBe(false);
+    expect(external.addStorageClass('keeps', { pathPattern: '${.PV.name}' }).pathPattern).toBe('${.PV.name}');
+  });
+
+  test('without a pathPattern, and with a directoryMode (the mode of each volume\'s root directory there), are accepted', () => {
+    const { p } = inCluster();
+    const sc = p.addStorageClass('sc', { directoryMode: '0770' });
+    expect(sc.directoryMode).toBe('0770');
+  });
+
   test('get mount options for a server that restarts', () => {
     const { p } = inCluster();
     expect(p.defaultMountOptions).toEqual(['nfsvers=4.1', 'hard', 'noresvport', 'timeo=100', 'retrans=3']);

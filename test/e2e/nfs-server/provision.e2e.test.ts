@@ -8,7 +8,8 @@
  *
  * Proof: a 300Mi claim is Bound to its own export; NFS writes stop with NOSPC within the
  * filesystem's overhead of the size, and the claim's used-bytes annotation (statvfs) says so; an edit of the claim grows it online (the same session
- * writes past the old limit) and PV and claim say so; deleting the claim removes export,
+ * writes past the old limit) and PV and claim say so; a grow the server cannot make leaves the
+ * claim a ControllerResizeError condition saying why, and lowering the request recovers; deleting the claim removes export,
  * mount, loop device and image (onDelete DELETE).
  */
 import * as fs from 'fs';
@@ -88,6 +89,35 @@ describe('a claim of 300Mi through its life', () => {
     expect(grown.blocks * grown.frsize).toBeGreaterThanOrEqual(600 * MIB);
     const more = await session.send(`write 0 ${written} ${32 * MIB}`);
     expect(more).toMatchObject({ ok: true, written: 32 * MIB });
+  }, 300_000);
+
+  test('a grow the server cannot make (16Pi) leaves PV and claim at 600Mi, the claim with ControllerResizeError saying why; lowering to 700Mi grows it and the condition goes', async () => {
+    const hasError = (c: any) => (c.status?.conditions ?? []).some((x: any) => x.type === 'ControllerResizeError');
+    await kube.patch(paths.pvc(NAMESPACE, 'data'), { spec: { resources: { requests: { storage: '16Pi' } } } });
+    const failed = await waitForObject(kube, paths.pvc(NAMESPACE, 'data'), hasError);
+    const error = failed.status.conditions.find((x: any) => x.type === 'ControllerResizeError');
+    expect(error.status).toBe('True');
+    expect(error.lastTransitionTime).toEqual(expect.any(String));
+    expect(error.message).toBe(`resize volume "${pvName}" failed: cannot grow it on the server: `
+      + '16Pi is more than a volume of this server can hold (at most 4Pi): lower spec.resources.requests.storage to 4Pi or less');
+    expect(failed.status.conditions.map((x: any) => x.type)).toEqual(['Resizing', 'ControllerResizeError']);
+    expect(failed.status.capacity).toEqual({ storage: '600Mi' });
+    expect(failed.status.allocatedResources).toEqual({ storage: '16Pi' });
+    expect(failed.status.allocatedResourceStatuses).toEqual({ storage: 'ControllerResizeInProgress' });
+    expect((await kube.get(paths.pv(pvName)))!.spec.capacity).toEqual({ storage: '600Mi' });
+    const warning = await eventually('a VolumeResizeFailed Warning on the claim', async () =>
+      (await kube.eventsFor(NAMESPACE, 'data', 'PersistentVolumeClaim')).find((e) => e.reason === 'VolumeResizeFailed'));
+    expect(warning.type).toBe('Warning');
+    expect(warning.message).toBe(error.message);
+
+    await kube.patch(paths.pvc(NAMESPACE, 'data'), { spec: { resources: { requests: { storage: '700Mi' } } } });
+    const grown = await waitForObject(kube, paths.pvc(NAMESPACE, 'data'), (c) => c.status?.capacity?.storage === '700Mi');
+    expect(grown.status.conditions ?? []).toEqual([]);
+    expect(grown.status.allocatedResourceStatuses).toBeUndefined();
+    expect(grown.status.allocatedResources).toEqual({ storage: '700Mi' });
+    expect((await kube.get(paths.pv(pvName)))!.spec.capacity).toEqual({ storage: '700Mi' });
+    const statvfs = await session.send('statvfs');
+    expect(statvfs.blocks * statvfs.frsize).toBeGreaterThanOrEqual(700 * MIB);
   }, 300_000);
 
   test('deleting the claim removes export, mount, loop device and image (onDelete DELETE), then the PV', async () => {

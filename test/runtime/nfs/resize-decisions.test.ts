@@ -4,6 +4,7 @@ import {
   claimNeedsResizeWork,
   clearPatch,
   decideResize,
+  failedPatch,
   finishPatch,
   infeasibleMessage,
   ResizeDecision,
@@ -224,6 +225,66 @@ describe('decideResize: crash safety (each step skipped when done)', () => {
     claim.status!.allocatedResources = { storage: '1Gi' };
     const p = plan(decide({ claim, volume: pv }));
     expect(p.mark?.status.conditions).toEqual([{ type: 'Resizing', status: 'True', lastTransitionTime: '2029-12-31T00:00:00Z' }]);
+  });
+});
+
+describe('a failed grow (failedPatch) and what follows it', () => {
+  const marked = (extra: object[] = []) => bound({
+    request: '3Gi',
+    capacity: '1Gi',
+    allocated: '3Gi',
+    resizeStatus: 'ControllerResizeInProgress',
+    conditions: [ready, resizing(), ...extra as any[]],
+  });
+  const failure = (message: string, time = '2030-01-01T12:00:00Z') =>
+    ({ type: 'ControllerResizeError', status: 'True', lastTransitionTime: time as unknown as Date, message });
+
+  test('adds ControllerResizeError with the message and now; keeps Resizing and the other conditions; leaves the in-progress status', () => {
+    const { claim } = marked();
+    expect(failedPatch(claim, 'resize volume "pvc-1" failed: disk full', NOW)).toEqual({
+      status: { conditions: [ready, resizing(), { type: 'ControllerResizeError', status: 'True', lastTransitionTime: NOW.toISOString(), message: 'resize volume "pvc-1" failed: disk full' }] },
+    });
+  });
+
+  test('the same failure again writes nothing', () => {
+    const { claim } = marked([failure('disk full')]);
+    expect(failedPatch(claim, 'disk full', NOW)).toBeUndefined();
+  });
+
+  test('another failure replaces the message in place and keeps the time the condition became True', () => {
+    const { claim } = marked([failure('disk full')]);
+    expect(failedPatch(claim, 'API down', NOW)?.status.conditions).toEqual([ready, resizing(), failure('API down')]);
+  });
+
+  test('an error condition that is not True becomes True now', () => {
+    const { claim } = marked([{ ...failure('old'), status: 'False' }]);
+    expect(failedPatch(claim, 'old', NOW)?.status.conditions?.at(-1)).toEqual(failure('old', NOW.toISOString()));
+  });
+
+  test('the retry at the same request is not marked again: it grows and the finish removes the error', () => {
+    const { claim, pv } = marked([failure('disk full')]);
+    const p = plan(decide({ claim, volume: pv }));
+    expect(p.target).toBe(3n * GI);
+    expect(p.mark).toBeUndefined();
+    expect(finishPatch(claim, p.target).status.conditions).toEqual([ready]);
+  });
+
+  test('the user lowering the request (still above the capacity) retries at the lower size; the new mark replaces the error', () => {
+    const { claim, pv } = marked([failure('disk full')]);
+    claim.spec!.resources!.requests = { storage: '2Gi' };
+    const p = plan(decide({ claim, volume: pv }));
+    expect(p.target).toBe(2n * GI);
+    expect(p.mark?.status).toEqual({
+      conditions: [ready, resizing()],
+      allocatedResources: { storage: '2Gi' },
+      allocatedResourceStatuses: { storage: 'ControllerResizeInProgress' },
+    });
+  });
+
+  test('the user lowering the request back to the capacity clears the error and the in-progress status', () => {
+    const { claim, pv } = marked([failure('disk full')]);
+    claim.spec!.resources!.requests = { storage: '1Gi' };
+    expect(decide({ claim, volume: pv })).toEqual({ action: 'clear', patch: { status: { conditions: [ready], allocatedResourceStatuses: null } } });
   });
 });
 

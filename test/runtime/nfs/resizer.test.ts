@@ -70,6 +70,17 @@ function failingOn(n: number, error: Error): ClaimPatcher {
   return { patchClaimStatus: wrap(real.patchClaimStatus), patchClaim: wrap(real.patchClaim), patchVolume: wrap(real.patchVolume) };
 }
 
+/** A patcher that dies at its n-th call (1-based): that write and every later one never happen. */
+function crashingAt(n: number): ClaimPatcher {
+  const real = cluster.claimPatcher();
+  let calls = 0;
+  const wrap = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    if (++calls >= n) throw new Error('process killed');
+    return fn(...args);
+  };
+  return { patchClaimStatus: wrap(real.patchClaimStatus), patchClaim: wrap(real.patchClaim), patchVolume: wrap(real.patchVolume) };
+}
+
 function expectResized(size: string) {
   const claim = claimNow();
   expect(claim.status?.capacity).toEqual({ storage: size });
@@ -122,7 +133,7 @@ test.each([
 ])('a crash at write %i (%s) is finished by a fresh controller; each step is written once', async (n) => {
   put({ request: '3Gi', capacity: '1Gi' });
   // The n-th write never happens: the process dies on its way.
-  await expect(resizer({ api: failingOn(n, new Error('process killed')) }).handle(resizeKey('team-a', 'data'))).rejects.toThrow();
+  await expect(resizer({ api: crashingAt(n) }).handle(resizeKey('team-a', 'data'))).rejects.toThrow();
   expect(cluster.patches).toHaveLength(n - 1);
 
   // A new process: nothing remembered, everything read from the objects.
@@ -158,13 +169,15 @@ test('a cache still showing a version we patched past is skipped (its newer even
   expect(cluster.patches.length).toBe(writes);
 });
 
-test('an API error on the PV is reported (VolumeResizeFailed) and retried; the claim stays marked meanwhile', async () => {
-  put({ request: '3Gi', capacity: '1Gi' });
+test('an API error on the PV is reported (VolumeResizeFailed, ControllerResizeError) and retried; the claim stays marked meanwhile', async () => {
+  const { pv } = put({ request: '3Gi', capacity: '1Gi' });
   const refused = Object.assign(new Error('Internal error'), { code: 500, body: JSON.stringify({ message: 'etcd is slow' }) });
   await expect(resizer({ api: failingOn(2, refused) }).handle(resizeKey('team-a', 'data'))).rejects.toBeInstanceOf(ReportedError);
   expect(claimNow().status?.allocatedResourceStatuses).toEqual({ storage: 'ControllerResizeInProgress' });
-  expect(claimNow().status?.conditions?.map((c) => c.type)).toEqual(['Resizing']);
-  expect(events.at(-1)).toMatchObject({ type: 'Warning', reason: 'VolumeResizeFailed', message: expect.stringContaining('etcd is slow') });
+  expect(claimNow().status?.conditions?.map((c) => c.type)).toEqual(['Resizing', 'ControllerResizeError']);
+  const error = claimNow().status!.conditions![1];
+  expect(error.message).toMatch(new RegExp(`^resize volume "${pv.metadata!.name}" failed: cannot set its capacity: .*etcd is slow`));
+  expect(events.at(-1)).toMatchObject({ type: 'Warning', reason: 'VolumeResizeFailed', message: error.message });
   await resizer().handle(resizeKey('team-a', 'data'));
   expectResized('3Gi');
 });
@@ -272,21 +285,75 @@ describe('with a backend that enforces sizes (the in-cluster server)', () => {
     expectResized('3Gi');
   });
 
-  test('a failed grow leaves PV and claim at the old size and says why; the retry finishes it', async () => {
+  test('a failed grow leaves PV and claim at the old size and the claim says why (ControllerResizeError); the retry finishes it', async () => {
     const { pv } = put({ request: '3Gi', capacity: '1Gi' });
     const failing: ResizeBackend = { grow: async () => { throw new Error('xfs_growfs: no space left on the backing disk'); } };
+    const message = `resize volume "${pv.metadata!.name}" failed: cannot grow it on the server: xfs_growfs: no space left on the backing disk`;
     await expect(resizer({ backend: failing }).handle(resizeKey('team-a', 'data'))).rejects.toBeInstanceOf(ReportedError);
     expect(cluster.volumes.get(pv.metadata!.name!)!.spec?.capacity).toEqual({ storage: '1Gi' });
-    expect(claimNow().status?.capacity).toEqual({ storage: '1Gi' });
-    expect(events.at(-1)).toMatchObject({
-      type: 'Warning',
-      reason: 'VolumeResizeFailed',
-      message: `resize volume "${pv.metadata!.name}" failed: cannot grow it on the server: xfs_growfs: no space left on the backing disk`,
-    });
+    const status = claimNow().status!;
+    expect(status.capacity).toEqual({ storage: '1Gi' });
+    expect(status.allocatedResources).toEqual({ storage: '3Gi' });
+    expect(status.allocatedResourceStatuses).toEqual({ storage: 'ControllerResizeInProgress' });
+    expect(status.conditions).toEqual([
+      expect.objectContaining({ type: 'Resizing', status: 'True' }),
+      { type: 'ControllerResizeError', status: 'True', lastTransitionTime: '2030-01-02T03:04:05.000Z', message },
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: 'Warning', reason: 'VolumeResizeFailed', message });
 
     const grown: bigint[] = [];
     await resizer({ backend: { grow: async (_name, bytes) => { grown.push(bytes); } } }).handle(resizeKey('team-a', 'data'));
     expect(grown).toEqual([3n * 1024n ** 3n]);
     expectResized('3Gi');
+  });
+
+  test('failing again the same way writes nothing more; the event of our own write does not run the key before its backoff', async () => {
+    put({ request: '3Gi', capacity: '1Gi' });
+    const failing: ResizeBackend = { grow: async () => { throw new Error('losetup: device busy'); } };
+    const r = resizer({ backend: failing });
+    const key = resizeKey('team-a', 'data');
+    await expect(r.handle(key)).rejects.toBeInstanceOf(ReportedError);
+    const writes = cluster.patches.length;
+    expect(cluster.patches.map((p) => p.kind)).toEqual(['claim/status', 'claim/status']);
+
+    // The informer delivers the claim as our failure write left it: not queued.
+    expect(r.claimChanged(claimNow())).toBeUndefined();
+    // The same version relisted later is the periodic resync: queued.
+    expect(r.claimChanged(claimNow())).toBe(key);
+
+    // The backoff retry fails the same way: a Warning again, no write.
+    await expect(r.handle(key)).rejects.toBeInstanceOf(ReportedError);
+    expect(cluster.patches.length).toBe(writes);
+    expect(events.filter((e) => e.reason === 'VolumeResizeFailed')).toHaveLength(2);
+    expect(claimNow().status?.conditions?.filter((c) => c.type === 'ControllerResizeError')).toHaveLength(1);
+  });
+
+  test('the user lowering the request after a failed grow retries at the lower size; the error condition goes', async () => {
+    put({ request: '3Gi', capacity: '1Gi' });
+    const asked: bigint[] = [];
+    const backend: ResizeBackend = {
+      grow: async (_name, bytes) => {
+        asked.push(bytes);
+        if (bytes > 2n * 1024n ** 3n) throw new Error('the backing disk has 2Gi free');
+      },
+    };
+    const r = resizer({ backend });
+    await expect(r.handle(resizeKey('team-a', 'data'))).rejects.toBeInstanceOf(ReportedError);
+    expect(claimNow().status?.conditions?.map((c) => c.type)).toEqual(['Resizing', 'ControllerResizeError']);
+
+    cluster.claims.put({ ...claimNow(), spec: { ...claimNow().spec, resources: { requests: { storage: '2Gi' } } } });
+    await r.handle(resizeKey('team-a', 'data'));
+    expect(asked).toEqual([3n * 1024n ** 3n, 2n * 1024n ** 3n]);
+    expectResized('2Gi');
+  });
+
+  test('a failure that cannot be recorded (the API is down too) is still reported by event and log', async () => {
+    put({ request: '3Gi', capacity: '1Gi' });
+    const failing: ResizeBackend = { grow: async () => { throw new Error('xfs_growfs: I/O error'); } };
+    const down = Object.assign(new Error('Service Unavailable'), { code: 503 });
+    await expect(resizer({ backend: failing, api: failingOn(2, down) }).handle(resizeKey('team-a', 'data'))).rejects.toBeInstanceOf(ReportedError);
+    expect(claimNow().status?.conditions?.map((c) => c.type)).toEqual(['Resizing']);
+    expect(events.at(-1)).toMatchObject({ type: 'Warning', reason: 'VolumeResizeFailed', message: expect.stringContaining('xfs_growfs: I/O error') });
+    expect(logs.some((l) => l.includes('cannot record the failed resize on the claim') && l.includes('503'))).toBe(true);
   });
 });
