@@ -3,7 +3,9 @@
  * directory (records, images, mountpoints, export files, journal, archive), the mount table
  * of the server's mount namespace, the host's loop devices backed by files under the data
  * directory, and the export ids the running ganesha serves (asked over its D-Bus bus).
- * {@link serverStateProblems} compares that with the claims that should be live and the
+ * server-env.ts's `state()` lists names; this audit reads what the invariants of a crash burst
+ * need besides (records, image sizes, which loop device backs which mount).
+ * {@link auditProblems} compares that with the claims that should be live and the
  * ones that were deleted; it is pure, so a failure lists every difference at once.
  */
 import { execFileSync } from 'child_process';
@@ -21,7 +23,7 @@ export interface LoopDevice {
   readonly backFile: string;
 }
 
-export interface ServerState {
+export interface VolumeAudit {
   /** `volumes/<pv>` folders, with what each holds. */
   readonly volumes: ReadonlyMap<string, { readonly record?: VolumeRecord; readonly imageBytes?: number }>;
   /** Entries of `mounts/`. */
@@ -45,7 +47,7 @@ export interface ServerState {
 export function loopDevicesUnder(dir: string): LoopDevice[] {
   const out = execFileSync('losetup', ['--list', '--json', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' }).trim();
   if (out === '') return [];
-  const devices = (JSON.parse(out).loopdevices ?? []) as Array<{ name: string; 'back-file': string | null }>;
+  const devices = (JSON.parse(out).loopdevices ?? []) as Array<{ 'name': string; 'back-file': string | null }>;
   const prefix = `${path.resolve(dir)}/`;
   return devices
     .filter((d) => d['back-file']?.startsWith(prefix))
@@ -53,7 +55,7 @@ export function loopDevicesUnder(dir: string): LoopDevice[] {
 }
 
 /** Reads the server's state; `serverPid` is a process in its mount namespace, `busSocket` ganesha's bus. */
-export async function readServerState(dataDir: string, serverPid: number | undefined, busSocket: string): Promise<ServerState> {
+export async function auditVolumes(dataDir: string, serverPid: number | undefined, busSocket: string): Promise<VolumeAudit> {
   const list = (sub: string) => (fs.existsSync(path.join(dataDir, sub)) ? fs.readdirSync(path.join(dataDir, sub)).sort() : []);
   const volumes = new Map<string, { record?: VolumeRecord; imageBytes?: number }>();
   for (const pv of list('volumes')) {
@@ -117,7 +119,13 @@ export interface ServerPv {
  * mount, mountpoint, export file, loop device, archived image: onDelete is DELETE); no
  * other volume, loop device or export; journal and staging empty; export ids unique.
  */
-export function serverStateProblems(state: ServerState, live: readonly LiveClaim[], deletedUids: readonly string[], pvs: readonly ServerPv[], dataDir: string): string[] {
+export function auditProblems(
+  state: VolumeAudit,
+  live: readonly LiveClaim[],
+  deletedUids: readonly string[],
+  pvs: readonly ServerPv[],
+  dataDir: string,
+): string[] {
   const problems: string[] = [];
   const expected = new Set(live.map((c) => `pvc-${c.uid}`));
   const volumesDir = path.join(path.resolve(dataDir), 'volumes');
@@ -174,8 +182,7 @@ export function serverStateProblems(state: ServerState, live: readonly LiveClaim
   }
   const ids = live.map((c) => state.volumes.get(`pvc-${c.uid}`)?.record?.exportId).filter((id): id is number => id !== undefined);
   if (new Set(ids).size !== ids.length) problems.push(`export ids are not unique: ${ids.join(', ')}`);
-  if (state.servedExportIds === undefined) problems.push('ganesha could not be asked for its exports over D-Bus');
-  else if (JSON.stringify([...state.servedExportIds].sort((a, b) => a - b)) !== JSON.stringify([...ids].sort((a, b) => a - b))) {
+  if (state.servedExportIds === undefined) {problems.push('ganesha could not be asked for its exports over D-Bus');} else if (JSON.stringify([...state.servedExportIds].sort((a, b) => a - b)) !== JSON.stringify([...ids].sort((a, b) => a - b))) {
     problems.push(`ganesha serves exports [${state.servedExportIds.join(', ')}], the live claims' are [${[...ids].sort((a, b) => a - b).join(', ')}]`);
   }
   if (state.notes.size > 0) problems.push(`journal not empty: ${[...state.notes].map(([pv, n]) => `${n.op} ${pv}`).join(', ')}`);
