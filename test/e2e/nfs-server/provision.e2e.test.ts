@@ -11,129 +11,28 @@
  * writes past the old limit) and PV and claim say so; deleting the claim removes export,
  * mount, loop device and image (onDelete DELETE).
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
-import { NFS_SERVER_FLAGS } from '../../../src/contract/controller-config';
+import { ServerEnv, untilOk } from './server-env';
 import { K8S, PV_ANNOTATIONS, PVC_ANNOTATIONS } from '../../../src/contract/keys';
 import { CLUSTER_EVENT_NAMESPACE } from '../../../src/runtime/core/events';
-import { NfsSession, pidsInMountNamespace, ServerLab } from '../../runtime/nfs-server/server-lab';
-import { connect } from '../harness';
-import { ensureControllerBundle, eventually, Kube, paths, waitForClaimBound, waitForGone, waitForObject } from '../support';
+import { NfsSession } from '../../runtime/nfs-server/server-lab';
+import { eventually, paths, waitForClaimBound, waitForGone, waitForObject } from '../support';
 
 const MIB = 1024 * 1024;
-const PROVISIONER = 'example.com/in-cluster-e2e';
-const NAMESPACE = 'nfs-server-e2e';
-const SERVICE = 'nfs-server';
-const CLASS = 'in-cluster-e2e';
 
-const lab = new ServerLab();
-const { controlPlane: cp } = connect();
-const kube = Kube.fromKubeconfig(cp.kubeconfig);
-const apiPort = Number(new URL(cp.server).port);
-const socket = path.join(lab.root, 'api.sock');
-let hostRelay: net.Server;
-let netRelay: ChildProcess;
-let command: ChildProcess;
-let commandNs: string;
-let clusterIP: string;
-
-/** Pipes every connection accepted by `server` to a new connection made by `dial` (the namespace side below does the same). */
-function relayTo(server: net.Server, dial: () => net.Socket): net.Server {
-  return server.on('connection', (c) => {
-    const u = dial();
-    for (const [a, b] of [[c, u], [u, c]]) {
-      a.pipe(b);
-      a.on('error', () => b.destroy());
-    }
-  });
-}
-
-const commandLog = () => (fs.existsSync(path.join(lab.root, 'command.log')) ? fs.readFileSync(path.join(lab.root, 'command.log'), 'utf8').split('\n').slice(-30).join('\n') : '');
+const env = new ServerEnv({ name: 'nfs-server-e2e' });
+const { kube, lab } = env;
+const NAMESPACE = env.namespace;
+let deleteClass: string;
 
 beforeAll(async () => {
-  const bundle = ensureControllerBundle();
-  lab.start();
-  // Host side: the unix socket leads to the API server on the host's loopback.
-  hostRelay = relayTo(net.createServer(), () => net.connect(apiPort, '127.0.0.1'));
-  await new Promise<void>((resolve) => hostRelay.listen(socket, resolve));
-  // Namespace side: the API server's loopback address and port lead to the unix socket, so the admin kubeconfig works as it is.
-  netRelay = spawn('nsenter', [`--net=${lab.netNs}`, '--', process.execPath, '-e', `
-    const net = require('net');
-    net.createServer((c) => {
-      const u = net.connect(${JSON.stringify(socket)});
-      for (const [a, b] of [[c, u], [u, c]]) { a.pipe(b); a.on('error', () => b.destroy()); }
-    }).listen(${apiPort}, '127.0.0.1');`], { stdio: 'ignore' });
-
-  await kube.ensure(paths.namespace(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-  const service = await kube.ensure(`/api/v1/namespaces/${NAMESPACE}/services`, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: SERVICE },
-    spec: { type: 'ClusterIP', ports: [{ name: 'nfs', port: 2049, protocol: 'TCP' }], selector: { app: SERVICE } },
-  }) ?? await kube.get(`/api/v1/namespaces/${NAMESPACE}/services/${SERVICE}`);
-  clusterIP = (service as any).spec.clusterIP;
-  // The Service's address is the server's, inside its network namespace (kube-proxy's job in a cluster).
-  lab.inNet('ip', ['addr', 'add', `${clusterIP}/32`, 'dev', 'lo']);
-  await kube.ensure(paths.storageClass(), {
-    apiVersion: 'storage.k8s.io/v1',
-    kind: 'StorageClass',
-    metadata: { name: CLASS },
-    provisioner: PROVISIONER,
-    reclaimPolicy: 'Delete',
-    allowVolumeExpansion: true,
-    volumeBindingMode: 'Immediate',
-    parameters: { onDelete: 'DELETE' },
-  });
-
-  const out = fs.openSync(path.join(lab.root, 'command.log'), 'a');
-  command = spawn('nsenter', [`--net=${lab.netNs}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', process.execPath, bundle, 'nfs-server',
-    `--${NFS_SERVER_FLAGS.provisionerName}=${PROVISIONER}`,
-    `--${NFS_SERVER_FLAGS.serviceName}=${SERVICE}`,
-    `--${NFS_SERVER_FLAGS.dataDir}=${lab.dataDir}`,
-    `--${NFS_SERVER_FLAGS.ganeshaConfigDir}=${lab.configDir}`,
-    `--${NFS_SERVER_FLAGS.httpPort}=8080`,
-    `--${NFS_SERVER_FLAGS.usageInterval}=1`,
-    `--kubeconfig=${cp.kubeconfig}`], { stdio: ['ignore', out, out], env: { ...process.env, POD_NAMESPACE: NAMESPACE, POD_NAME: 'nfs-server-0' } });
-  const own = fs.readlinkSync('/proc/self/ns/mnt');
-  commandNs = own;
-  while (commandNs === own && command.exitCode === null) {
-    await new Promise((r) => setTimeout(r, 10));
-    commandNs = fs.readlinkSync(`/proc/${command.pid}/ns/mnt`);
-  }
-  await eventually('the command leads and has synced its caches', async () => commandLog().includes('caches synced; working'), {
-    describe: commandLog,
-  });
+  await env.setUp();
+  deleteClass = await env.addClass('delete', { onDelete: 'DELETE' });
+  await env.start();
 }, 300_000);
 
-afterAll(async () => {
-  await kube.delete(paths.storageClass(CLASS)).catch(() => undefined);
-  await kube.delete(paths.namespace(NAMESPACE)).catch(() => undefined);
-  if (command && command.exitCode === null) {
-    const exited = new Promise((resolve) => command.once('exit', resolve));
-    command.kill('SIGTERM');
-    await exited;
-  }
-  // Anything left in the command's mount namespace (ganesha, the bus) goes too.
-  for (const pid of commandNs ? pidsInMountNamespace(commandNs) : []) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch { /* gone meanwhile */ }
-  }
-  netRelay?.kill('SIGKILL');
-  hostRelay?.close();
-  await lab.cleanup();
-}, 120_000);
-
-/** Repeats an NFS command until it succeeds (a fresh ganesha refuses opens during its grace period). */
-async function untilOk(session: NfsSession, line: string, tries = 600): Promise<any> {
-  for (let i = 1; ; i++) {
-    const answer = await session.send(line);
-    if (answer.ok || i >= tries) return answer;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+afterAll(() => env.tearDown(), 120_000);
 
 describe('a claim of 300Mi through its life', () => {
   let pvName: string;
@@ -145,26 +44,26 @@ describe('a claim of 300Mi through its life', () => {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: 'data' },
-      spec: { storageClassName: CLASS, accessModes: ['ReadWriteMany'], resources: { requests: { storage: '300Mi' } } },
+      spec: { storageClassName: deleteClass, accessModes: ['ReadWriteMany'], resources: { requests: { storage: '300Mi' } } },
     });
     const claim = await waitForClaimBound(kube, NAMESPACE, 'data');
     pvName = claim.spec.volumeName;
     expect(pvName).toBe(`pvc-${claim.metadata.uid}`);
     const pv = (await kube.get(paths.pv(pvName)))!;
-    expect(pv.spec.nfs).toEqual({ server: clusterIP, path: `/${pvName}` });
+    expect(pv.spec.nfs).toEqual({ server: env.clusterIP, path: `/${pvName}` });
     expect(pv.spec.capacity).toEqual({ storage: '300Mi' });
-    expect(pv.metadata.annotations).toMatchObject({ [K8S.provisionedBy]: PROVISIONER, [PV_ANNOTATIONS.onDelete]: 'DELETE' });
+    expect(pv.metadata.annotations).toMatchObject({ [K8S.provisionedBy]: env.provisioner, [PV_ANNOTATIONS.onDelete]: 'DELETE' });
 
     session = await lab.session(pv.spec.nfs.path, pv.spec.nfs.server);
-    const empty = await untilOk(session, 'statvfs');
+    const empty = (await untilOk(session, 'statvfs')).answer;
     // `df` in a pod shows at least the claim's size.
     expect(empty.blocks * empty.frsize).toBeGreaterThanOrEqual(300 * MIB);
     // All but the last 16 MiB of the free space is filled inside the server (libnfs writes 3.5 KiB per call).
     const mountpoint = path.join(lab.dataDir, 'mounts', pvName);
-    execFileSync('nsenter', [`--mount=/proc/${command.pid}/ns/mnt`, '--', 'fallocate', '-l', String(empty.bavail * empty.frsize - 16 * MIB), path.join(mountpoint, 'filler')]);
+    env.inMount('fallocate', ['-l', String(empty.bavail * empty.frsize - 16 * MIB), path.join(mountpoint, 'filler')]);
     const filled = await session.send('statvfs');
     const available = filled.bavail * filled.frsize;
-    expect(await untilOk(session, 'create 0 /data.bin')).toMatchObject({ ok: true });
+    expect((await untilOk(session, 'create 0 /data.bin')).answer).toMatchObject({ ok: true });
     const attempt = await session.send(`write 0 0 ${64 * MIB}`);
     expect(attempt).toMatchObject({ ok: false, errno: -28 });
     written = attempt.written;
@@ -200,8 +99,9 @@ describe('a claim of 300Mi through its life', () => {
     expect(fs.existsSync(path.join(lab.dataDir, 'exports.d', `${pvName}.conf`))).toBe(false);
     expect(fs.existsSync(path.join(lab.dataDir, 'mounts', pvName))).toBe(false);
     expect(fs.readdirSync(path.join(lab.dataDir, 'archived'))).toEqual([]);
-    const mounts = execFileSync('nsenter', [`--mount=/proc/${command.pid}/ns/mnt`, '--', 'cat', '/proc/self/mountinfo'], { encoding: 'utf8' });
-    expect(mounts).not.toContain(pvName);
+    const state = await env.state();
+    expect(state.mounts).not.toContain(pvName);
+    expect(state.ganeshaExports).toEqual([]);
     expect(await lab.loopDevicesOf(image)).toBe('');
     const removed = await eventually('the PV\'s VolumeRemoved event', async () =>
       (await kube.eventsFor(CLUSTER_EVENT_NAMESPACE, pvName, 'PersistentVolume')).find((e) => e.reason === 'VolumeRemoved'));
