@@ -21,7 +21,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { imageRequestForClaim, imageSizeFor } from '../../../src/runtime/nfs-server/sizes';
-import type { JournalNote } from '../../../src/runtime/nfs-server/volume-record';
+import type { JournalNote, VolumeRecord } from '../../../src/runtime/nfs-server/volume-record';
 import { NfsSession } from '../../runtime/nfs-server/server-lab';
 import { eventually, KubeObject, paths, sleep, waitForClaimBound } from '../support';
 import { burstSeed, SEED_ENV, SeededRandom } from './seeded-random';
@@ -106,6 +106,30 @@ function journal(): Map<string, JournalNote> {
   return notes;
 }
 
+/** How far the change of `note` on `pv` had got when the kill froze the data dir. */
+function stepOf(pv: string, note: JournalNote): string {
+  const layout = env.layout;
+  const has = (p: string) => fs.existsSync(p);
+  const record = has(layout.record(pv)) ? JSON.parse(fs.readFileSync(layout.record(pv), 'utf8')) as VolumeRecord : undefined;
+  switch (note.op) {
+    case 'create':
+      if (has(layout.exportFile(pv))) return 'export file written; adding the export or clearing the note';
+      if (record) return 'recorded';
+      if (has(layout.image(pv))) return 'image made; formatting or mounting';
+      return has(layout.volumeDir(pv)) ? 'folder made' : 'note written';
+    case 'remove':
+      if (has(layout.exportFile(pv))) return 'unexporting';
+      if (has(layout.mountpoint(pv))) return 'export gone; unmounting';
+      if (has(layout.image(pv))) return 'unmounted; deleting the image';
+      return has(layout.volumeDir(pv)) ? 'image deleted' : 'everything gone but the note';
+    case 'grow': {
+      const image = has(layout.image(pv)) ? fs.statSync(layout.image(pv)).size : 0;
+      if (image < note.sizeBytes) return `image ${image / MIB} MiB, not yet grown to ${note.sizeBytes / MIB}`;
+      return record?.sizeBytes === note.sizeBytes ? 'recorded; clearing the note' : 'image grown; loop device, xfs_growfs or record';
+    }
+  }
+}
+
 /** Resolves once the journal holds a note of `op` (polled every 2 ms), or after `timeoutMs` with false. */
 async function noteAppears(op: JournalNote['op'], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -116,55 +140,98 @@ async function noteAppears(op: JournalNote['op'], timeoutMs: number): Promise<bo
   return false;
 }
 
-/** One batch of the burst, issued while the server works: creations (some deleted at once), deletions, edits. */
-async function batch(kind: KillKind): Promise<void> {
+/** Most claims a run makes (images are sparse, but each still takes ~65 MiB of XFS log). */
+const MAX_CLAIMS = 20;
+
+/**
+ * One batch of the burst and the kill aimed into it, every number drawn up front and in
+ * the same order whatever the timing, so a seed replays the same choices. Which Bound
+ * claims are deleted or edited is an index into the Bound ones (by name) when the batch starts.
+ */
+interface BatchPlan {
+  readonly kind: KillKind;
+  readonly deletions: number[];
+  readonly edits: Array<{ readonly index: number; readonly addMi: number }>;
+  readonly creations: Array<{ readonly requestMi: number; readonly deleteAfterMs?: number }>;
+  /** Milliseconds after each step (deletions, edits, creations, in the drawn order). */
+  readonly order: number[];
+  readonly gapsMs: number[];
+  /** After the first note of its kind ('any': after the batch starts). */
+  readonly killDelayMs: number;
+}
+
+function planBatch(kind: KillKind): BatchPlan {
+  const deletions = Array.from({ length: kind === 'remove' ? random.int(1, 2) : random.int(0, 1) }, () => random.int(0, 1_000));
+  // Every edit ends at 300Mi or more, past the 236Mi the smallest (300 MiB) image holds: the image grows.
+  const edits = Array.from({ length: kind === 'grow' ? random.int(1, 2) : (random.chance(0.3) ? 1 : 0) }, () => ({ index: random.int(0, 1_000), addMi: random.pick([200, 300]) }));
+  const creations = Array.from({ length: kind === 'create' ? random.int(3, 5) : random.int(1, 3) }, () => ({
+    requestMi: random.pick([100, 200, 300]),
+    // Some are deleted while they (and others) are being made.
+    deleteAfterMs: random.chance(0.25) ? random.int(0, 400) : undefined,
+  }));
+  const steps = deletions.length + edits.length + creations.length;
+  return {
+    kind,
+    deletions,
+    edits,
+    creations,
+    order: random.shuffle(Array.from({ length: steps }, (_, i) => i)),
+    gapsMs: Array.from({ length: steps }, () => random.int(0, 250)),
+    killDelayMs: kind === 'any' ? random.int(0, 1500) : random.int(0, kind === 'create' ? 180 : 60),
+  };
+}
+
+/** Issues a batch while the server works: deletions and edits of Bound claims, creations (some deleted at once). */
+async function runBatch(plan: BatchPlan): Promise<void> {
   const work: Array<Promise<unknown>> = [];
-  const bound = random.shuffle(await boundClaims());
-  const deletions = bound.filter((c) => c.dataBytes === undefined).slice(0, kind === 'remove' ? random.int(1, 2) : random.int(0, 1));
-  const edits = random.shuffle(bound.filter((c) => !deletions.includes(c))).slice(0, kind === 'grow' ? random.int(1, 2) : (random.chance(0.3) ? 1 : 0));
-  const creations = kind === 'create' ? random.int(3, 5) : random.int(1, 3);
-  const plan: Array<() => Promise<void>> = [
+  const bound = (await boundClaims()).sort((a, b) => a.name.localeCompare(b.name));
+  const deletable = bound.filter((c) => c.dataBytes === undefined);
+  const deletions = [...new Set(plan.deletions.map((i) => deletable[i % deletable.length]).filter((c) => c))];
+  const editable = bound.filter((c) => !deletions.includes(c));
+  const edits = new Map(plan.edits.map((e) => [editable[e.index % editable.length], e.addMi] as const).filter(([c]) => c));
+  const room = Math.max(0, MAX_CLAIMS - claims.size);
+  const steps: Array<() => Promise<void>> = [
     ...deletions.map((c) => () => deleteClaim(c)),
-    ...edits.map((c) => () => growClaim(c, c.requestMi + random.pick([100, 200]))),
-    ...Array.from({ length: creations }, () => async () => {
-      const claim = await createClaim(random.pick([100, 200, 300]));
-      // Deleted while it (and others) are being made.
-      if (random.chance(0.25)) work.push(sleep(random.int(0, 400)).then(() => deleteClaim(claim)));
+    ...[...edits].map(([c, addMi]) => () => growClaim(c, c.requestMi + addMi)),
+    ...plan.creations.slice(0, room).map((spec) => async () => {
+      const claim = await createClaim(spec.requestMi);
+      if (spec.deleteAfterMs !== undefined) work.push(sleep(spec.deleteAfterMs).then(() => deleteClaim(claim)));
     }),
   ];
-  for (const step of random.shuffle(plan)) {
-    work.push(step());
-    await sleep(random.int(0, 250));
+  const order = plan.order.filter((n) => n < steps.length);
+  for (const [i, n] of order.entries()) {
+    work.push(steps[n]());
+    await sleep(plan.gapsMs[i]);
   }
   await Promise.all(work);
 }
 
 /** kill -9 at the seeded moment for `kind`; returns what was in flight. */
-async function killDuring(kind: KillKind, batchStarted: number): Promise<string> {
-  if (kind === 'any') {
-    await sleep(random.int(0, 1500));
-  } else {
-    const seen = await noteAppears(kind, 20_000);
-    await sleep(random.int(0, kind === 'create' ? 180 : 60));
-    if (!seen) process.stdout.write(`[e2e] no ${kind} note within 20 s: killing anyway\n`);
-  }
+async function killDuring(plan: BatchPlan, batchStarted: number): Promise<string> {
+  const { kind } = plan;
+  if (kind !== 'any' && !await noteAppears(kind, 20_000)) process.stdout.write(`[e2e] no ${kind} note within 20 s: killing anyway\n`);
+  await sleep(plan.killDelayMs);
   const at = Date.now() - batchStarted;
   await env.killAll();
   const frozen = journal();
   const byName = new Map([...claims.values()].map((c) => [`pvc-${c.uid}`, c.name]));
-  const inFlight = [...frozen].map(([pv, note]) => `${note.op} ${byName.get(pv) ?? pv}`).sort();
+  const inFlight = [...frozen].map(([pv, note]) => `${note.op} ${byName.get(pv) ?? pv} (${stepOf(pv, note)})`).sort();
   return `aimed at ${kind}, ${at} ms into its batch: ${inFlight.length ? inFlight.join(', ') : 'no change in flight'}`;
 }
 
 test(`kill -9 of the whole server at seeded moments of a burst of creations, deletions and edits (seed ${seed}): every claim ends Bound or gone with exactly its own volume, mount, loop device and export; data intact`, async () => {
   process.stdout.write(`[e2e] crash burst seed ${seed}: ${SEED_ENV}=${seed} replays it\n`);
   const started = Date.now();
+  // Other work on the machine may hold loop devices: only those backed by this server's data dir are its.
   const loopsBefore = loopDevicesUnder(env.lab.dataDir);
+  const machineLoopsBefore = loopDevicesUnder('/').length;
   expect(loopsBefore).toEqual([]);
   await env.start();
 
-  // Data to survive every kill: claims bound first and written through NFS.
+  // Data to survive every kill: claims bound first and written through NFS; and Bound claims for the first deletions.
   const keep = await Promise.all([0, 1, 2].map(() => createClaim(100, 'd')));
+  const plain = await Promise.all([0, 1, 2].map(() => createClaim(random.pick([100, 200, 300]))));
+  for (const claim of plain) await waitForClaimBound(env.kube, env.namespace, claim.name);
   for (const claim of keep) {
     await waitForClaimBound(env.kube, env.namespace, claim.name);
     const session = await sessionOf(claim);
@@ -175,11 +242,12 @@ test(`kill -9 of the whole server at seeded moments of a burst of creations, del
   }
 
   const kinds: KillKind[] = [...random.shuffle<KillKind>(['create', 'remove', 'grow']), ...(random.chance(0.5) ? ['any' as const] : [])];
+  const plans = kinds.map(planBatch);
   const summaries: string[] = [];
-  for (const [i, kind] of kinds.entries()) {
+  for (const [i, plan] of plans.entries()) {
     const batchStarted = Date.now();
-    const issued = batch(kind);
-    summaries.push(`kill ${i + 1}: ${await killDuring(kind, batchStarted)}`);
+    const issued = runBatch(plan);
+    summaries.push(`kill ${i + 1}: ${await killDuring(plan, batchStarted)}`);
     await issued;
     // The kubelet restarts a container after its old one is gone: its mounts (and their loop devices) with it.
     const teardown = Date.now();
@@ -228,5 +296,6 @@ test(`kill -9 of the whole server at seeded moments of a burst of creations, del
     session.close();
   }
   process.stdout.write(`[e2e] crash burst seed ${seed}: ${claims.size} claims (${deletedUids.length} deleted, ${live().length} live), ` +
-    `${kinds.length} kills in ${((Date.now() - started) / 1000).toFixed(1)} s\n${summaries.map((s) => `  ${s}`).join('\n')}\n`);
+    `${kinds.length} kills in ${((Date.now() - started) / 1000).toFixed(1)} s; loop devices on the machine ${machineLoopsBefore} before, ` +
+    `${loopDevicesUnder('/').length} after, ${loopDevicesUnder(env.lab.dataDir).length} of them this server's (its ${live().length} live volumes)\n${summaries.map((s) => `  ${s}`).join('\n')}\n`);
 }, 600_000);

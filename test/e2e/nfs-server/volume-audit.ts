@@ -48,7 +48,7 @@ export function loopDevicesUnder(dir: string): LoopDevice[] {
   const out = execFileSync('losetup', ['--list', '--json', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' }).trim();
   if (out === '') return [];
   const devices = (JSON.parse(out).loopdevices ?? []) as Array<{ 'name': string; 'back-file': string | null }>;
-  const prefix = `${path.resolve(dir)}/`;
+  const prefix = `${path.resolve(dir).replace(/\/$/, '')}/`;
   return devices
     .filter((d) => d['back-file']?.startsWith(prefix))
     .map((d) => ({ name: d.name, backFile: d['back-file']! }));
