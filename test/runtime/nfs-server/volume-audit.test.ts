@@ -2,8 +2,8 @@
  * The crash burst's audit (test/e2e/nfs-server/volume-audit.ts) passes only the end state it
  * names: each kind of leak or duplicate a crash could leave is reported, by name.
  */
-import { auditProblems, LiveClaim, ServerPv, VolumeAudit } from '../../e2e/nfs-server/volume-audit';
 import type { VolumeRecord } from '../../../src/runtime/nfs-server/volume-record';
+import { auditProblems, LiveClaim, ServerPv, VolumeAudit } from '../../e2e/nfs-server/volume-audit';
 
 const DATA = '/srv/data';
 const MIB = 1024 * 1024;
