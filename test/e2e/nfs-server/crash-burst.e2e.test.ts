@@ -206,6 +206,22 @@ async function runBatch(plan: BatchPlan): Promise<void> {
   await Promise.all(work);
 }
 
+/** The burst's name of the claim of volume `pv`. */
+function nameOf(pv: string): string {
+  return [...claims.values()].find((c) => `pvc-${c.uid}` === pv)?.name ?? pv;
+}
+
+/**
+ * Waits until the killed server's loop devices are released (the kernel tears its mount
+ * namespace down just after its last process exits), as the kubelet restarts a container
+ * only after the old one is gone; returns how long that took, in ms.
+ */
+async function loopsReleased(): Promise<number> {
+  const since = Date.now();
+  await eventually('the killed server\'s loop devices to be released', async () => loopDevicesUnder(env.lab.dataDir).length === 0, { intervalMs: 50 });
+  return Date.now() - since;
+}
+
 /** kill -9 at the seeded moment for `kind`; returns what was in flight. */
 async function killDuring(plan: BatchPlan, batchStarted: number): Promise<string> {
   const { kind } = plan;
@@ -213,9 +229,7 @@ async function killDuring(plan: BatchPlan, batchStarted: number): Promise<string
   await sleep(plan.killDelayMs);
   const at = Date.now() - batchStarted;
   await env.killAll();
-  const frozen = journal();
-  const byName = new Map([...claims.values()].map((c) => [`pvc-${c.uid}`, c.name]));
-  const inFlight = [...frozen].map(([pv, note]) => `${note.op} ${byName.get(pv) ?? pv} (${stepOf(pv, note)})`).sort();
+  const inFlight = [...journal()].map(([pv, note]) => `${note.op} ${nameOf(pv)} (${stepOf(pv, note)})`).sort();
   return `aimed at ${kind}, ${at} ms into its batch: ${inFlight.length ? inFlight.join(', ') : 'no change in flight'}`;
 }
 
@@ -243,6 +257,9 @@ test(`kill -9 of the whole server at seeded moments of a burst of creations, del
 
   const kinds: KillKind[] = [...random.shuffle<KillKind>(['create', 'remove', 'grow']), ...(random.chance(0.5) ? ['any' as const] : [])];
   const plans = kinds.map(planBatch);
+  // One restart is itself killed while it recovers (undoing, finishing, remounting what the kill before left).
+  const killedInRecovery = random.int(0, plans.length - 1);
+  const recoveryKillMs = random.int(0, 600);
   const summaries: string[] = [];
   for (const [i, plan] of plans.entries()) {
     const batchStarted = Date.now();
@@ -250,10 +267,22 @@ test(`kill -9 of the whole server at seeded moments of a burst of creations, del
     summaries.push(`kill ${i + 1}: ${await killDuring(plan, batchStarted)}`);
     await issued;
     // The kubelet restarts a container after its old one is gone: its mounts (and their loop devices) with it.
-    const teardown = Date.now();
-    await eventually('the killed server\'s loop devices to be released', async () => loopDevicesUnder(env.lab.dataDir).length === 0, { intervalMs: 50 });
-    process.stdout.write(`[e2e] ${summaries[i]} (loop devices released ${Date.now() - teardown} ms after)\n`);
+    process.stdout.write(`[e2e] ${summaries[summaries.length - 1]} (loop devices released ${await loopsReleased()} ms after)\n`);
+    if (i === killedInRecovery) {
+      const notes = journal().size;
+      await env.start({ waitWorking: false });
+      await sleep(recoveryKillMs);
+      await env.killAll();
+      const left = [...journal()].map(([pv, note]) => `${note.op} ${nameOf(pv)} (${stepOf(pv, note)})`).sort();
+      const log = env.log(Infinity);
+      const phase = log.includes('"serving"') ? 'recovered, serving' : log.includes('started ganesha.nfsd') ? 'recovered, ganesha starting' : 'recovering';
+      summaries.push(`kill ${i + 1}b: ${recoveryKillMs} ms into the restart (${phase}) after ${notes} notes: ${left.length ? `${left.join(', ')} left` : 'no note left'}`);
+      process.stdout.write(`[e2e] ${summaries[summaries.length - 1]} (loop devices released ${await loopsReleased()} ms after)\n`);
+    }
+    const restarted = Date.now();
     await env.start();
+    // The new command leads once the dead one's Lease expires (15 s), as after a real container crash.
+    process.stdout.write(`[e2e] restarted: leading and working ${((Date.now() - restarted) / 1000).toFixed(1)} s after its start\n`);
   }
 
   const live = () => [...claims.values()].filter((c) => !c.deleted);
@@ -296,6 +325,6 @@ test(`kill -9 of the whole server at seeded moments of a burst of creations, del
     session.close();
   }
   process.stdout.write(`[e2e] crash burst seed ${seed}: ${claims.size} claims (${deletedUids.length} deleted, ${live().length} live), ` +
-    `${kinds.length} kills in ${((Date.now() - started) / 1000).toFixed(1)} s; loop devices on the machine ${machineLoopsBefore} before, ` +
+    `${summaries.length} kills in ${((Date.now() - started) / 1000).toFixed(1)} s; loop devices on the machine ${machineLoopsBefore} before, ` +
     `${loopDevicesUnder('/').length} after, ${loopDevicesUnder(env.lab.dataDir).length} of them this server's (its ${live().length} live volumes)\n${summaries.map((s) => `  ${s}`).join('\n')}\n`);
 }, 600_000);
