@@ -7,11 +7,11 @@
  * Each kill is aimed at one kind of change: it waits until the journal shows a note of that
  * kind (create, remove, grow), then a seeded delay, so kills land inside those operations at
  * varying steps; one more, if the seed says so, lands at a seeded moment after the server
- * started working again. What was in flight is read from the journal the kill froze, and
- * printed.
+ * started working again; and one restart is itself killed at a seeded moment of its start-up
+ * recovery. What was in flight is read from the journal the kill froze, and printed.
  *
  * After the burst settles, the server's whole state is compared with the claims
- * (server-state.ts): every live claim Bound to exactly its own PV, with one image, one
+ * (volume-audit.ts): every live claim Bound to exactly its own PV, with one image, one
  * mount, one loop device, one export file and one export ganesha serves, at the size it
  * asked for; nothing left of a deleted claim; no other volume, loop device or export; journal
  * and staging empty. Data written through NFS before the kills reads back intact.
@@ -94,7 +94,7 @@ async function sessionOf(claim: BurstClaim): Promise<NfsSession> {
   return env.lab.session(pv.spec.nfs.path, pv.spec.nfs.server);
 }
 
-/** The journal, as the kill froze it. */
+/** The journal's notes by volume name (read after a kill: what it cut short). */
 function journal(): Map<string, JournalNote> {
   const dir = path.join(env.lab.dataDir, 'journal');
   const notes = new Map<string, JournalNote>();
