@@ -259,7 +259,7 @@ test(`kill -9 of the whole server at seeded moments of a burst of creations, del
   const plans = kinds.map(planBatch);
   // One restart is itself killed while it recovers (undoing, finishing, remounting what the kill before left).
   const killedInRecovery = random.int(0, plans.length - 1);
-  const recoveryKillMs = random.int(0, 600);
+  const recoveryKillMs = random.int(0, 400);
   const summaries: string[] = [];
   for (const [i, plan] of plans.entries()) {
     const batchStarted = Date.now();
@@ -271,12 +271,15 @@ test(`kill -9 of the whole server at seeded moments of a burst of creations, del
     if (i === killedInRecovery) {
       const notes = journal().size;
       await env.start({ waitWorking: false });
+      // Recovery runs right after the bus is up (and before ganesha starts).
+      await eventually('the restart to start its bus', async () => env.log(Infinity).includes('started dbus-daemon'), { intervalMs: 5 });
       await sleep(recoveryKillMs);
       await env.killAll();
       const left = [...journal()].map(([pv, note]) => `${note.op} ${nameOf(pv)} (${stepOf(pv, note)})`).sort();
       const log = env.log(Infinity);
-      const phase = log.includes('"serving"') ? 'recovered, serving' : log.includes('started ganesha.nfsd') ? 'recovered, ganesha starting' : 'recovering';
-      summaries.push(`kill ${i + 1}b: ${recoveryKillMs} ms into the restart (${phase}) after ${notes} notes: ${left.length ? `${left.join(', ')} left` : 'no note left'}`);
+      const stepsDone = (log.match(/"msg":"recovery: /g) ?? []).length;
+      const phase = log.includes('"serving"') ? 'recovered, serving' : log.includes('started ganesha.nfsd') ? 'recovered, ganesha starting' : `recovering, ${stepsDone} steps done`;
+      summaries.push(`kill ${i + 1}b: ${recoveryKillMs} ms after the restart's bus was up (${phase}; ${notes} notes before): ${left.length ? `${left.join(', ')} left` : 'no note left'}`);
       process.stdout.write(`[e2e] ${summaries[summaries.length - 1]} (loop devices released ${await loopsReleased()} ms after)\n`);
     }
     const restarted = Date.now();
