@@ -56,6 +56,7 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
     run: runProgram,
     port: config.nfsPort,
     log: (message, fields) => log.info(message, fields),
+    logChild: (entry) => log[entry.level](entry.msg, entry.fields),
   });
 
   let serving = false;
