@@ -99,6 +99,13 @@ DEBIAN_PACKAGES=(coreutils util-linux libstdc++6)
 # fallocate) and e2fsprogs (chattr, for immutable empty mountpoints). These images have no
 # apt, so the packages cannot be added on top of another base.
 SERVER_PACKAGES=(nfs-ganesha nfs-ganesha-vfs dbus xfsprogs mount e2fsprogs)
+# And /etc/mtab, which the essential variant does not make: ganesha's VFS backend reads the
+# mount table from it (setmntent("/etc/mtab")) to find the filesystem of every export, and
+# without it every export fails ("Error 2 in setmntent(/etc/mtab)"). podman adds the link to
+# its containers itself, so only a containerd (kubelet) pod shows the difference.
+SERVER_HOOKS=('ln -sf ../proc/self/mounts "$1/etc/mtab"')
+# Customize hooks of the base being made (mmdebstrap runs them on the finished tree, "$1").
+BASE_HOOKS=()
 # Nothing in the image reads documentation, translations or glibc's iconv modules (node
 # carries its own ICU); the packages' copyright files stay, they are the licenses.
 DPKG_OPTIONS=(
@@ -112,6 +119,8 @@ CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/cdk8s-storage"
 recipe_for() {
   printf '%s\n' "revision 1" "suite $DEBIAN_SUITE" "variant $DEBIAN_VARIANT" "packages $*" \
     "dpkg ${DPKG_OPTIONS[*]}" "node $NODE_PACKAGE@$NODE_VERSION sha512:$NODE_SHA512 stripped"
+  # Only a base with hooks has this line, so the keys of bases without stay as they were.
+  if [ "${#BASE_HOOKS[@]}" -gt 0 ]; then printf 'hooks %s\n' "${BASE_HOOKS[*]}"; fi
 }
 
 # build_debian_rootfs <recipe> <cache dir> <package>...: the root filesystem tar of a base.
@@ -145,6 +154,8 @@ build_debian_rootfs() {
     --customize-hook="copy-in $work/package/bin/node /usr/local/bin"
     --customize-hook="copy-in $work/package/LICENSE /usr/local/share/doc/node"
   )
+  local hook
+  for hook in "${BASE_HOOKS[@]}"; do args+=(--customize-hook="$hook"); done
   if ! mmdebstrap "${args[@]}" "$DEBIAN_SUITE" "$work/rootfs.tar" \
     "deb $DEBIAN_MIRROR $DEBIAN_SUITE main" \
     "deb $DEBIAN_MIRROR $DEBIAN_SUITE-updates main" \
@@ -209,7 +220,9 @@ log "building $IMAGE with $ENGINE from $BASE"
 # --- the NFS server image: the controller's /app on the Debian base with the server's
 # packages, whichever base the controller image has.
 if [ "$SERVER" -eq 1 ]; then
+  BASE_HOOKS=("${SERVER_HOOKS[@]}")
   SERVER_BASE="$(ensure_debian_base "${DEBIAN_PACKAGES[@]}" "${SERVER_PACKAGES[@]}")"
+  BASE_HOOKS=()
   log "building $SERVER_IMAGE with $ENGINE from $SERVER_BASE"
   "$ENGINE" build --build-arg "CONTROLLER_IMAGE=$IMAGE" --build-arg "SERVER_BASE=$SERVER_BASE" \
     --build-arg "VERSION=$VERSION" "${TARGET_ARGS[@]}" --file "$ROOT/Dockerfile.server" "$ROOT" >&2

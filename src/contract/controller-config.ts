@@ -60,6 +60,8 @@ export const NFS_SERVER_FLAGS = {
   serviceName: 'service-name',
   /** Where ganesha's configuration is written (inside an emptyDir). */
   ganeshaConfigDir: 'ganesha-config-dir',
+  /** Port ganesha serves NFS on and /readyz calls on 127.0.0.1 (the Service's target port). */
+  nfsPort: 'nfs-port',
   leaderElect: NFS_FLAGS.leaderElect,
   leaseName: NFS_FLAGS.leaseName,
   leaseNamespace: NFS_FLAGS.leaseNamespace,

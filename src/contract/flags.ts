@@ -5,7 +5,7 @@
  * not have), and a test holds the flag tables in docs/controller.md and docs/local.md to
  * them.
  */
-import { DEFAULT_HTTP_PORT, DEFAULT_RESYNC_SECONDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, NFS_SERVER_FLAGS, PATHS } from './controller-config';
+import { DEFAULT_HTTP_PORT, DEFAULT_RESYNC_SECONDS, DEFAULT_USAGE_INTERVAL_SECONDS, ENV, LOCAL_FLAGS, NFS_FLAGS, NFS_PORT, NFS_SERVER_FLAGS, PATHS } from './controller-config';
 import { DEFAULT_LOG_LEVEL, DEFAULT_QUOTA_MODE, LOG_LEVELS, QUOTA_MODES } from './values';
 
 export type FlagKind = 'string' | 'boolean' | 'integer';
@@ -79,6 +79,11 @@ export const NFS_SERVER_FLAG_SPECS: Readonly<Record<NfsServerFlagName, FlagSpec>
   [NFS_SERVER_FLAGS.preallocate]: { kind: 'boolean', defaultText: 'false', help: 'allocate each loop image\'s blocks up front, so the backing disk cannot be over-committed' },
   [NFS_SERVER_FLAGS.serviceName]: { kind: 'string', required: true, help: 'the server\'s Service in this pod\'s namespace; its cluster IP goes into every PV' },
   [NFS_SERVER_FLAGS.ganeshaConfigDir]: { kind: 'string', defaultText: PATHS.ganeshaConfigDir, help: 'where ganesha\'s configuration is written (an emptyDir)' },
+  [NFS_SERVER_FLAGS.nfsPort]: {
+    kind: 'integer',
+    defaultText: String(NFS_PORT),
+    help: 'port ganesha serves NFS on (the container port the Service targets); another one only where 2049 is taken, e.g. in a host network',
+  },
   ...SHARED_PROVISIONER_SPECS,
 };
 

@@ -55,6 +55,14 @@ test('it has every tool the server runs', () => {
   expect(found).toBe('');
 });
 
+test('it has /etc/mtab, the mount table ganesha\'s VFS backend reads to find each export\'s filesystem', () => {
+  // The image's own link: where an image has none, podman adds one to the container pointing
+  // at /proc/mounts, but containerd (a kubelet's pods) adds nothing, and every export fails.
+  expect(inImage(image, 'readlink /etc/mtab').trim()).toBe('../proc/self/mounts');
+  // Read through the link: the container's own mounts, its root among them.
+  expect(inImage(image, 'cat /etc/mtab')).toMatch(/^\S+ \/ /m);
+});
+
 test('it runs the controller bundle as root', () => {
   expect(inImage(image, 'id -u').trim()).toBe('0');
   expect(inImage(image, 'sha256sum < /app/index.js').split(' ')[0])

@@ -3,7 +3,7 @@
  * in-cluster server's StatefulSet passes, plus `--kubeconfig` for running outside a
  * cluster. The flags themselves are specified in src/contract/flags.ts.
  */
-import { ENV, NFS_SERVER_FLAGS, PATHS } from '../../contract/controller-config';
+import { ENV, NFS_PORT, NFS_SERVER_FLAGS, PATHS } from '../../contract/controller-config';
 import { NFS_SERVER_FLAG_SPECS } from '../../contract/flags';
 import { isDnsLabel } from '../../contract/names';
 import { DEFAULT_QUOTA_MODE, QUOTA_MODES, QuotaMode } from '../../contract/values';
@@ -23,6 +23,8 @@ export interface NfsServerConfig extends ProvisionerSettings {
   readonly namespace: string;
   /** Where ganesha's configuration and pid file are written (absolute, normalised). */
   readonly ganeshaConfigDir: string;
+  /** Port ganesha serves NFS on; /readyz makes its NULL call there on 127.0.0.1. */
+  readonly nfsPort: number;
 }
 
 /**
@@ -47,6 +49,10 @@ export function parseNfsServerConfig(args: readonly string[], env: Readonly<Reco
   if (!namespace) {
     throw new ConfigError(`the ${ENV.podNamespace} environment variable must name the namespace of the pod and its Service --${NFS_SERVER_FLAGS.serviceName}`);
   }
+  const nfsPort = flags.get(NFS_SERVER_FLAGS.nfsPort) as number | undefined ?? NFS_PORT;
+  if (nfsPort < 1 || nfsPort > 65535) {
+    throw new ConfigError(`--${NFS_SERVER_FLAGS.nfsPort}=${nfsPort} is not a port: use 1-65535 (${NFS_PORT}, the default, is the one NFS clients expect)`);
+  }
   return {
     provisionerName,
     dataDir: absolutePath(NFS_SERVER_FLAGS.dataDir, str(NFS_SERVER_FLAGS.dataDir) ?? PATHS.nfsServerData),
@@ -55,6 +61,7 @@ export function parseNfsServerConfig(args: readonly string[], env: Readonly<Reco
     serviceName,
     namespace,
     ganeshaConfigDir: absolutePath(NFS_SERVER_FLAGS.ganeshaConfigDir, str(NFS_SERVER_FLAGS.ganeshaConfigDir) ?? PATHS.ganeshaConfigDir),
+    nfsPort,
     ...withPodIdentity(parseProvisionerFlags(flags, provisionerName, env), env),
   };
 }

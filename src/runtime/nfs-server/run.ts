@@ -33,8 +33,6 @@ export interface NfsServerRunOptions extends CommandRunOptions {
   readonly connect: () => ServerClusterPorts;
   /** Milliseconds between attempts to read the Service's cluster IP. @default 2000 */
   readonly serviceRetryMs?: number;
-  /** NFS port ganesha serves and /readyz calls; 2049 unless a test needs another. */
-  readonly nfsPort?: number;
   /** Seconds between the NFS NULL calls that /readyz reports. */
   readonly readinessIntervalMs?: number;
 }
@@ -54,8 +52,9 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
     configDir: config.ganeshaConfigDir,
     volumes,
     run: runProgram,
-    port: options.nfsPort,
+    port: config.nfsPort,
     log: (message, fields) => log.info(message, fields),
+    logChild: (entry) => log[entry.level](entry.msg, entry.fields),
   });
 
   let serving = false;

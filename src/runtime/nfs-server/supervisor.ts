@@ -9,7 +9,9 @@
 import { ChildProcess, spawn } from 'child_process';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
+import * as readline from 'readline';
 import { busConfig } from './bus-config';
+import { ChildLogEntry, ChildOutput } from './child-output';
 import { ExportControl } from './export-control';
 import { DEFAULT_GRACE_SECONDS, DEFAULT_LEASE_SECONDS, mainConfig } from './ganesha-config';
 import type { ServerLayout } from './layout';
@@ -31,6 +33,11 @@ export interface SupervisorOptions {
   /** Longest wait for the bus socket and for ganesha to answer NFS and D-Bus. */
   readonly startTimeoutMs?: number;
   readonly log: (message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * A line the bus or ganesha wrote, as a log entry at its own level.
+   * @default logged through `log`
+   */
+  readonly logChild?: (entry: ChildLogEntry) => void;
 }
 
 /** Why the server stopped: which child exited, and how. */
@@ -116,8 +123,17 @@ export class ServerSupervisor {
   }
 
   private startChild(name: ChildExit['child'], args: string[], env: Record<string, string>): void {
-    const child = spawn(name, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+    // Their text output goes through the command's logger: the container's log stays JSON lines.
+    const child = spawn(name, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.children.set(name, child);
+    const output = new ChildOutput(name);
+    const logChild = this.options.logChild ?? ((e: ChildLogEntry) => this.options.log(e.msg, { ...e.fields, level: e.level }));
+    for (const stream of [child.stdout, child.stderr]) {
+      readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+        const entry = output.line(line);
+        if (entry) logChild(entry);
+      });
+    }
     child.on('error', (error) => {
       this.options.log(`${name} could not run`, { error: error.message });
       this.resolveExit({ child: name, code: null, signal: null });

@@ -79,6 +79,11 @@ export function ensureNodeImages(): [string, string] {
   return [pause, controller];
 }
 
+/** The in-cluster NFS server image's archive (node/images.sh --server), for `TestNode.importImage`. */
+export function ensureServerImage(): string {
+  return runScript('node/images.sh', ['--server']);
+}
+
 /** Stops environments whose owning process died without tearing them down (an interrupted jest run). */
 export async function reapStaleEnvironments(tmpRoot = os.tmpdir()): Promise<string[]> {
   const reaped: string[] = [];

@@ -180,6 +180,16 @@ export class TestNode {
     await waitFor('containerd', async () => isRunning(record) && (await this.ctr(['version'])).code === 0, { timeoutMs: 30_000 });
   }
 
+  /**
+   * Loads one more image archive into the running node's containerd (an image only some
+   * test files need, e.g. the NFS server's from `node/images.sh --server`); returns the
+   * image as pods name it. Importing an image containerd already has is quick and harmless.
+   */
+  public async importImage(archive: string): Promise<string> {
+    await this.importImages([archive]);
+    return archiveImageName(archive);
+  }
+
   private async importImages(archives: string[]): Promise<void> {
     for (const archive of archives) {
       const r = await this.ctr(['images', 'import', archive], 300_000);

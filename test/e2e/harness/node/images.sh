@@ -7,6 +7,11 @@
 #     `npx projen image` when podman does not have it yet.
 # Both are cached outside the repository, keyed by their inputs (pause.go and the Go
 # version; the controller image's id).
+#
+# With --server it writes only the in-cluster NFS server image,
+# localhost/cdk8s-storage-nfs-server:<version> (built with `npx projen image --server`
+# when podman does not have it yet; cached by image id), and prints its archive: the test
+# file that runs the server loads it itself, so no other test run pays for its 266 MB.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -15,11 +20,38 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/cdk8s-storage/node-images"
 PAUSE_REF=localhost/cdk8s-storage-e2e/pause:1
 VERSION="$(node -p "require('$REPO/package.json').version")"
 CONTROLLER_REF="localhost/cdk8s-storage-controller:$VERSION"
+SERVER_REF="localhost/cdk8s-storage-nfs-server:$VERSION"
 
 log() { echo "[node-images] $*" >&2; }
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
+
+# save_archive <name> <ref> [image build args]: builds <ref> with `npx projen image <args>`
+# when podman lacks it, saves it once as $CACHE/<name>-<image id>.tar (removing older
+# archives of that name) and prints the archive's path.
+save_archive() {
+  local name="$1" ref="$2" id tar
+  shift 2
+  if ! podman image exists "$ref"; then
+    log "$ref is not built yet: npx projen image $*"
+    (cd "$REPO" && npx projen image "$@" >&2)
+  fi
+  id="$(podman image inspect --format '{{.Id}}' "$ref" | cut -c1-16)"
+  tar="$CACHE/$name-$id.tar"
+  if [ ! -s "$tar" ]; then
+    log "saving $ref"
+    rm -f "$CACHE/$name"-*.tar
+    podman save -q --format docker-archive -o "$tar.tmp" "$ref"
+    mv "$tar.tmp" "$tar"
+  fi
+  echo "$tar"
+}
+
+if [ "${1:-}" = --server ]; then
+  save_archive nfs-server "$SERVER_REF" --server
+  exit 0
+fi
 
 PAUSE_KEY="$( (cat "$HERE/pause.go"; go version) | sha256sum | cut -c1-16)"
 PAUSE_TAR="$CACHE/pause-$PAUSE_KEY.tar"
@@ -35,16 +67,5 @@ if [ ! -s "$PAUSE_TAR" ]; then
   mv "$PAUSE_TAR.tmp" "$PAUSE_TAR"
 fi
 
-if ! podman image exists "$CONTROLLER_REF"; then
-  log "$CONTROLLER_REF is not built yet: npx projen image"
-  (cd "$REPO" && npx projen image >&2)
-fi
-CONTROLLER_ID="$(podman image inspect --format '{{.Id}}' "$CONTROLLER_REF" | cut -c1-16)"
-CONTROLLER_TAR="$CACHE/controller-$CONTROLLER_ID.tar"
-if [ ! -s "$CONTROLLER_TAR" ]; then
-  log "saving $CONTROLLER_REF"
-  rm -f "$CACHE"/controller-*.tar
-  podman save -q --format docker-archive -o "$CONTROLLER_TAR.tmp" "$CONTROLLER_REF"
-  mv "$CONTROLLER_TAR.tmp" "$CONTROLLER_TAR"
-fi
+CONTROLLER_TAR="$(save_archive controller "$CONTROLLER_REF")"
 echo "$PAUSE_TAR $CONTROLLER_TAR"
