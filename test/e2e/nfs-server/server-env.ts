@@ -23,7 +23,7 @@ import { K8S } from '../../../src/contract/keys';
 import { runCommand } from '../../../src/runtime/core/command';
 import { ExportControl } from '../../../src/runtime/nfs-server/export-control';
 import { ServerLayout } from '../../../src/runtime/nfs-server/layout';
-import { NfsSession, pidsInMountNamespace, ServerLab } from '../../runtime/nfs-server/server-lab';
+import { pidsInMountNamespace, ServerLab, untilOk } from '../../runtime/nfs-server/server-lab';
 import { connect } from '../harness';
 import { ensureControllerBundle, eventually, Kube, paths, WAIT_MS } from '../support';
 
@@ -67,14 +67,7 @@ export interface ServerState {
   readonly ganeshaExports: number[];
 }
 
-/** Repeats an NFS command until it succeeds (a fresh ganesha refuses opens during its grace period); counts the tries. */
-export async function untilOk(session: NfsSession, line: string, tries = 600): Promise<{ answer: any; tries: number }> {
-  for (let i = 1; ; i++) {
-    const answer = await session.send(line);
-    if (answer.ok || i >= tries) return { answer, tries: i };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { untilOk };
 
 /** Milliseconds on a monotonic clock, for printed figures. */
 export const nowMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);

@@ -216,3 +216,12 @@ export class NfsSession {
     this.child.kill('SIGKILL');
   }
 }
+
+/** Repeats an NFS command until it succeeds (a fresh or restarted ganesha refuses opens during its grace period); counts the tries. */
+export async function untilOk(session: NfsSession, line: string, tries = 600): Promise<{ answer: any; tries: number }> {
+  for (let i = 1; ; i++) {
+    const answer = await session.send(line);
+    if (answer.ok || i >= tries) return { answer, tries: i };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { serverCapabilities } from './pod-capabilities';
-import { NfsSession, ServerLab, ServerRun } from './server-lab';
+import { NfsSession, ServerLab, ServerRun, untilOk } from './server-lab';
 import { NfsQuota } from '../../../src';
 
 const MIB = 1024 * 1024;
@@ -44,15 +44,6 @@ const dataDir = (pv: string) => path.join(lab.dataDir, 'volumes', pv, 'data');
 const exportFile = (pv: string) => path.join(lab.dataDir, 'exports.d', `${pv}.conf`);
 const now = () => Number(process.hrtime.bigint() / 1_000_000n);
 
-/** Repeats an NFS command until it succeeds (a restarted server reconnects and may be in grace); counts the tries. */
-async function untilOk(session: NfsSession, line: string, tries = 600): Promise<{ answer: any; tries: number }> {
-  for (let i = 1; ; i++) {
-    const answer = await session.send(line);
-    if (answer.ok || i >= tries) return { answer, tries: i };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('ganesha runs with the NONE pod\'s capabilities and nothing more', async () => {
   expect(capabilities).toEqual(['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'SETGID', 'SETUID']);
   const { ganeshaPid } = await server.request('pids');
@@ -72,7 +63,7 @@ describe('one volume through its life', () => {
     // Nothing is mounted for it.
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('pvc-life');
     session = await lab.session('/pvc-life');
-    expect(await session.send('create 0 /data.bin')).toMatchObject({ ok: true });
+    expect((await untilOk(session, 'create 0 /data.bin')).answer).toMatchObject({ ok: true });
     expect(await session.send(`write 0 0 ${written}`)).toMatchObject({ ok: true, written });
     expect(fs.statSync(path.join(dataDir('pvc-life'), 'data.bin')).size).toBe(written);
 
