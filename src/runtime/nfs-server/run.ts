@@ -45,7 +45,7 @@ export async function runNfsServer(config: NfsServerConfig, log: Logger, options
   const volumes = new VolumeManager({
     layout,
     backend: volumeBackend(config.quota, { layout, run: runProgram, preallocate: config.preallocate }),
-    report: (message, fields) => log.info(message, fields),
+    report: (message, fields, level = 'info') => log[level](message, fields),
   });
   const supervisor = new ServerSupervisor({
     layout,

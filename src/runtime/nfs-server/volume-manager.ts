@@ -35,8 +35,8 @@ export interface VolumeManagerOptions {
   readonly backend: VolumeBackend;
   /** The running ganesha's export manager; absent while ganesha is not running (start-up). */
   readonly exports?: ExportControl;
-  /** Called for what recovery did and found, one line each. */
-  readonly report?: (message: string, fields: Record<string, unknown>) => void;
+  /** Called for what recovery did and found, one line each (`error` for a volume it could not recover). */
+  readonly report?: (message: string, fields: Record<string, unknown>, level?: 'info' | 'error') => void;
 }
 
 export class VolumeManager {
@@ -82,10 +82,39 @@ export class VolumeManager {
     for (const record of liveRecords(observed)) this.live.set(record.pv, record);
     const steps = planRecovery(observed);
     for (const step of steps) {
-      await this.execute(step);
-      this.options.report?.(`recovery: ${step.kind}`, { pv: step.pv });
+      try {
+        await this.execute(step);
+        this.options.report?.(`recovery: ${step.kind}`, { pv: step.pv });
+      } catch (error) {
+        await this.recoveryFailed(step, error);
+      }
     }
     return steps;
+  }
+
+  /**
+   * One volume that cannot be recovered must not keep the server, and with it every other
+   * volume, from starting. A grow that cannot be finished (say xfs_growfs keeps failing) is
+   * given up: the volume is served at its recorded size, which its filesystem still has, and
+   * the claim's next resize attempt tries again and reports why it fails. Any other step
+   * leaves its note for the next attempt and the volume unserved: without its export file
+   * ganesha never serves a half-made or half-removed volume.
+   */
+  private async recoveryFailed(step: RecoveryStep, error: unknown): Promise<void> {
+    const message = (error as Error).message;
+    if (step.kind === 'finish-grow') {
+      try {
+        await this.execute({ kind: 'serve', pv: step.pv, record: step.record });
+        await this.clearNote(step.pv);
+        this.options.report?.('recovery: could not finish a grow; served at its recorded size', { pv: step.pv, sizeBytes: step.record.sizeBytes, error: message }, 'error');
+        return;
+      } catch (serveError) {
+        return this.recoveryFailed({ kind: 'serve', pv: step.pv, record: step.record }, serveError);
+      }
+    }
+    // Its record stays live: its export id is not given to another volume while it exists.
+    await fsp.rm(this.layout.exportFile(step.pv), { force: true });
+    this.options.report?.(`recovery: ${step.kind} failed; the volume is not served`, { pv: step.pv, error: message }, 'error');
   }
 
   /**
