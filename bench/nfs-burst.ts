@@ -47,6 +47,7 @@ interface Result {
   readonly cpuSeconds?: number;
   readonly rssIdleMiB?: number;
   readonly peakRssMiB?: number;
+  readonly connections?: number;
 }
 
 function claim(name: string, namespace: string, cls: string, subject: string): KubeObject {
@@ -116,6 +117,7 @@ async function measureController(cp: ControlPlane, counter: RequestCounter, star
   const volumes = await watchObjects(cp.kubeconfig, paths.pv(), { filter: (pv) => pv.spec?.storageClassName === cls });
   try {
     const before = counter.snapshot();
+    const connections0 = counter.connectionsOpened;
     const cpu0 = cpuSeconds(controller.pid);
     const t0 = Date.now();
     await createAll(cp, Array.from({ length: N }, (_, i) => claim(`claim-${i}`, ns, cls, 'ours')));
@@ -135,6 +137,7 @@ async function measureController(cp: ControlPlane, counter: RequestCounter, star
       cpuSeconds: cpuSeconds(controller.pid) - cpu0,
       rssIdleMiB,
       peakRssMiB: residentMiB(controller.pid).peak,
+      connections: counter.connectionsOpened - connections0,
     };
   } finally {
     claims.stop();
@@ -171,6 +174,7 @@ function report(floor: Result | undefined, ours: Result, version: string): void 
     `controller requests from the burst until quiet after the deletes: ${sum(requests)} (${(sum(requests) / N).toFixed(2)} per claim), `
       + `writes ${written} (${(written / N).toFixed(2)} per claim)`,
     ...describeRequests(all),
+    `  TLS connections the controller opened meanwhile: ${ours.connections}`,
     '',
     'Both bursts are one `kubectl create -f -` of every object; Bound is written by kube-controller-manager\'s PV binder, which bounds both times.',
     'Requests are counted by a proxy in front of the API server; CPU is utime+stime from /proc/<pid>/stat over the window; peak RSS is VmHWM.',
