@@ -7,9 +7,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { at, BYTE_NAMES } from './tenant-trees';
 import { EntryStat, isFailure, LstatOutcome, LstatWorker } from '../../../src/runtime/fs/lstat-batch';
 import { PinnedDir } from '../../../src/runtime/fs/pinned-dir';
-import { at, BYTE_NAMES } from './tenant-trees';
 
 let root: string;
 let worker: LstatWorker;
