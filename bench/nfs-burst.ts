@@ -13,7 +13,7 @@
  *     [--bundle=<another build of assets/runtime/main/index.js>] [--node-args='--cpu-prof --cpu-prof-dir=<dir>']
  *
  * `--bundle` runs another build (e.g. one copied aside before a change) so before and after
- * are measured in one session; `--node-args` passes flags to node (space-separated), e.g. a
+ * are measured one after the other on one machine; `--node-args` passes flags to node (space-separated), e.g. a
  * CPU profile written when the controller stops (summarize it with bench/cpu-profile.ts);
  * `--no-floor` skips the floor (a profiling run).
  *
