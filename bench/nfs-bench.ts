@@ -28,8 +28,16 @@ export interface NfsBench {
   /** The export (the controller's --root). */
   readonly root: string;
   readonly version: string;
-  /** Starts the controller (extra flags appended); stopped at the end. */
-  startController(extraArgs?: string[]): Promise<ControllerProcess>;
+  /** Starts the controller (extra flags appended; node flags and another bundle from `launch`); stopped at the end. */
+  startController(extraArgs?: string[], launch?: Launch): Promise<ControllerProcess>;
+}
+
+/** How the controller process is started besides its own flags. */
+export interface Launch {
+  /** Flags for node before the bundle, e.g. `--cpu-prof --cpu-prof-dir=<dir>`. */
+  readonly nodeArgs?: readonly string[];
+  /** Another build of the bundle (a "before" build copied aside). */
+  readonly bundle?: string;
 }
 
 export const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
@@ -116,9 +124,11 @@ export async function runNfsBench(body: (bench: NfsBench) => Promise<void>): Pro
     let controller: ControllerProcess | undefined;
     await body({
       cp, kube, counter, ns, cls, provisionerName, root, version,
-      startController: async (extraArgs = []) => {
+      startController: async (extraArgs = [], launch = {}) => {
         if (controller) return controller.start();
-        controller = await controllers.start(manifests, { name: 'bench-nfs', mounts: { [PATHS.nfsRoot]: root }, kubeconfig, extraArgs });
+        controller = await controllers.start(manifests, {
+          name: 'bench-nfs', mounts: { [PATHS.nfsRoot]: root }, kubeconfig, extraArgs, nodeArgs: launch.nodeArgs, bundle: launch.bundle,
+        });
         return controller;
       },
     });

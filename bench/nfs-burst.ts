@@ -9,7 +9,13 @@
  * The controller talks to the API server through a counting HTTPS proxy (requests by verb); its
  * CPU time and peak resident set are read from /proc.
  *
- *   npx ts-node --project test/tsconfig.json bench/nfs-burst.ts [--n=500]
+ *   npx ts-node --project test/tsconfig.json bench/nfs-burst.ts [--n=500] [--no-floor]
+ *     [--bundle=<another build of assets/runtime/main/index.js>] [--node-args='--cpu-prof --cpu-prof-dir=<dir>']
+ *
+ * `--bundle` runs another build (e.g. one copied aside before a change) so before and after
+ * are measured one after the other on one machine; `--node-args` passes flags to node (space-separated), e.g. a
+ * CPU profile written when the controller stops (summarize it with bench/cpu-profile.ts);
+ * `--no-floor` skips the floor (a profiling run).
  *
  * Uses the environment of `npm run e2e:up` when it is running, else starts a control plane
  * of its own (and stops it).
@@ -25,7 +31,11 @@ import { ControlPlane, waitFor } from '../test/e2e/harness';
 import type { ControllerProcess, Kube, KubeObject } from '../test/e2e/support';
 import { paths } from '../test/e2e/support';
 
-const N = Number(process.argv.find((a) => a.startsWith('--n='))?.slice('--n='.length) ?? 500);
+const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const N = Number(flag('n') ?? 500);
+const BUNDLE = flag('bundle');
+const NODE_ARGS = (flag('node-args') ?? '').split(' ').filter((a) => a !== '');
+const NO_FLOOR = process.argv.includes('--no-floor');
 const TIMEOUT_MS = 600_000 + N * 1_000;
 
 interface Result {
@@ -37,6 +47,7 @@ interface Result {
   readonly cpuSeconds?: number;
   readonly rssIdleMiB?: number;
   readonly peakRssMiB?: number;
+  readonly connections?: number;
 }
 
 function claim(name: string, namespace: string, cls: string, subject: string): KubeObject {
@@ -106,6 +117,7 @@ async function measureController(cp: ControlPlane, counter: RequestCounter, star
   const volumes = await watchObjects(cp.kubeconfig, paths.pv(), { filter: (pv) => pv.spec?.storageClassName === cls });
   try {
     const before = counter.snapshot();
+    const connections0 = counter.connectionsOpened;
     const cpu0 = cpuSeconds(controller.pid);
     const t0 = Date.now();
     await createAll(cp, Array.from({ length: N }, (_, i) => claim(`claim-${i}`, ns, cls, 'ours')));
@@ -125,6 +137,7 @@ async function measureController(cp: ControlPlane, counter: RequestCounter, star
       cpuSeconds: cpuSeconds(controller.pid) - cpu0,
       rssIdleMiB,
       peakRssMiB: residentMiB(controller.pid).peak,
+      connections: counter.connectionsOpened - connections0,
     };
   } finally {
     claims.stop();
@@ -139,7 +152,7 @@ async function withTimeout(promise: Promise<number>, describe: () => string): Pr
   })]).finally(() => clearTimeout(timer));
 }
 
-function report(floor: Result, ours: Result, version: string): void {
+function report(floor: Result | undefined, ours: Result, version: string): void {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(40) : c.padStart(15))).join('');
   const s = (ms?: number) => (ms === undefined ? '-' : (ms / 1000).toFixed(1));
   const all = ours.requests ?? new Map<string, number>();
@@ -149,10 +162,11 @@ function report(floor: Result, ours: Result, version: string): void {
     '',
     `NFS burst: ${N} claims of one class created at once -> all Bound; then all deleted -> all PVs and directories gone`,
     `control plane ${version} (loopback), ${os.cpus().length} CPUs, kernel ${os.release()}`,
+    `controller: ${BUNDLE ?? 'assets/runtime/main/index.js'}${NODE_ARGS.length > 0 ? `, node ${NODE_ARGS.join(' ')}` : ''}`,
     '',
     line(['', `all ${N} Bound (s)`, 'ratio to floor', 'PVs gone (s)', 'CPU (s)', 'CPU/claim (ms)', 'peak RSS (MiB)']),
-    line([floor.name, s(floor.boundMs), '1.00x', '-', '-', '-', '-']),
-    line([ours.name, s(ours.boundMs), `${(ours.boundMs / floor.boundMs).toFixed(2)}x`, s(ours.goneMs),
+    ...(floor ? [line([floor.name, s(floor.boundMs), '1.00x', '-', '-', '-', '-'])] : []),
+    line([ours.name, s(ours.boundMs), floor ? `${(ours.boundMs / floor.boundMs).toFixed(2)}x` : '-', s(ours.goneMs),
       ours.cpuSeconds!.toFixed(1), (ours.cpuSeconds! * 1000 / N).toFixed(1), ours.peakRssMiB!.toFixed(0)]),
     '',
     `controller: resident set ${ours.rssIdleMiB!.toFixed(0)} MiB idle after its caches synced, peak ${ours.peakRssMiB!.toFixed(0)} MiB; `
@@ -160,6 +174,7 @@ function report(floor: Result, ours: Result, version: string): void {
     `controller requests from the burst until quiet after the deletes: ${sum(requests)} (${(sum(requests) / N).toFixed(2)} per claim), `
       + `writes ${written} (${(written / N).toFixed(2)} per claim)`,
     ...describeRequests(all),
+    `  TLS connections the controller opened meanwhile: ${ours.connections}`,
     '',
     'Both bursts are one `kubectl create -f -` of every object; Bound is written by kube-controller-manager\'s PV binder, which bounds both times.',
     'Requests are counted by a proxy in front of the API server; CPU is utime+stime from /proc/<pid>/stat over the window; peak RSS is VmHWM.',
@@ -170,8 +185,8 @@ function report(floor: Result, ours: Result, version: string): void {
 
 async function main(): Promise<void> {
   await runNfsBench(async ({ cp, kube, counter, ns, cls, root, version, startController }) => {
-    const floor = await measureFloor(cp, kube, ns, cls);
-    const ours = await measureController(cp, counter, () => startController(), ns, cls, root);
+    const floor = NO_FLOOR ? undefined : await measureFloor(cp, kube, ns, cls);
+    const ours = await measureController(cp, counter, () => startController([], { nodeArgs: NODE_ARGS, bundle: BUNDLE }), ns, cls, root);
     report(floor, ours, version);
   });
 }

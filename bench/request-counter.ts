@@ -18,6 +18,7 @@ import * as yaml from 'js-yaml';
 export class RequestCounter {
   private readonly counts = new Map<string, number>();
   private server?: http.Server;
+  private connections = 0;
   private readonly agent: https.Agent;
   /** The proxy's own certificate (PEM), when it serves TLS. */
   private cert?: Buffer;
@@ -37,6 +38,7 @@ export class RequestCounter {
     } else {
       server = http.createServer(handler);
     }
+    server.on(options.tls ? 'secureConnection' : 'connection', () => this.connections++);
     // Idle connections stay open for the client to reuse, as an API server keeps them (node's default closes them after 5 s).
     server.keepAliveTimeout = 90_000;
     this.server = server;
@@ -55,6 +57,11 @@ export class RequestCounter {
   /** Requests so far by `VERB resource` (e.g. `POST persistentvolumes`, `WATCH persistentvolumes`). */
   public snapshot(): Map<string, number> {
     return new Map(this.counts);
+  }
+
+  /** Connections the subject has opened to the proxy so far (TLS handshakes when it serves TLS). */
+  public get connectionsOpened(): number {
+    return this.connections;
   }
 
   public total(): number {

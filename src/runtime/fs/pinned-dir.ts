@@ -65,7 +65,7 @@ export class PinnedDir {
   }
 
   /** True when this is the directory `seen` (an lstat taken before opening it) describes. */
-  is(seen: BigIntStats): boolean {
+  is(seen: Pick<BigIntStats, 'dev' | 'ino'>): boolean {
     return this.stat.dev === seen.dev && this.stat.ino === seen.ino;
   }
 

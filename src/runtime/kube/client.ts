@@ -5,8 +5,9 @@
  * - Config: `--kubeconfig`, else the in-cluster service account, else `$KUBECONFIG`.
  * - Reads: list and watch objects lose the fields no decision reads (projection.ts).
  * - Connections: one keep-alive pool for all requests and watches (shared-agent.ts).
- * - Writes: patches always say which patch type they are (client-node would otherwise send
- *   JSON-Patch content type); 409 on create means "already exists" and is not an error.
+ * - Writes: plain JSON on the same pool (json-request.ts, object-writes.ts, pv-writes.ts),
+ *   not through client-node's model serializer; patches always say they are merge patches;
+ *   409 on create means "already exists" and is not an error.
  * - No client-side rate limit: the API server's priority and fairness does that, and a
  *   client-side bucket at client-go's default 5 QPS would make a burst of claims crawl.
  */
@@ -14,14 +15,11 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
   StorageV1Api,
   V1MicroTime,
   Watch,
 } from '@kubernetes/client-node';
 import type {
-  CoreV1Event,
   KubernetesListObject,
   KubernetesObject,
   V1Lease,
@@ -29,7 +27,8 @@ import type {
   V1PersistentVolumeClaim,
   V1StorageClass,
 } from '@kubernetes/client-node';
-import { withResourceVersion } from './patch';
+import { JsonRequester } from './json-request';
+import { createEvent, patchClaim, patchClaimStatus, patchEvent, patchVolume } from './object-writes';
 import { project } from './projection';
 import { createPv, deletePv } from './pv-writes';
 import { shareOneAgent } from './shared-agent';
@@ -65,18 +64,18 @@ export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.Proce
 
 /** Items per list page. */
 export const PAGE_SIZE = 500;
-/** Field manager of our patches (what `kubectl get -o yaml --show-managed-fields` names). */
-const FIELD_MANAGER = 'cdk8s-storage-controller';
-
 type Page<T extends KubernetesObject> = KubernetesListObject<T> & { metadata?: { resourceVersion?: string; _continue?: string } };
 
 export class KubeClient implements ServerClusterPorts {
   readonly core: CoreV1Api;
   readonly storage: StorageV1Api;
   readonly coordination: CoordinationV1Api;
+  /** Plain-JSON writes on the shared pool. */
+  readonly requests: JsonRequester;
   private readonly watcher: Watch;
 
   constructor(kc: KubeConfig) {
+    this.requests = new JsonRequester(kc);
     this.core = kc.makeApiClient(CoreV1Api);
     this.storage = kc.makeApiClient(StorageV1Api);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
@@ -100,38 +99,27 @@ export class KubeClient implements ServerClusterPorts {
 
   volumeWriter(): VolumeWriter {
     return {
-      createVolume: (pv) => createPv(this.core, pv),
+      createVolume: (pv) => createPv(this.requests, pv),
       deleteVolume: async (name, uid) => {
         // The uid precondition: never delete a newer PV that reuses the name (a conflict means it is).
-        const result = await deletePv(this.core, name, { uid: uid || undefined });
+        const result = await deletePv(this.requests, name, { uid: uid || undefined });
         return result === 'deleted' ? 'deleted' : 'gone';
       },
     };
   }
 
   claimPatcher(): ClaimPatcher {
-    // The bodies are plain JSON; the casts only satisfy the generated signatures.
     return {
-      patchClaimStatus: (namespace, name, patch, resourceVersion) => this.core.patchNamespacedPersistentVolumeClaimStatus(
-        { namespace, name, body: withResourceVersion(patch, resourceVersion) as V1PersistentVolumeClaim, fieldManager: FIELD_MANAGER },
-        mergePatch()),
-      patchClaim: (namespace, name, patch, resourceVersion) => this.core.patchNamespacedPersistentVolumeClaim(
-        { namespace, name, body: withResourceVersion(patch, resourceVersion) as V1PersistentVolumeClaim, fieldManager: FIELD_MANAGER },
-        mergePatch()),
-      patchVolume: (name, patch) => this.core.patchPersistentVolume(
-        { name, body: patch as V1PersistentVolume, fieldManager: FIELD_MANAGER },
-        mergePatch()),
+      patchClaimStatus: (namespace, name, patch, resourceVersion) => patchClaimStatus(this.requests, namespace, name, patch, resourceVersion),
+      patchClaim: (namespace, name, patch, resourceVersion) => patchClaim(this.requests, namespace, name, patch, resourceVersion),
+      patchVolume: (name, patch) => patchVolume(this.requests, name, patch),
     };
   }
 
   eventPort(): EventPort {
     return {
-      create: async (namespace, event) => {
-        await this.core.createNamespacedEvent({ namespace, body: event });
-      },
-      patch: async (namespace, name, patch) => {
-        await this.core.patchNamespacedEvent({ namespace, name, body: patch as CoreV1Event }, mergePatch());
-      },
+      create: (namespace, event) => createEvent(this.requests, namespace, event),
+      patch: (namespace, name, patch) => patchEvent(this.requests, namespace, name, patch),
     };
   }
 
@@ -195,11 +183,6 @@ export class KubeClient implements ServerClusterPorts {
       },
     };
   }
-}
-
-/** Options that make a patch call a JSON merge patch. */
-export function mergePatch() {
-  return setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 }
 
 function toLease(namespace: string, name: string, record: LeaseRecord): V1Lease {

@@ -87,11 +87,11 @@ export class LocalKubeApi implements LocalApi {
   }
 
   createPV(pv: V1PersistentVolume): Promise<'created' | 'exists'> {
-    return createPv(this.client.core, pv);
+    return createPv(this.client.requests, pv);
   }
 
   deletePV(name: string, preconditions: DeletePreconditions): Promise<'deleted' | 'gone' | 'conflict'> {
-    return deletePv(this.client.core, name, preconditions);
+    return deletePv(this.client.requests, name, preconditions);
   }
 
   watchPVs(labelSelector: string, onChange: (change?: PvChange) => void): () => void {

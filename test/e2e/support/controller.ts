@@ -52,6 +52,10 @@ export interface ControllerOptions {
   readonly extraArgs?: readonly string[];
   /** How long to wait for the `started` log line (default 90 s). */
   readonly startTimeoutMs?: number;
+  /** Flags for node itself, before the bundle (e.g. `--cpu-prof` for a benchmark's profile). */
+  readonly nodeArgs?: readonly string[];
+  /** Another build of the bundle to run instead of the repo's (a benchmark's "before"). */
+  readonly bundle?: string;
 }
 
 /** What a start needs, resolved once from the manifests. */
@@ -63,6 +67,8 @@ interface LaunchSpec {
   readonly env: (podName: string) => Record<string, string>;
   readonly podName?: string;
   readonly startTimeoutMs: number;
+  readonly nodeArgs: readonly string[];
+  readonly bundle?: string;
 }
 
 /** One start of the process. */
@@ -142,14 +148,14 @@ export class ControllerProcess {
     if (this.running) {
       throw new Error(`controller ${this.spec.name} is already running (pid ${this.pid})`);
     }
-    const bundle = ensureControllerBundle();
+    const bundle = this.spec.bundle ?? ensureControllerBundle();
     const n = this.incarnations.length + 1;
     const podName = this.spec.podName ?? `${this.spec.workloadName}-${randomBytes(3).toString('hex')}`;
     const processName = `${this.spec.name}-${n}`;
     const record = this.cp.startProcess({
       name: processName,
       command: process.execPath,
-      args: [bundle, ...this.spec.args],
+      args: [...this.spec.nodeArgs, bundle, ...this.spec.args],
       env: this.spec.env(podName),
       cwd: os.tmpdir(),
     });
@@ -367,6 +373,8 @@ export class Controllers {
       env,
       podName: options.podName,
       startTimeoutMs: options.startTimeoutMs ?? 90_000,
+      nodeArgs: options.nodeArgs ?? [],
+      bundle: options.bundle,
     };
   }
 

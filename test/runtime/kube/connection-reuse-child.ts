@@ -3,15 +3,27 @@
  * load it): the real KubeClient, configured by loadKubeConfig, makes the requests the test
  * asks for against the test's HTTPS server and prints what it got as one JSON line.
  *
- *   node child.js <kubeconfig> serial|burst|watch <count>
+ *   node child.js <kubeconfig> serial|burst|watch|writes <count>
  */
 import { KubeClient, loadKubeConfig } from '../../../src/runtime/kube/client';
 
 async function main(): Promise<void> {
   const [kubeconfig, mode, countText] = process.argv.slice(2);
   const count = Number(countText);
-  const classes = new KubeClient(loadKubeConfig(kubeconfig)).storageClasses();
-  if (mode === 'serial') {
+  const client = new KubeClient(loadKubeConfig(kubeconfig));
+  const classes = client.storageClasses();
+  if (mode === 'writes') {
+    // A list through client-node, then each kind of plain-JSON write, `count` times.
+    const listed = [(await classes.list()).items.length];
+    const answers: unknown[] = [];
+    for (let i = 0; i < count; i++) {
+      answers.push(await client.volumeWriter().createVolume({ metadata: { name: `pv-${i}` } }));
+      answers.push((await client.claimPatcher().patchClaim('ns', `claim-${i}`, { metadata: { annotations: { k: 'v' } } }, '5')).metadata?.resourceVersion);
+      await client.eventPort().create('ns', { metadata: { name: `e-${i}` }, involvedObject: {} });
+      answers.push(await client.volumeWriter().deleteVolume(`pv-${i}`, 'u-1'));
+    }
+    print({ listed, answers });
+  } else if (mode === 'serial') {
     const listed: number[] = [];
     for (let i = 0; i < count; i++) listed.push((await classes.list()).items.length);
     print({ listed });

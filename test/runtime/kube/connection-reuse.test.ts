@@ -26,6 +26,8 @@ let peakConnections = 0;
 /** Set by the burst test: list answers are held until this many requests are waiting. */
 let holdUntil = 0;
 let held: Array<() => void> = [];
+/** Requests to paths other than the StorageClass list: method, path, content type, credentials, body. */
+let writes: string[] = [];
 
 function answerList(res: import('http').ServerResponse): void {
   res.writeHead(200, { 'content-type': 'application/json' });
@@ -40,7 +42,12 @@ beforeAll(async () => {
   server = https.createServer({ key: fs.readFileSync(path.join(dir, 'key.pem')), cert }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     if (url.pathname !== CLASSES_PATH) {
-      res.writeHead(404).end();
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        writes.push(`${req.method} ${req.url} ${req.headers['content-type']} ${req.headers.authorization} ${body}`);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"metadata":{"resourceVersion":"6"}}');
+      });
     } else if (url.searchParams.get('watch') === 'true') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'watched', resourceVersion: '8' } } })}\n`);
@@ -81,6 +88,7 @@ beforeEach(() => {
   handshakes = 0;
   peakConnections = 0;
   held = [];
+  writes = [];
 });
 
 /** Runs the child and resolves with what it printed. */
@@ -115,4 +123,19 @@ test('a watch receives its events on the shared pool while requests go on beside
   expect(result.listed).toEqual(Array(10).fill(1));
   // One connection held by the watch, one reused by the ten requests.
   expect(handshakes).toBe(2);
+});
+
+test('the plain-JSON writes use the configuration\'s credentials and the same TLS connection as client-node\'s requests', async () => {
+  const result = await runChild('writes', 3);
+  expect(result.listed).toEqual([1]);
+  expect(result.answers).toEqual(['created', '6', 'deleted', 'created', '6', 'deleted', 'created', '6', 'deleted']);
+  expect(writes.slice(0, 4)).toEqual([
+    'POST /api/v1/persistentvolumes application/json Bearer test-token {"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-0"}}',
+    'PATCH /api/v1/namespaces/ns/persistentvolumeclaims/claim-0?fieldManager=cdk8s-storage-controller application/merge-patch+json Bearer test-token '
+      + '{"metadata":{"annotations":{"k":"v"},"resourceVersion":"5"}}',
+    'POST /api/v1/namespaces/ns/events application/json Bearer test-token {"metadata":{"name":"e-0"},"involvedObject":{}}',
+    'DELETE /api/v1/persistentvolumes/pv-0 application/json Bearer test-token {"preconditions":{"uid":"u-1"}}',
+  ]);
+  expect(writes).toHaveLength(12);
+  expect(handshakes).toBe(1);
 });
