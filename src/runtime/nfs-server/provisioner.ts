@@ -192,8 +192,12 @@ export class ServerProvisioner {
    * PV was created (a crash or a failed create in between). Runs once the caches synced.
    */
   async sweepOrphans(): Promise<void> {
+    const volumes = await this.deps.store.list();
+    // Read after the volumes are listed: a volume is made only for a claim already in the
+    // cache, so every listed volume whose claim lives is owned here (read before, a claim
+    // that arrived in between, its create already started, would be swept).
     const owned = new Set(this.deps.claims.list().map(volumeNameFor));
-    for (const pv of await this.deps.store.list()) {
+    for (const pv of volumes) {
       if (this.deps.volumes.get(pv) || this.created.has(pv) || owned.has(pv)) continue;
       await this.deps.store.remove(pv);
       this.deps.log.info('removed a volume whose claim was deleted before its PV was created', { volume: pv });

@@ -191,4 +191,18 @@ describe('the orphan sweep', () => {
     expect(store.removed.map((r) => r.pv)).toEqual(['pvc-gone']);
     expect(await store.list()).toEqual(['pvc-kept-claim', 'pvc-waiting']);
   });
+
+  test('keeps a volume whose claim reached the cache while the volumes were being listed', async () => {
+    const p = provisioner();
+    const list = store.list.bind(store);
+    // The claim arrives and its create starts between the sweep's start and the listing's answer.
+    store.list = async () => {
+      cluster.claims.put(claim({ uid: 'late', name: 'late' }));
+      await store.create('pvc-late', { requestBytes: 1, onDelete: 'DELETE', uid: 0, gid: 0, mode: 0o777 });
+      return list();
+    };
+    await p.handle(SWEEP_ORPHANS_KEY);
+    expect(store.removed).toEqual([]);
+    expect(await list()).toEqual(['pvc-late']);
+  });
 });
