@@ -75,14 +75,16 @@ export function httpListWatch<T extends KubeObject>(target: ApiTarget, path: str
   };
 
   return {
-    list: async () => {
+    list: async (onPage) => {
       const items: T[] = [];
       let resourceVersion = '';
       let token: string | undefined;
       do {
         const where = url({ limit: String(pageSize), continue: token });
         const page = await getJson<ListPage<T>>(target, where, listTimeoutMs);
-        for (const item of page.items ?? []) items.push(project(item));
+        const projected = (page.items ?? []).map(project);
+        if (onPage) onPage(projected);
+        else for (const item of projected) items.push(item);
         resourceVersion = page.metadata?.resourceVersion ?? '';
         token = page.metadata?.continue || undefined;
       } while (token);

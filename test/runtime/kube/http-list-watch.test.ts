@@ -129,6 +129,17 @@ describe('list', () => {
     expect(first.spec).toEqual({ nfs: { server: '10.0.0.5', path: '/exports/pv-0' } });
   });
 
+  test('with a page callback each page is handed over as it arrives and none is kept', async () => {
+    servePages(5);
+    const pages: string[][] = [];
+    const listed = await httpListWatch<Pv>(target, PVS, { pageSize: 2, project }).list((items) => {
+      pages.push(items.map((o) => o.metadata.name));
+      expect(items.every((o) => !('managedFields' in o.metadata))).toBe(true);
+    });
+    expect(pages).toEqual([['pv-0', 'pv-1'], ['pv-2', 'pv-3'], ['pv-4']]);
+    expect(listed).toEqual({ items: [], resourceVersion: '500' });
+  });
+
   test('pages share one kept-alive TLS connection', async () => {
     servePages(10);
     await httpListWatch<Pv>(target, PVS, { pageSize: 2 }).list();
