@@ -9,7 +9,10 @@
  *    10 minutes; `--resync-seconds` shortens it) with the usage passes in between;
  *  - the time to `caches synced; working` again after a restart.
  *
- *   npx ts-node --transpile-only --project test/tsconfig.json bench/nfs-scale.ts [--n=5000] [--resync=20]
+ *   npx ts-node --transpile-only --project test/tsconfig.json bench/nfs-scale.ts [--n=5000] [--resync=20] [--before-bundle=<file>]
+ *
+ * With `--before-bundle`, that bundle (built from an earlier commit) is measured first and the
+ * bundle of this checkout after it, on the same volumes, so both see the same cluster.
  *
  * (`--transpile-only`: it imports the controller's own PV builder, whose client-node type import
  * plain ts-node does not accept.)
@@ -24,8 +27,9 @@ import { K8S } from '../src/contract/keys';
 import { forEachLimited } from '../src/runtime/core/limiter';
 import { buildVolume } from '../src/runtime/nfs/provision';
 import { sleep } from '../test/e2e/harness';
+import type { RequestCounter } from './request-counter';
 import type { ControllerProcess, KubeObject } from '../test/e2e/support';
-import { paths } from '../test/e2e/support';
+import { ensureControllerBundle, paths } from '../test/e2e/support';
 
 const option = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 const N = option('n', 5000);
@@ -34,6 +38,11 @@ const RESYNC_SECONDS = option('resync', 20);
 const RELISTS = 6;
 /** Requests at once while the volumes are made. */
 const MAKE_CONCURRENCY = 32;
+/** `--before-bundle=<file>`: a bundle built from an earlier commit, measured first on the same volumes. */
+const BEFORE_BUNDLE = process.argv.find((a) => a.startsWith('--before-bundle='))?.slice('--before-bundle='.length);
+const SUBJECTS: Array<{ name: string; bundle?: string }> = BEFORE_BUNDLE
+  ? [{ name: 'before', bundle: BEFORE_BUNDLE }, { name: 'after' }]
+  : [{ name: 'cdk8s-storage' }];
 
 interface Sample {
   readonly rssMiB: number;
@@ -48,6 +57,8 @@ async function sample(controller: ControllerProcess): Promise<Sample> {
 }
 
 async function main(): Promise<void> {
+  // Built now, before the volumes are made: sources edited while they are would change the subject.
+  if (!process.env.E2E_CONTROLLER_BUNDLE) ensureControllerBundle();
   await runNfsBench(async ({ cp, kube, counter, ns, cls, provisionerName, root, version, startController }) => {
     const storageClass = await kube.get(`/apis/storage.k8s.io/v1/storageclasses/${cls}`);
     const identity = { provisionerName, server: '127.0.0.1', exportPath: '/bench' };
@@ -83,54 +94,82 @@ async function main(): Promise<void> {
       claims.stop();
     }
 
-    const started = Date.now();
-    const controller = await startController([`--resync-seconds=${RESYNC_SECONDS}`]);
-    const synced = await controller.waitForLog('caches synced; working', { timeoutMs: 600_000 });
-    const syncMs = Date.parse(synced.time as string) - started;
-    await quiet(counter);
-    const afterSync = await sample(controller);
-    process.stderr.write(`[bench] synced after ${(syncMs / 1000).toFixed(1)} s; ${afterSync.rssMiB.toFixed(0)} MiB; ${RELISTS} relists of ${RESYNC_SECONDS} s next\n`);
-
-    const before = counter.snapshot();
-    const cpu0 = cpuSeconds(controller.pid);
-    const windowStart = Date.now();
-    await sleep(RELISTS * RESYNC_SECONDS * 1.1 * 1000);
-    await quiet(counter);
-    const windowSeconds = (Date.now() - windowStart) / 1000;
-    const afterResyncs = await sample(controller);
-    const peakMiB = residentMiB(controller.pid).peak;
-    const cpu = cpuSeconds(controller.pid) - cpu0;
-    const requests = diff(counter.snapshot(), before);
-
-    await controller.stop();
-    const restarted = Date.now();
-    await controller.start();
-    const resynced = await controller.waitForLog('caches synced; working', { timeoutMs: 600_000 });
-    const restartMs = Date.parse(resynced.time as string) - restarted;
-    await quiet(counter);
-    const afterRestart = await sample(controller);
+    const results: SubjectResult[] = [];
+    for (const subject of SUBJECTS) {
+      // ensureControllerBundle reads this at every start: each subject runs its own bundle.
+      if (subject.bundle) process.env.E2E_CONTROLLER_BUNDLE = subject.bundle;
+      else delete process.env.E2E_CONTROLLER_BUNDLE;
+      process.stderr.write(`[bench] subject: ${subject.name}\n`);
+      results.push(await measure(await startController([`--resync-seconds=${RESYNC_SECONDS}`]), counter));
+    }
 
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(52) : c.padStart(16))).join('');
-    const row = (name: string, s: Sample) => line([name, s.rssMiB.toFixed(0), s.heapMiB.toFixed(1)]);
-    process.stdout.write([
+    const perSubject = (cell: (r: SubjectResult) => string[]) => results.flatMap(cell);
+    const out = [
       '',
       `NFS steady state: ${N} bound volumes of one class; --resync-seconds=${RESYNC_SECONDS}`,
       `control plane ${version} (loopback), ${os.cpus().length} CPUs, kernel ${os.release()}`,
+      `subjects, one after the other on the same volumes: ${SUBJECTS.map((s) => `${s.name} (${s.bundle ?? 'the bundle built from this checkout'})`).join('; ')}`,
       '',
-      line(['', 'RSS (MiB)', 'JS heap (MiB)']),
-      row('after caches synced (first start)', afterSync),
-      row(`after ${RELISTS} relists (an hour at the default 600 s)`, afterResyncs),
-      row('after a restart, caches synced', afterRestart),
-      line(['peak RSS until after the relists (VmHWM)', peakMiB.toFixed(0), '']),
+      line(['', ...SUBJECTS.flatMap((s) => [`${s.name}: RSS`, 'JS heap (MiB)'])]),
+      line(['after caches synced (first start)', ...perSubject((r) => [r.afterSync.rssMiB.toFixed(0), r.afterSync.heapMiB.toFixed(1)])]),
+      line([`after ${RELISTS} relists (an hour at the default 600 s)`, ...perSubject((r) => [r.afterResyncs.rssMiB.toFixed(0), r.afterResyncs.heapMiB.toFixed(1)])]),
+      line(['after a restart, caches synced', ...perSubject((r) => [r.afterRestart.rssMiB.toFixed(0), r.afterRestart.heapMiB.toFixed(1)])]),
+      line(['peak RSS until after the relists (VmHWM)', ...perSubject((r) => [r.peakMiB.toFixed(0), ''])]),
+      line(['start -> "caches synced; working" (s)', ...perSubject((r) => [(r.syncMs / 1000).toFixed(1), ''])]),
+      line(['  after a restart (s)', ...perSubject((r) => [(r.restartMs / 1000).toFixed(1), ''])]),
+      line(['CPU over the relists (s)', ...perSubject((r) => [r.cpu.toFixed(1), `(${r.windowSeconds.toFixed(0)} s)`])]),
       '',
-      `start -> "caches synced; working": ${(syncMs / 1000).toFixed(1)} s; after a restart: ${(restartMs / 1000).toFixed(1)} s`,
-      `over the ${windowSeconds.toFixed(0)} s of relists: CPU ${cpu.toFixed(1)} s; requests ${sum(work(requests))}, writes ${writes(requests)}`,
-      ...describeRequests(requests),
-      '',
-      'RSS is VmRSS from /proc/<pid>/status; the JS heap is nodejs_heap_size_used_bytes from the controller\'s /metrics.',
-      '',
-    ].join('\n'));
+    ];
+    for (const [k, r] of results.entries()) {
+      out.push(`${SUBJECTS[k].name}: requests over the relists ${sum(work(r.requests))}, writes ${writes(r.requests)}`, ...describeRequests(r.requests), '');
+    }
+    out.push('RSS is VmRSS from /proc/<pid>/status (MiB); the JS heap is nodejs_heap_size_used_bytes from the controller\'s /metrics.', '');
+    process.stdout.write(out.join('\n'));
   });
+}
+
+interface SubjectResult {
+  readonly syncMs: number;
+  readonly restartMs: number;
+  readonly afterSync: Sample;
+  readonly afterResyncs: Sample;
+  readonly afterRestart: Sample;
+  readonly peakMiB: number;
+  readonly cpu: number;
+  readonly windowSeconds: number;
+  readonly requests: Map<string, number>;
+}
+
+/** One subject, just started: synced, an hour of relists, a restart; stopped at the end. */
+async function measure(controller: ControllerProcess, counter: RequestCounter): Promise<SubjectResult> {
+  const started = Date.now();
+  const synced = await controller.waitForLog('caches synced; working', { timeoutMs: 600_000 });
+  const syncMs = Date.parse(synced.time as string) - started;
+  await quiet(counter);
+  const afterSync = await sample(controller);
+  process.stderr.write(`[bench] synced after ${(syncMs / 1000).toFixed(1)} s; ${afterSync.rssMiB.toFixed(0)} MiB; ${RELISTS} relists of ${RESYNC_SECONDS} s next\n`);
+
+  const before = counter.snapshot();
+  const cpu0 = cpuSeconds(controller.pid);
+  const windowStart = Date.now();
+  await sleep(RELISTS * RESYNC_SECONDS * 1.1 * 1000);
+  await quiet(counter);
+  const windowSeconds = (Date.now() - windowStart) / 1000;
+  const afterResyncs = await sample(controller);
+  const peakMiB = residentMiB(controller.pid).peak;
+  const cpu = cpuSeconds(controller.pid) - cpu0;
+  const requests = diff(counter.snapshot(), before);
+
+  await controller.stop();
+  const restarted = Date.now();
+  await controller.start();
+  const resynced = await controller.waitForLog('caches synced; working', { timeoutMs: 600_000 });
+  const restartMs = Date.parse(resynced.time as string) - restarted;
+  await quiet(counter);
+  const afterRestart = await sample(controller);
+  await controller.stop();
+  return { syncMs, restartMs, afterSync, afterResyncs, afterRestart, peakMiB, cpu, windowSeconds, requests };
 }
 
 main().catch((err) => {

@@ -123,9 +123,13 @@ export class Informer<T extends KubeObject> {
     while (!this.stopped) {
       try {
         if (reason) this.options.onRestart?.(reason);
-        const listed = await this.port.list();
+        // Each page replaces its objects in the cache as it arrives, so the old objects become
+        // garbage page by page: a relist never holds the whole old cache and the whole new list.
+        const seen = new Set<string>();
+        const listed = await this.port.list((page) => this.storeListed(page, seen));
         if (this.stopped) break;
-        this.replace(listed.items);
+        this.storeListed(listed.items, seen);
+        this.dropUnseen(seen);
         this.synced = true;
         this.unhealthySince = undefined;
         failures = 0;
@@ -206,13 +210,16 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  /** Replaces the cache with a fresh list: every object is handed to `upsert`, vanished ones to `remove`. */
-  private replace(items: T[]): void {
-    const seen = new Set<string>();
+  /** Stores listed objects (each handed to `upsert`) and notes their keys. */
+  private storeListed(items: T[], seen: Set<string>): void {
     for (const obj of items) {
       seen.add(keyFor(obj));
       this.store(obj);
     }
+  }
+
+  /** After a complete list: objects it did not return are gone (each handed to `remove`). */
+  private dropUnseen(seen: Set<string>): void {
     for (const [key, obj] of [...this.cache]) {
       if (!seen.has(key)) {
         this.cache.delete(key);

@@ -3,7 +3,8 @@
  * so everything else takes the narrow ports this file implements).
  *
  * - Config: `--kubeconfig`, else the in-cluster service account, else `$KUBECONFIG`.
- * - Reads: list and watch objects lose the fields no decision reads (projection.ts).
+ * - Reads: list and watch are plain GETs parsed to plain JSON (http-list-watch.ts), and the
+ *   objects lose the fields no decision reads (projection.ts).
  * - Connections: one keep-alive pool for all requests and watches (shared-agent.ts).
  * - Writes: plain JSON on the same pool (json-request.ts, object-writes.ts, pv-writes.ts),
  *   not through client-node's model serializer; patches always say they are merge patches;
@@ -11,22 +12,23 @@
  * - No client-side rate limit: the API server's priority and fairness does that, and a
  *   client-side bucket at client-go's default 5 QPS would make a burst of claims crawl.
  */
+import type * as http from 'http';
+import type * as https from 'https';
 import {
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   StorageV1Api,
   V1MicroTime,
-  Watch,
 } from '@kubernetes/client-node';
 import type {
-  KubernetesListObject,
   KubernetesObject,
   V1Lease,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
   V1StorageClass,
 } from '@kubernetes/client-node';
+import { type ApiTarget, httpListWatch } from './http-list-watch';
 import { JsonRequester } from './json-request';
 import { createEvent, patchClaim, patchClaimStatus, patchEvent, patchVolume } from './object-writes';
 import { project } from './projection';
@@ -37,7 +39,7 @@ import { ConfigError } from '../core/flags';
 import { formatMicroTime, parseTime } from '../core/leader';
 import type { EventPort } from '../ports/events';
 import type { LeasePort, LeaseRecord } from '../ports/leases';
-import type { ListWatchPort, WatchEventType, WatchHandle } from '../ports/list-watch';
+import type { ListWatchPort } from '../ports/list-watch';
 import type { ClaimPatcher, ServerClusterPorts, VolumeWriter } from '../ports/nfs-api';
 
 /** Loads the client configuration; every request and watch made with it shares one connection pool. */
@@ -64,7 +66,6 @@ export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.Proce
 
 /** Items per list page. */
 export const PAGE_SIZE = 500;
-type Page<T extends KubernetesObject> = KubernetesListObject<T> & { metadata?: { resourceVersion?: string; _continue?: string } };
 
 export class KubeClient implements ServerClusterPorts {
   readonly core: CoreV1Api;
@@ -72,29 +73,27 @@ export class KubeClient implements ServerClusterPorts {
   readonly coordination: CoordinationV1Api;
   /** Plain-JSON writes on the shared pool. */
   readonly requests: JsonRequester;
-  private readonly watcher: Watch;
+  private readonly target: ApiTarget;
 
   constructor(kc: KubeConfig) {
     this.requests = new JsonRequester(kc);
     this.core = kc.makeApiClient(CoreV1Api);
     this.storage = kc.makeApiClient(StorageV1Api);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
-    this.watcher = new Watch(kc);
+    this.target = apiTarget(kc);
   }
 
   claims(): ListWatchPort<V1PersistentVolumeClaim> {
-    return this.listWatch('/api/v1/persistentvolumeclaims', (_continue) =>
-      this.core.listPersistentVolumeClaimForAllNamespaces({ limit: PAGE_SIZE, _continue }));
+    return this.listWatch('/api/v1/persistentvolumeclaims');
   }
 
   /** PVs; with a label selector, only those matching it (`key=value` or `key`). */
   volumes(labelSelector?: string): ListWatchPort<V1PersistentVolume> {
-    return this.listWatch('/api/v1/persistentvolumes', (_continue) =>
-      this.core.listPersistentVolume({ labelSelector, limit: PAGE_SIZE, _continue }), labelSelector);
+    return this.listWatch('/api/v1/persistentvolumes', labelSelector);
   }
 
   storageClasses(): ListWatchPort<V1StorageClass> {
-    return this.listWatch('/apis/storage.k8s.io/v1/storageclasses', (_continue) => this.storage.listStorageClass({ limit: PAGE_SIZE, _continue }));
+    return this.listWatch('/apis/storage.k8s.io/v1/storageclasses');
   }
 
   volumeWriter(): VolumeWriter {
@@ -154,35 +153,31 @@ export class KubeClient implements ServerClusterPorts {
     }
   }
 
-  private listWatch<T extends KubernetesObject>(
-    path: string,
-    page: (continueToken: string | undefined) => Promise<Page<T>>,
-    labelSelector?: string,
-  ): ListWatchPort<T> {
-    return {
-      list: async () => {
-        const items: T[] = [];
-        let token: string | undefined;
-        let resourceVersion = '';
-        do {
-          const result = await page(token);
-          for (const item of result.items) items.push(project(item));
-          resourceVersion = result.metadata?.resourceVersion ?? '';
-          token = result.metadata?._continue || undefined;
-        } while (token);
-        return { items, resourceVersion };
-      },
-      watch: async (resourceVersion, timeoutSeconds, onEvent, onDone): Promise<WatchHandle> => {
-        const controller = await this.watcher.watch(
-          path,
-          { labelSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-          (type: string, obj: T) => onEvent(type as WatchEventType, project(obj)),
-          (error: unknown) => onDone(error ?? null),
-        );
-        return { abort: () => controller.abort() };
-      },
-    };
+  private listWatch<T extends KubernetesObject>(path: string, labelSelector?: string): ListWatchPort<T> {
+    return httpListWatch<T>(this.target, path, { labelSelector, pageSize: PAGE_SIZE, project });
   }
+}
+
+/**
+ * The API server and credentials of `kc` for the plain GETs of list and watch: the same
+ * options client-node's own watch takes (`applyToHTTPSOptions`: the shared agent with the
+ * cluster's CA and the user's client certificate, and the bearer token or basic auth,
+ * refreshed on every call).
+ */
+function apiTarget(kc: KubeConfig): ApiTarget {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new ConfigError('the kubeconfig has no current cluster with a server: set current-context');
+  return {
+    server,
+    requestOptions: async () => {
+      const options: https.RequestOptions = {};
+      await kc.applyToHTTPSOptions(options);
+      // client-node sets an agent object and a headers record; the other shapes the type allows never occur.
+      const agent = typeof options.agent === 'object' ? options.agent : undefined;
+      const headers = Array.isArray(options.headers) ? undefined : options.headers as http.OutgoingHttpHeaders | undefined;
+      return { agent, headers, auth: options.auth ?? undefined };
+    },
+  };
 }
 
 function toLease(namespace: string, name: string, record: LeaseRecord): V1Lease {

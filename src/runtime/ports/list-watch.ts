@@ -14,7 +14,12 @@ export interface WatchHandle {
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 export interface ListWatchPort<T extends KubeObject> {
-  list(): Promise<{ items: T[]; resourceVersion: string }>;
+  /**
+   * Lists every object. With `onPage`, each page is handed to it as it arrives and not kept
+   * (`items` comes back empty), so a caller that folds pages into a cache never holds a whole
+   * second copy of it; an implementation may also ignore `onPage` and return every item.
+   */
+  list(onPage?: (items: T[]) => void): Promise<{ items: T[]; resourceVersion: string }>;
   /** Starts a watch; `onDone` is called once when it ends (null for a normal close). */
   watch(
     resourceVersion: string,

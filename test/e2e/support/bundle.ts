@@ -36,8 +36,17 @@ function needsBuild(): string | undefined {
   return sources > built ? 'older than its sources' : undefined;
 }
 
-/** Path of the controller bundle, built first if it is missing or stale (E2E_NO_BUNDLE_BUILD=1 only checks it exists). */
+/**
+ * Path of the controller bundle, built first if it is missing or stale (E2E_NO_BUNDLE_BUILD=1
+ * only checks it exists). E2E_CONTROLLER_BUNDLE=<file> runs that bundle instead, as it is: a
+ * benchmark's "before" subject built from an earlier commit.
+ */
 export function ensureControllerBundle(): string {
+  const other = process.env.E2E_CONTROLLER_BUNDLE;
+  if (other) {
+    if (!fs.existsSync(other)) throw new Error(`E2E_CONTROLLER_BUNDLE=${other}: no such file`);
+    return path.resolve(other);
+  }
   if (checked) {
     return CONTROLLER_BUNDLE;
   }

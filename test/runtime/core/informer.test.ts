@@ -222,3 +222,80 @@ test('after stop and start the informer is not synced until a fresh list arrives
   await informer.waitForSync(2000);
   expect(server.lists).toBe(4);
 });
+
+/** A server whose list hands its objects over page by page, as the kube adapter does; the test releases each page. */
+class PagedServer extends FakeServer {
+  pageSize = 2;
+  failAfterPages = Infinity;
+  private release: Array<() => void> = [];
+  pagesHanded = 0;
+
+  async list(onPage?: (items: Obj[]) => void) {
+    this.lists++;
+    const all = [...this.objects.values()];
+    for (let i = 0; i < all.length; i += this.pageSize) {
+      await new Promise<void>((resolve) => this.release.push(resolve));
+      if (this.pagesHanded >= this.failAfterPages) throw Object.assign(new Error('The provided continue parameter is too old'), { code: 410 });
+      this.pagesHanded++;
+      onPage!(all.slice(i, i + this.pageSize));
+    }
+    return { items: [], resourceVersion: String(this.rv) };
+  }
+
+  /** Lets the list hand over its next page. */
+  async nextPage(): Promise<void> {
+    await until(() => this.release.length > 0);
+    this.release.shift()!();
+  }
+}
+
+function pagedSetup() {
+  const server = new PagedServer();
+  const removes: string[] = [];
+  const informer = new Informer<Obj>('things', server, {
+    upsert: () => undefined,
+    remove: (o) => removes.push(o.metadata.name),
+  }, new JsonLogger(() => undefined), { minBackoffMs: 60_000 });
+  return { server, informer, removes };
+}
+
+test('a paged relist replaces cached objects page by page and removes vanished ones only once the list is complete', async () => {
+  const { server, informer, removes } = pagedSetup();
+  current = informer;
+  for (const name of ['a', 'b', 'c', 'd']) server.put(name, '1');
+  informer.start();
+  await server.nextPage();
+  await server.nextPage();
+  await informer.waitForSync(1000);
+  await until(() => server.watches.length === 1);
+
+  // While no watch ran: a and b changed, d vanished. A relist (the watch told 410 Gone) starts.
+  server.put('a', '2');
+  server.put('b', '2');
+  server.objects.delete('d');
+  server.live.onEvent('ERROR', { metadata: { name: '' }, code: 410 } as unknown as Obj);
+  await server.nextPage();
+  await until(() => informer.get('a', 'ns')?.value === '2');
+  // The first page is in the cache before the rest has arrived; nothing was removed yet.
+  expect(informer.get('b', 'ns')?.value).toBe('2');
+  expect(informer.get('d', 'ns')).toBeDefined();
+  expect(removes).toEqual([]);
+  await server.nextPage();
+  await until(() => removes.length === 1);
+  expect(removes).toEqual(['d']);
+  expect(informer.list().map((o) => `${o.metadata.name}=${o.value}`).sort()).toEqual(['a=2', 'b=2', 'c=1']);
+});
+
+test('a paged list that fails half way keeps what it stored and removes nothing', async () => {
+  const { server, informer, removes } = pagedSetup();
+  current = informer;
+  for (const name of ['a', 'b', 'c']) server.put(name, '1');
+  server.failAfterPages = 1;
+  informer.start();
+  await server.nextPage();
+  await server.nextPage();
+  await until(() => server.lists === 1 && informer.unhealthyForMs > 0);
+  expect(informer.hasSynced).toBe(false);
+  expect(informer.list().map((o) => o.metadata.name).sort()).toEqual(['a', 'b']);
+  expect(removes).toEqual([]);
+});
