@@ -12,8 +12,6 @@
  * - No client-side rate limit: the API server's priority and fairness does that, and a
  *   client-side bucket at client-go's default 5 QPS would make a burst of claims crawl.
  */
-import type * as http from 'http';
-import type * as https from 'https';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -28,7 +26,8 @@ import type {
   V1PersistentVolumeClaim,
   V1StorageClass,
 } from '@kubernetes/client-node';
-import { type ApiTarget, httpListWatch } from './http-list-watch';
+import { type ApiTarget, apiTarget } from './api-target';
+import { httpListWatch } from './http-list-watch';
 import { JsonRequester } from './json-request';
 import { createEvent, patchClaim, patchClaimStatus, patchEvent, patchVolume } from './object-writes';
 import { project } from './projection';
@@ -76,11 +75,11 @@ export class KubeClient implements ServerClusterPorts {
   private readonly target: ApiTarget;
 
   constructor(kc: KubeConfig) {
-    this.requests = new JsonRequester(kc);
+    this.target = apiTarget(kc);
+    this.requests = new JsonRequester(this.target);
     this.core = kc.makeApiClient(CoreV1Api);
     this.storage = kc.makeApiClient(StorageV1Api);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
-    this.target = apiTarget(kc);
   }
 
   claims(): ListWatchPort<V1PersistentVolumeClaim> {
@@ -156,28 +155,6 @@ export class KubeClient implements ServerClusterPorts {
   private listWatch<T extends KubernetesObject>(path: string, labelSelector?: string): ListWatchPort<T> {
     return httpListWatch<T>(this.target, path, { labelSelector, pageSize: PAGE_SIZE, project });
   }
-}
-
-/**
- * The API server and credentials of `kc` for the plain GETs of list and watch: the same
- * options client-node's own watch takes (`applyToHTTPSOptions`: the shared agent with the
- * cluster's CA and the user's client certificate, and the bearer token or basic auth,
- * refreshed on every call).
- */
-function apiTarget(kc: KubeConfig): ApiTarget {
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new ConfigError('the kubeconfig has no current cluster with a server: set current-context');
-  return {
-    server,
-    requestOptions: async () => {
-      const options: https.RequestOptions = {};
-      await kc.applyToHTTPSOptions(options);
-      // client-node sets an agent object and a headers record; the other shapes the type allows never occur.
-      const agent = typeof options.agent === 'object' ? options.agent : undefined;
-      const headers = Array.isArray(options.headers) ? undefined : options.headers as http.OutgoingHttpHeaders | undefined;
-      return { agent, headers, auth: options.auth ?? undefined };
-    },
-  };
 }
 
 function toLease(namespace: string, name: string, record: LeaseRecord): V1Lease {

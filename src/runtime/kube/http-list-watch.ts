@@ -9,25 +9,13 @@
  * list, is read here), so the parsed JSON serves them as it is; timestamps stay RFC 3339
  * strings, as client-node's own watch has always delivered them.
  *
- * Connections, TLS and credentials come from the caller ({@link ApiTarget}): the kube client
- * hands in the shared keep-alive agent and the headers of its KubeConfig, so these requests
- * travel exactly as the client's own do.
+ * Connections, TLS and credentials come from the caller ({@link ApiTarget}, api-target.ts).
  */
 import * as http from 'http';
 import * as https from 'https';
+import { ApiError, type ApiTarget, parseOrText } from './api-target';
 import { LineSplitter } from './json-lines';
 import type { KubeObject, ListWatchPort, WatchEventType, WatchHandle } from '../ports/list-watch';
-
-/** How to reach the API server. */
-export interface ApiTarget {
-  /** The server's base URL (`https://host:port`, maybe with a path prefix). */
-  readonly server: string;
-  /**
-   * The agent, headers and basic auth of one request; asked for every request, so tokens
-   * that rotate (projected service account tokens, exec plugins) are read fresh.
-   */
-  requestOptions(): Promise<{ agent?: http.Agent; headers?: http.OutgoingHttpHeaders; auth?: string }>;
-}
 
 export interface HttpListWatchOptions<T> {
   /** Only objects with these labels (`key=value`, `key`). @default all */
@@ -38,15 +26,6 @@ export interface HttpListWatchOptions<T> {
   readonly project?: (obj: T) => T;
   /** A list page that has not arrived after this long fails (a watch is guarded by the informer's watchdog). @default 60000 */
   readonly listTimeoutMs?: number;
-}
-
-/** A failed API request: `code` is the HTTP status and `body` the server's Status object, as core/errors.ts reads them. */
-export class ApiError extends Error {
-  constructor(readonly code: number, readonly body: unknown, what: string) {
-    const message = (body as { message?: unknown } | undefined)?.message;
-    super(`${what}: HTTP ${code}${typeof message === 'string' ? `: ${message}` : ''}`);
-    this.name = 'ApiError';
-  }
 }
 
 interface ListPage<T> {
@@ -195,12 +174,4 @@ function readBody(res: http.IncomingMessage): Promise<string> {
     res.on('aborted', () => reject(new Error('the server closed the connection mid-response')));
     res.on('error', reject);
   });
-}
-
-function parseOrText(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return { message: body.slice(0, 500) };
-  }
 }

@@ -9,28 +9,12 @@
  * of its CPU per claim in a burst (bench/README.md). The bodies here are already plain JSON
  * objects and callers read only a few fields of the answers, so nothing is lost.
  *
- * Authentication and TLS come from the client configuration (`applyToHTTPSOptions`: bearer
- * token or basic auth headers, and the one keep-alive agent of shared-agent.ts), so these
+ * Authentication and TLS come from the client configuration (api-target.ts), so these
  * requests are the same as client-node's on the wire.
  */
 import * as http from 'http';
 import * as https from 'https';
-
-/** The part of client-node's KubeConfig a request needs (structural: no client-node import here). */
-export interface RequestAuth {
-  /** Sets headers (Authorization), `auth` (basic) and `agent` on the options. */
-  applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
-  /** The API server's URL. */
-  getCurrentCluster(): { readonly server: string } | null;
-}
-
-/** A failed request: `code` is the HTTP status (what ../core/errors.ts reads), `body` the API's Status text. */
-export class ApiError extends Error {
-  constructor(readonly code: number, readonly body: string, method: string, path: string) {
-    super(`${method} ${path}: HTTP ${code}: ${statusMessage(body) ?? body.slice(0, 200)}`);
-    this.name = 'ApiError';
-  }
-}
+import { ApiError, type ApiTarget, parseOrText } from './api-target';
 
 export const CONTENT_TYPES = {
   json: 'application/json',
@@ -43,10 +27,8 @@ export type ContentType = typeof CONTENT_TYPES[keyof typeof CONTENT_TYPES];
 export class JsonRequester {
   private readonly base: URL;
 
-  constructor(private readonly auth: RequestAuth) {
-    const server = auth.getCurrentCluster()?.server;
-    if (!server) throw new Error('the client configuration has no current cluster server');
-    this.base = new URL(server);
+  constructor(private readonly target: ApiTarget) {
+    this.base = new URL(target.server);
   }
 
   /**
@@ -54,19 +36,17 @@ export class JsonRequester {
    * (undefined for an empty one); a status outside 2xx rejects with {@link ApiError}.
    */
   async request<T = unknown>(method: string, path: string, body?: unknown, contentType: ContentType = CONTENT_TYPES.json): Promise<T> {
-    const options: https.RequestOptions = {};
-    await this.auth.applyToHTTPSOptions(options);
+    const { agent, headers: configured, auth } = await this.target.requestOptions();
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const url = new URL(joinPath(this.base.pathname, path), this.base);
-    // applyToHTTPSOptions sets headers as an object, never as a raw list.
-    const headers: http.OutgoingHttpHeaders = { ...(options.headers as http.OutgoingHttpHeaders | undefined), Accept: 'application/json' };
+    const headers: http.OutgoingHttpHeaders = { ...configured, Accept: 'application/json' };
     if (payload !== undefined) {
       headers['Content-Type'] = contentType;
       headers['Content-Length'] = Buffer.byteLength(payload);
     }
     const send = url.protocol === 'http:' ? http.request : https.request;
     return new Promise<T>((resolve, reject) => {
-      const req = send(url, { ...options, method, headers }, (res) => {
+      const req = send(url, { agent, auth, method, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
@@ -74,7 +54,7 @@ export class JsonRequester {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
           if (status < 200 || status >= 300) {
-            reject(new ApiError(status, text, method, path));
+            reject(new ApiError(status, parseOrText(text), `${method} ${path}`));
             return;
           }
           try {
@@ -93,13 +73,4 @@ export class JsonRequester {
 /** The API path under the server URL's own path (a server behind a path prefix keeps it). */
 function joinPath(prefix: string, path: string): string {
   return `${prefix.replace(/\/+$/, '')}${path}`;
-}
-
-function statusMessage(body: string): string | undefined {
-  try {
-    const message = (JSON.parse(body) as { message?: unknown }).message;
-    return typeof message === 'string' ? message : undefined;
-  } catch {
-    return undefined;
-  }
 }

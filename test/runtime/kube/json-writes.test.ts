@@ -8,7 +8,8 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { errorMessage, isConflict, isNotFound, statusCode } from '../../../src/runtime/core/errors';
-import { ApiError, CONTENT_TYPES, JsonRequester, RequestAuth } from '../../../src/runtime/kube/json-request';
+import { ApiError, apiTarget, RequestAuth } from '../../../src/runtime/kube/api-target';
+import { CONTENT_TYPES, JsonRequester } from '../../../src/runtime/kube/json-request';
 import { createEvent, FIELD_MANAGER, patchClaim, patchClaimStatus, patchEvent, patchVolume } from '../../../src/runtime/kube/object-writes';
 import { createPv, deletePv } from '../../../src/runtime/kube/pv-writes';
 
@@ -71,7 +72,7 @@ function auth(server_ = base): RequestAuth {
   };
 }
 
-const api = () => new JsonRequester(auth());
+const api = () => new JsonRequester(apiTarget(auth()));
 const statusBody = (code: number, reason: string, message: string) =>
   JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message });
 
@@ -111,7 +112,7 @@ describe('JsonRequester', () => {
   });
 
   test('a server URL with a path keeps it in front of every API path', async () => {
-    await new JsonRequester(auth(`${base}/proxy/cluster-1/`)).request('GET', '/api/v1/nodes');
+    await new JsonRequester(apiTarget(auth(`${base}/proxy/cluster-1/`))).request('GET', '/api/v1/nodes');
     expect(seen[0].url).toBe('/proxy/cluster-1/api/v1/nodes');
   });
 
@@ -125,7 +126,7 @@ describe('JsonRequester', () => {
   });
 
   test('a configuration without a cluster server is refused at construction', () => {
-    expect(() => new JsonRequester({ applyToHTTPSOptions: async () => undefined, getCurrentCluster: () => null }))
+    expect(() => apiTarget({ applyToHTTPSOptions: async () => undefined, getCurrentCluster: () => null }))
       .toThrow('the client configuration has no current cluster server');
   });
 });
