@@ -2,7 +2,7 @@
  * The in-cluster server killed with kill -9 (server, ganesha, bus: everything in its mount
  * namespace, as a container dies) at seeded random moments of a burst of claim creations,
  * deletions and edits, and restarted on the same data directory each time, as the kubelet
- * restarts a container (the new command takes the Lease over when the dead one's expires).
+ * restarts a container (the new command, under the same pod name, takes the Lease over at once).
  *
  * Each kill is aimed at one kind of change: it waits until the journal shows a note of that
  * kind (create, remove, grow), then a seeded delay, so kills land inside those operations at
@@ -284,7 +284,7 @@ test(`kill -9 of the whole server at seeded moments of a burst of creations, del
     }
     const restarted = Date.now();
     await env.start();
-    // The new command leads once the dead one's Lease expires (15 s), as after a real container crash.
+    // The new command takes the dead one's Lease over at once (the same pod name), as after a real container crash.
     process.stdout.write(`[e2e] restarted: leading and working ${((Date.now() - restarted) / 1000).toFixed(1)} s after its start\n`);
   }
 

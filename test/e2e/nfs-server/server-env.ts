@@ -152,9 +152,9 @@ export class ServerEnv {
 
   /**
    * Starts the command on the env's data dir (the same one every run: a restart finds its
-   * volumes). After {@link killAll} the new run cannot lead until the killed run's Lease
-   * expires (about 15 s; a kill -9 never releases it), so waiting until it is working takes
-   * that long; ganesha serves without waiting: pass `waitWorking: false` and use
+   * volumes). The run leads under the pod name every run shares (POD_NAME), so after
+   * {@link killAll} it takes the killed run's Lease over at once, as a restarted container
+   * does; ganesha serves before that: pass `waitWorking: false` and use
    * {@link waitForNfsNull} to wait for serving alone.
    */
   async start(options: CommandOptions = {}): Promise<void> {
