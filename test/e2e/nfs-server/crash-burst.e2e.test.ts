@@ -16,15 +16,14 @@
  * asked for; nothing left of a deleted claim; no other volume, loop device or export; journal
  * and staging empty. Data written through NFS before the kills reads back intact.
  *
- * The seed is printed; NFS_SERVER_BURST_SEED=<seed> replays the same choices.
+ * The seed is printed; E2E_SEED=<seed> replays the same choices.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { imageRequestForClaim, imageSizeFor } from '../../../src/runtime/nfs-server/sizes';
 import type { JournalNote, VolumeRecord } from '../../../src/runtime/nfs-server/volume-record';
 import { NfsSession } from '../../runtime/nfs-server/server-lab';
-import { eventually, KubeObject, paths, sleep, waitForClaimBound } from '../support';
-import { burstSeed, SEED_ENV, SeededRandom } from './seeded-random';
+import { burstSeed, eventually, KubeObject, paths, SEED_ENV, SeededRandom, sleep, waitForClaimBound } from '../support';
 import { ServerEnv, untilOk } from './server-env';
 import { auditProblems, auditVolumes, loopDevicesUnder } from './volume-audit';
 

@@ -108,7 +108,7 @@ test('onDelete ARCHIVE: the export, mount and loop device go, the PV is deleted,
   const archive = path.join(env.layout.archivedDir, kept[0]);
   expect(fs.statSync(archive).isFile()).toBe(true);
   expect(readFromImage(archive, 'kept.bin').equals(pattern(SIZE))).toBe(true);
-  expect(await removedEvent(pv)).toContain('its image was archived on the server (onDelete ARCHIVE)');
+  expect(await removedEvent(pv)).toContain('its data was archived on the server (onDelete ARCHIVE)');
 }, 300_000);
 
 test('onDelete RETAIN: the export, mount and loop device go, the PV is deleted, the volume\'s folder (image and record) is kept as archived/<pv>-retained-<time>/ with the data', async () => {
@@ -122,7 +122,7 @@ test('onDelete RETAIN: the export, mount and loop device go, the PV is deleted, 
   expect(fs.readdirSync(folder).sort()).toEqual(['image', 'volume.json']);
   expect(fs.readFileSync(path.join(folder, 'volume.json'), 'utf8')).toBe(record);
   expect(readFromImage(path.join(folder, 'image'), 'kept.bin').equals(pattern(SIZE))).toBe(true);
-  expect(await removedEvent(pv)).toContain('its image was kept on the server (onDelete RETAIN)');
+  expect(await removedEvent(pv)).toContain('its data and record were kept on the server (onDelete RETAIN)');
 }, 300_000);
 
 test('a restart after kill -9 leaves what ARCHIVE and RETAIN kept where it is, and serves none of it', async () => {

@@ -11,7 +11,7 @@
 import { BURST, crashBurst, deployCrashTarget } from './crash-scenarios';
 import { auditExport } from './export-audit';
 import { NfsDeployment, nfsTestEnv } from './fixture';
-import { scaled, useNfsDeployment } from '../support';
+import { burstSeed, scaled, useNfsDeployment } from '../support';
 
 let d: NfsDeployment;
 const { controllers } = useNfsDeployment({ deploy: async () => (d = await deployCrashTarget(nfsTestEnv(), 'crash')) });
@@ -19,7 +19,7 @@ const { controllers } = useNfsDeployment({ deploy: async () => (d = await deploy
 // Creating the burst, three Lease takeovers and binding about 65 claims take 2-3 minutes
 // here; the bound is generous so a slow machine does not fail a correct run.
 test('kill -9 at random points of a burst of 100 claims and deletions: every claim ends Bound or deleted, no orphan, no duplicate', async () => {
-  const outcome = await crashBurst(d, controllers, Number(process.env.E2E_SEED ?? Date.now() % 1_000_000));
+  const outcome = await crashBurst(d, controllers, burstSeed());
 
   expect(outcome.problems).toEqual([]); // the seed and the kill points are printed above
   expect(await auditExport(d)).toEqual({ orphans: [], duplicates: [] });

@@ -12,7 +12,7 @@ import * as path from 'path';
 import { deployNfs, NfsDeployment, NfsTestEnv, subdirectories } from './fixture';
 import { OnDelete } from '../../../src/constructs/nfs';
 import {
-  ControllerProcess, Controllers, eventually, KubeError, KubeObject, LogEntry, paths, scaled, sleep,
+  ControllerProcess, Controllers, eventually, KubeError, KubeObject, LogEntry, paths, scaled, SEED_ENV, SeededRandom, sleep,
   waitForClaimBound, waitForEvent, waitForGone,
 } from '../support';
 
@@ -182,15 +182,6 @@ export interface CrashBurstOutcome {
 
 export const BURST = { claims: 100, deleted: 35, kills: 3 } as const;
 
-/** Park-Miller: small, seedable, good enough to pick test timings. */
-function rng(seed: number): () => number {
-  let state = (Math.abs(Math.floor(seed)) % 2147483646) + 1;
-  return () => {
-    state = (state * 48271) % 2147483647;
-    return (state - 1) / 2147483646;
-  };
-}
-
 /**
  * The controller is killed (-9) at random points while a burst of 100 claims is
  * created and some of them deleted again, and restarted each time (a pod crash;
@@ -198,8 +189,9 @@ function rng(seed: number): () => number {
  * from `seed`, printed at the start, so a run can be replayed.
  */
 export async function crashBurst(d: NfsDeployment, controllers: Controllers, seed: number): Promise<CrashBurstOutcome> {
-  process.stderr.write(`[e2e] crash burst: seed ${seed} (E2E_SEED=${seed} replays the choices)\n`);
-  const random = rng(seed);
+  process.stderr.write(`[e2e] crash burst: seed ${seed} (${SEED_ENV}=${seed} replays the choices)\n`);
+  const seeded = new SeededRandom(seed);
+  const random = () => seeded.next();
   const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo));
 
   const names = Array.from({ length: BURST.claims }, (_, i) => `c-${String(i).padStart(3, '0')}`);

@@ -23,6 +23,7 @@ export * from './kube';
 export * from './logs';
 export * from './names';
 export * from './nfs-deployment';
+export * from './seeded-random';
 export * from './synth';
 export * from './tree';
 export * from './wait';

@@ -1,11 +1,11 @@
 /**
- * The burst's random choices (which claims, when they are deleted or edited, when the
- * server is killed) from one seed, so a failing run can be replayed exactly: the seed is
- * printed with the environment variable that replays it.
+ * The random choices of the crash bursts (which claims, when they are deleted or edited,
+ * when the controller or server is killed) from one seed, so a failing run can be replayed
+ * exactly: the seed is printed with the environment variable that replays it.
  */
 
-/** The environment variable that replays a run: `NFS_SERVER_BURST_SEED=<seed>`. */
-export const SEED_ENV = 'NFS_SERVER_BURST_SEED';
+/** The environment variable that replays a run: `E2E_SEED=<seed>`. */
+export const SEED_ENV = 'E2E_SEED';
 
 /**
  * The seed from {@link SEED_ENV}, else a new one.
