@@ -7,8 +7,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildSync } from 'esbuild';
-import { pidsInMountNamespace, ServerLab } from './server-lab';
+import { bundleCommand, pidsInMountNamespace, ServerLab, writeUnreachableKubeconfig } from './server-lab';
 import { NFS_SERVER_FLAGS } from '../../../src/contract/controller-config';
 
 const lab = new ServerLab();
@@ -17,13 +16,9 @@ const kubeconfig = path.join(lab.root, 'kubeconfig');
 
 beforeAll(() => {
   lab.start();
-  buildSync({ entryPoints: [path.join(__dirname, '..', '..', '..', 'src', 'runtime', 'main.ts')], bundle: true, platform: 'node', target: 'node20', outfile: main, logLevel: 'error' });
+  bundleCommand(main);
   // Events go nowhere: nothing listens there, and the command carries on without them.
-  fs.writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: c',
-    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
-    'users: [{name: u, user: {token: x}}]', 'contexts: [{name: c, context: {cluster: c, user: u}}]',
-  ].join('\n'));
+  writeUnreachableKubeconfig(kubeconfig);
 }, 120_000);
 afterAll(() => lab.cleanup(), 60_000);
 

@@ -225,3 +225,17 @@ export async function untilOk(session: NfsSession, line: string, tries = 600): P
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Bundles the runtime's entry point (the command the image runs) to `outfile`. */
+export function bundleCommand(outfile: string): void {
+  buildSync({ entryPoints: [path.join(__dirname, '..', '..', '..', 'src', 'runtime', 'main.ts')], bundle: true, platform: 'node', target: 'node20', outfile, logLevel: 'error' });
+}
+
+/** Writes a kubeconfig whose API server is a closed loopback port: the command starts, and its API calls fail. */
+export function writeUnreachableKubeconfig(file: string): void {
+  fs.writeFileSync(file, [
+    'apiVersion: v1', 'kind: Config', 'current-context: c',
+    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+    'users: [{name: u, user: {token: x}}]', 'contexts: [{name: c, context: {cluster: c, user: u}}]',
+  ].join('\n'));
+}

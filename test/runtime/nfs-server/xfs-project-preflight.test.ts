@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildSync } from 'esbuild';
+import { bundleCommand, writeUnreachableKubeconfig } from './server-lab';
 import { NFS_SERVER_FLAGS } from '../../../src/contract/controller-config';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'xfs-preflight-'));
@@ -22,12 +22,8 @@ const mountDir = path.join(root, 'backing');
 const kubeconfig = path.join(root, 'kubeconfig');
 
 beforeAll(() => {
-  buildSync({ entryPoints: [path.join(__dirname, '..', '..', '..', 'src', 'runtime', 'main.ts')], bundle: true, platform: 'node', target: 'node20', outfile: main, logLevel: 'error' });
-  fs.writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: c',
-    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
-    'users: [{name: u, user: {token: x}}]', 'contexts: [{name: c, context: {cluster: c, user: u}}]',
-  ].join('\n'));
+  bundleCommand(main);
+  writeUnreachableKubeconfig(kubeconfig);
   fs.mkdirSync(mountDir);
   fs.closeSync(fs.openSync(image, 'w'));
   fs.truncateSync(image, 300 * 1024 * 1024);
