@@ -4,7 +4,7 @@
  * went through client-node's generated API classes, whose loading alone cost most of the
  * bundle and of an idle controller's memory; a 404 is "not there", anything else an error.
  */
-import type { V1Node, V1NodeList, V1PersistentVolume, V1Service } from '@kubernetes/client-node';
+import type { V1Node, V1PersistentVolume, V1Service } from '@kubernetes/client-node';
 import type { JsonRequester } from './json-request';
 import { isNotFound } from '../core/errors';
 
@@ -33,6 +33,15 @@ export function readPv(api: JsonRequester, name: string): Promise<V1PersistentVo
   return readOrUndefined<V1PersistentVolume>(api, `/api/v1/persistentvolumes/${encodeURIComponent(name)}`);
 }
 
+/**
+ * A page of Nodes as the API server sends it: the token is `continue` on the wire (client-node's
+ * V1ListMeta calls it `_continue`, a name only its serializer knew).
+ */
+interface NodePage {
+  readonly items?: readonly V1Node[];
+  readonly metadata?: { readonly continue?: string };
+}
+
 /** Every Node's name, `pageSize` Nodes per request (a large cluster's list is not one answer). */
 export async function listNodeNames(api: JsonRequester, pageSize: number): Promise<string[]> {
   const names: string[] = [];
@@ -40,9 +49,9 @@ export async function listNodeNames(api: JsonRequester, pageSize: number): Promi
   do {
     const query = new URLSearchParams({ limit: String(pageSize) });
     if (token) query.set('continue', token);
-    const page = await api.request<V1NodeList>('GET', `/api/v1/nodes?${query.toString()}`);
+    const page = await api.request<NodePage>('GET', `/api/v1/nodes?${query.toString()}`);
     names.push(...(page?.items ?? []).map((n) => n.metadata?.name ?? '').filter((n) => n !== ''));
-    token = page?.metadata?._continue || undefined;
+    token = page?.metadata?.continue || undefined;
   } while (token);
   return names;
 }
