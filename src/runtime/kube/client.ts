@@ -13,15 +13,16 @@
  * - No client-side rate limit: the API server's priority and fairness does that, and a
  *   client-side bucket at client-go's default 5 QPS would make a burst of claims crawl.
  */
-// The config module alone, not the package's index: the index loads every generated API class
-// and model (about 4 MB of code, all evaluated at start), and nothing here uses them.
-import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type {
   KubernetesObject,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
   V1StorageClass,
 } from '@kubernetes/client-node';
+// The config module alone, not the package's index: the index also loads every generated API
+// class and its request types (1.2 of the 2.7 MB bundle, all evaluated at start), which nothing
+// here uses. The config module still pulls in the generated models (see docs/controller.md).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { type ApiTarget, apiTarget } from './api-target';
 import { httpListWatch } from './http-list-watch';
 import { JsonRequester } from './json-request';
