@@ -1,43 +1,40 @@
 /**
- * The only module that loads `@kubernetes/client-node` (ESM-only: jest cannot import it,
- * so everything else takes the narrow ports this file implements).
+ * The only module that loads `@kubernetes/client-node`, and of it only KubeConfig (ESM-only:
+ * jest cannot import it, so everything else takes the narrow ports this file implements).
  *
  * - Config: `--kubeconfig`, else the in-cluster service account, else `$KUBECONFIG`.
  * - Reads: list and watch are plain GETs parsed to plain JSON (http-list-watch.ts), and the
  *   objects lose the fields no decision reads (projection.ts).
  * - Connections: one keep-alive pool for all requests and watches (shared-agent.ts).
+ * - Single reads (object-reads.ts) and the Lease (lease-requests.ts): plain JSON too.
  * - Writes: plain JSON on the same pool (json-request.ts, object-writes.ts, pv-writes.ts),
  *   not through client-node's model serializer; patches always say they are merge patches;
  *   409 on create means "already exists" and is not an error.
  * - No client-side rate limit: the API server's priority and fairness does that, and a
  *   client-side bucket at client-go's default 5 QPS would make a burst of claims crawl.
  */
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  StorageV1Api,
-  V1MicroTime,
-} from '@kubernetes/client-node';
 import type {
   KubernetesObject,
-  V1Lease,
   V1PersistentVolume,
   V1PersistentVolumeClaim,
   V1StorageClass,
 } from '@kubernetes/client-node';
+// The config module alone, not the package's index: the index also loads every generated API
+// class and its request types (1.2 of the 2.7 MB bundle, all evaluated at start), which nothing
+// here uses. The config module still pulls in the generated models (see docs/controller.md).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { type ApiTarget, apiTarget } from './api-target';
 import { httpListWatch } from './http-list-watch';
 import { JsonRequester } from './json-request';
+import { leaseRequests } from './lease-requests';
+import { serviceClusterIP } from './object-reads';
 import { createEvent, patchClaim, patchClaimStatus, patchEvent, patchVolume } from './object-writes';
 import { project } from './projection';
 import { createPv, deletePv } from './pv-writes';
 import { shareOneAgent } from './shared-agent';
-import { isNotFound } from '../core/errors';
 import { ConfigError } from '../core/flags';
-import { formatMicroTime, parseTime } from '../core/leader';
 import type { EventPort } from '../ports/events';
-import type { LeasePort, LeaseRecord } from '../ports/leases';
+import type { LeasePort } from '../ports/leases';
 import type { ListWatchPort } from '../ports/list-watch';
 import type { ClaimPatcher, ServerClusterPorts, VolumeWriter } from '../ports/nfs-api';
 
@@ -67,9 +64,6 @@ export function loadKubeConfig(kubeconfig: string | undefined, env: NodeJS.Proce
 export const PAGE_SIZE = 500;
 
 export class KubeClient implements ServerClusterPorts {
-  readonly core: CoreV1Api;
-  readonly storage: StorageV1Api;
-  readonly coordination: CoordinationV1Api;
   /** Plain-JSON writes on the shared pool. */
   readonly requests: JsonRequester;
   private readonly target: ApiTarget;
@@ -77,9 +71,6 @@ export class KubeClient implements ServerClusterPorts {
   constructor(kc: KubeConfig) {
     this.target = apiTarget(kc);
     this.requests = new JsonRequester(this.target);
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.storage = kc.makeApiClient(StorageV1Api);
-    this.coordination = kc.makeApiClient(CoordinationV1Api);
   }
 
   claims(): ListWatchPort<V1PersistentVolumeClaim> {
@@ -122,66 +113,14 @@ export class KubeClient implements ServerClusterPorts {
   }
 
   leasePort(namespace: string, name: string): LeasePort {
-    return {
-      get: async () => {
-        try {
-          return fromLease(await this.coordination.readNamespacedLease({ namespace, name }));
-        } catch (error) {
-          if (isNotFound(error)) return undefined;
-          throw error;
-        }
-      },
-      create: async (record) => {
-        const body = toLease(namespace, name, record);
-        return fromLease(await this.coordination.createNamespacedLease({ namespace, body }));
-      },
-      update: async (record) => {
-        const body = toLease(namespace, name, record);
-        return fromLease(await this.coordination.replaceNamespacedLease({ namespace, name, body }));
-      },
-    };
+    return leaseRequests(this.requests, namespace, name);
   }
 
-  async serviceClusterIP(namespace: string, name: string): Promise<string | undefined> {
-    try {
-      const ip = (await this.core.readNamespacedService({ namespace, name })).spec?.clusterIP;
-      return ip && ip !== 'None' ? ip : undefined;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  serviceClusterIP(namespace: string, name: string): Promise<string | undefined> {
+    return serviceClusterIP(this.requests, namespace, name);
   }
 
   private listWatch<T extends KubernetesObject>(path: string, labelSelector?: string): ListWatchPort<T> {
     return httpListWatch<T>(this.target, path, { labelSelector, pageSize: PAGE_SIZE, project });
   }
-}
-
-function toLease(namespace: string, name: string, record: LeaseRecord): V1Lease {
-  // Lease times must carry six fractional digits; the client passes strings through unchanged.
-  const micro = (date: Date | undefined) => (date ? (formatMicroTime(date) as unknown as V1MicroTime) : undefined);
-  return {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: { name, namespace, resourceVersion: record.resourceVersion },
-    spec: {
-      holderIdentity: record.holderIdentity,
-      leaseDurationSeconds: record.leaseDurationSeconds,
-      acquireTime: micro(record.acquireTime),
-      renewTime: micro(record.renewTime),
-      leaseTransitions: record.leaseTransitions,
-    },
-  };
-}
-
-function fromLease(lease: V1Lease): LeaseRecord {
-  const spec = lease.spec ?? {};
-  return {
-    holderIdentity: spec.holderIdentity || undefined,
-    leaseDurationSeconds: spec.leaseDurationSeconds,
-    acquireTime: parseTime(spec.acquireTime),
-    renewTime: parseTime(spec.renewTime),
-    leaseTransitions: spec.leaseTransitions,
-    resourceVersion: lease.metadata?.resourceVersion,
-  };
 }

@@ -1,6 +1,6 @@
 /**
  * The local node agent's API access (ports/local.ts's LocalClusterPorts) on the real API,
- * through client.ts's API objects (client.ts is the only module that loads client-node).
+ * as plain JSON requests on client.ts's shared pool (client.ts is the only module that loads client-node).
  *
  * Each agent watches only its own node's PVs (a label selector), so a cluster of N nodes
  * does not have N processes caching every PV. PV lists are served from that informer's
@@ -8,8 +8,8 @@
  */
 import type { KubeConfig, V1Node, V1PersistentVolume } from '@kubernetes/client-node';
 import { KubeClient, PAGE_SIZE } from './client';
+import { listNodeNames, readNode, readPv } from './object-reads';
 import { createPv, deletePv } from './pv-writes';
-import { isNotFound } from '../core/errors';
 import { Informer, InformerOptions } from '../core/informer';
 import type { Logger } from '../ops/log';
 import type { EventPort } from '../ports/events';
@@ -51,24 +51,12 @@ export class LocalKubeApi implements LocalApi {
     return Math.max(0, ...[...this.selected.values()].map((s) => s.informer.unhealthyForMs));
   }
 
-  async getNode(name: string): Promise<V1Node | undefined> {
-    try {
-      return await this.client.core.readNode({ name });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  getNode(name: string): Promise<V1Node | undefined> {
+    return readNode(this.client.requests, name);
   }
 
-  async listNodeNames(): Promise<string[]> {
-    const names: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.client.core.listNode({ limit: PAGE_SIZE, _continue: token });
-      names.push(...page.items.map((n) => n.metadata?.name ?? '').filter((n) => n !== ''));
-      token = page.metadata?._continue || undefined;
-    } while (token);
-    return names;
+  listNodeNames(): Promise<string[]> {
+    return listNodeNames(this.client.requests, PAGE_SIZE);
   }
 
   async listPVs(labelSelector: string): Promise<V1PersistentVolume[]> {
@@ -77,13 +65,8 @@ export class LocalKubeApi implements LocalApi {
     return (await this.client.volumes(labelSelector).list()).items;
   }
 
-  async getPV(name: string): Promise<V1PersistentVolume | undefined> {
-    try {
-      return await this.client.core.readPersistentVolume({ name });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  getPV(name: string): Promise<V1PersistentVolume | undefined> {
+    return readPv(this.client.requests, name);
   }
 
   createPV(pv: V1PersistentVolume): Promise<'created' | 'exists'> {

@@ -26,9 +26,16 @@ const relative = (file: string) => path.relative(RUNTIME, file);
 
 test('only kube/client.ts loads @kubernetes/client-node values', () => {
   const loaders = sources(RUNTIME)
-    .filter((file) => imports(file).some((i) => i.module === '@kubernetes/client-node' && !i.typeOnly))
+    .filter((file) => imports(file).some((i) => i.module.startsWith('@kubernetes/client-node') && !i.typeOnly))
     .map(relative);
   expect(loaders).toEqual(['kube/client.ts']);
+});
+
+test('the values it loads come from the config module, never the package index that evaluates every generated API class', () => {
+  const values = sources(RUNTIME).flatMap((file) => imports(file)
+    .filter((i) => i.module.startsWith('@kubernetes/client-node') && !i.typeOnly)
+    .map((i) => i.module));
+  expect(values).toEqual(['@kubernetes/client-node/dist/config.js']);
 });
 
 test('the adapters in kube/ import only from kube/, ports/, core/ and ops/', () => {
