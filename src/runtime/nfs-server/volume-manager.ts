@@ -93,28 +93,18 @@ export class VolumeManager {
   }
 
   /**
-   * One volume that cannot be recovered must not keep the server, and with it every other
-   * volume, from starting. A grow that cannot be finished (say xfs_growfs keeps failing) is
-   * given up: the volume is served at its recorded size, which its filesystem still has, and
-   * the claim's next resize attempt tries again and reports why it fails. Any other step
-   * leaves its note for the next attempt and the volume unserved: without its export file
-   * ganesha never serves a half-made or half-removed volume.
+   * A grow that cannot be finished (say xfs_growfs keeps failing) must not keep the server,
+   * and with it every other volume, from starting: it is given up, the volume served at its
+   * recorded size, which its filesystem still has, and the claim's next resize attempt tries
+   * again and reports why it fails. Any other step that fails fails the start: the command
+   * exits, the kubelet starts it again and the next recovery retries (a loop device that is
+   * briefly busy after a kill must not leave a volume unserved for good).
    */
   private async recoveryFailed(step: RecoveryStep, error: unknown): Promise<void> {
-    const message = (error as Error).message;
-    if (step.kind === 'finish-grow') {
-      try {
-        await this.execute({ kind: 'serve', pv: step.pv, record: step.record });
-        await this.clearNote(step.pv);
-        this.options.report?.('recovery: could not finish a grow; served at its recorded size', { pv: step.pv, sizeBytes: step.record.sizeBytes, error: message }, 'error');
-        return;
-      } catch (serveError) {
-        return this.recoveryFailed({ kind: 'serve', pv: step.pv, record: step.record }, serveError);
-      }
-    }
-    // Its record stays live: its export id is not given to another volume while it exists.
-    await fsp.rm(this.layout.exportFile(step.pv), { force: true });
-    this.options.report?.(`recovery: ${step.kind} failed; the volume is not served`, { pv: step.pv, error: message }, 'error');
+    if (step.kind !== 'finish-grow') throw error;
+    await this.execute({ kind: 'serve', pv: step.pv, record: step.record });
+    await this.clearNote(step.pv);
+    this.options.report?.('recovery: could not finish a grow; served at its recorded size', { pv: step.pv, sizeBytes: step.record.sizeBytes, error: (error as Error).message }, 'error');
   }
 
   /**

@@ -1,8 +1,8 @@
 /**
  * Start-up recovery on a real tree (plain-directory volumes) where one volume cannot be
- * recovered: the server still starts, every other volume is served, a grow that cannot be
- * finished is given up at the recorded size, and a volume that cannot be made servable is
- * left unserved (no export file), never served half-made.
+ * recovered: a grow that cannot be finished is given up at the recorded size and the start
+ * goes on; a volume that cannot be made servable fails the start (the command exits and the
+ * kubelet's restart retries), leaving its record and data as they were.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -77,23 +77,24 @@ test('a grow that cannot be finished does not stop the start: the volume is serv
   expect((await manager(new DirectoryBackend(layout)).grow('pvc-a', 80 * MIB)).sizeBytes).toBe(80 * MIB);
 });
 
-test('a volume that cannot be made servable stays unserved; the others are served; its export id stays taken', async () => {
+test('a volume that cannot be made servable fails the start, leaving its record and data for the next one', async () => {
   fs.rmSync(layout.exportFile('pvc-a'));
-  const restarted = manager(new FailingBackend(layout, [], ['pvc-a']));
-  await restarted.recover();
+  await expect(manager(new FailingBackend(layout, [], ['pvc-a'])).recover()).rejects.toThrow(/bad superblock/);
   expect(served('pvc-a')).toBe(false);
-  expect(served('pvc-b')).toBe(true);
-  expect(reports).toContainEqual({ message: 'recovery: serve failed; the volume is not served', pv: 'pvc-a', level: 'error' });
-  // Its data and record are untouched, and a new volume never gets its export id.
   expect(fs.existsSync(layout.dataDirectory('pvc-a'))).toBe(true);
-  const ids = [record('pvc-a').exportId, record('pvc-b').exportId];
-  expect(ids).not.toContain((await restarted.create('pvc-c', spec)).exportId);
+  expect(record('pvc-a').sizeBytes).toBe(50 * MIB);
+  // The next start, with the backend working again, serves both.
+  await manager(new DirectoryBackend(layout)).recover();
+  expect(served('pvc-a')).toBe(true);
+  expect(served('pvc-b')).toBe(true);
 });
 
-test('a grow that cannot be finished nor served leaves the volume unserved, not half-grown', async () => {
+test('a grow that can be neither finished nor served fails the start; the next start finishes it', async () => {
   await expect(manager(new FailingBackend(layout, ['pvc-a'])).grow('pvc-a', 80 * MIB)).rejects.toThrow();
-  await manager(new FailingBackend(layout, ['pvc-a'], ['pvc-a'])).recover();
-  expect(served('pvc-a')).toBe(false);
-  expect(served('pvc-b')).toBe(true);
-  expect(reports.filter((r) => r.level === 'error').map((r) => r.message)).toEqual(['recovery: serve failed; the volume is not served']);
+  await expect(manager(new FailingBackend(layout, ['pvc-a'], ['pvc-a'])).recover()).rejects.toThrow(/bad superblock/);
+  expect(noted('pvc-a')).toBe(true);
+  await manager(new DirectoryBackend(layout)).recover();
+  expect(record('pvc-a').sizeBytes).toBe(80 * MIB);
+  expect(noted('pvc-a')).toBe(false);
+  expect(served('pvc-a')).toBe(true);
 });
