@@ -312,6 +312,7 @@ test(`kill -9 of the whole server at seeded moments of a burst of creations, del
     })), env.lab.dataDir);
     return problems.length === 0;
   }, { timeoutMs: 120_000, intervalMs: 1_000 }).catch(() => undefined);
+  if (problems.length > 0) process.stderr.write(`[e2e] crash burst: the server's log at the end:\n${env.log(80)}\n`);
   expect(problems).toEqual([]);
 
   // Every live volume answers through the Service's cluster IP at its size; the data is intact.

@@ -117,6 +117,7 @@ describe('kill -9 of the server\'s container with claims Bound, a claim made whi
       const handle = await untilOk(s.session, 'fstat 0');
       handleAt.push(nowMs());
       tries.push(handle.tries);
+      if (!handle.answer.ok) throw new Error(`the old handle of ${s.pv} after the restart: ${JSON.stringify(handle.answer)} (${handle.tries} tries)\n${env.log(60)}`);
       expect(handle.answer).toMatchObject({ ok: true, ino: s.ino, size: s.size });
       expect((await s.session.send('statvfs')).fsid).toBe(s.fsid);
       expect(fs.readFileSync(env.layout.exportFile(s.pv), 'utf8')).toBe(s.exportFile);
