@@ -42,7 +42,7 @@ export type RecoveryStep =
 
 /** One step per volume name, in name order. */
 export function planRecovery(observed: readonly ObservedVolume[]): RecoveryStep[] {
-  return [...observed].sort(byCreation).flatMap((v): RecoveryStep[] => {
+  return [...observed].sort((a, b) => a.pv.localeCompare(b.pv)).flatMap((v): RecoveryStep[] => {
     const { pv, note, record } = v;
     if (note?.op === 'create') return [{ kind: 'undo-create', pv }];
     if (note?.op === 'remove') return [{ kind: 'finish-remove', pv, record }];
@@ -57,21 +57,6 @@ export function planRecovery(observed: readonly ObservedVolume[]): RecoveryStep[
     if (v.volumeDir || v.mounted || v.mountpoint || v.exportFile) return [{ kind: 'clear-orphan', pv }];
     return [];
   });
-}
-
-/**
- * Volumes in the order they were made (export ids are handed out upwards), those without a
- * record last, by name. Loop devices are taken lowest free first, so attaching in this order
- * gives every volume the device it had when all were attached in one go before. That matters:
- * ganesha's file handles name a filesystem by its device number, and a volume that comes back
- * on the device another volume had makes that volume's handles stale (ESTALE). It is not a
- * guarantee (another user of loop devices on the node can shift the numbers): see
- * docs/server.md.
- */
-function byCreation(a: ObservedVolume, b: ObservedVolume): number {
-  const ida = a.record?.exportId ?? Number.MAX_SAFE_INTEGER;
-  const idb = b.record?.exportId ?? Number.MAX_SAFE_INTEGER;
-  return ida - idb || a.pv.localeCompare(b.pv);
 }
 
 /** Records of the volumes that are (or, after recovery, may be) live: what holds export and project ids. */

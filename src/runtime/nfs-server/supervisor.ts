@@ -94,8 +94,13 @@ export class ServerSupervisor {
       graceSeconds: this.options.graceSeconds ?? DEFAULT_GRACE_SECONDS,
       port: this.options.port,
     }));
+    // ganesha puts each filesystem's UUID, read with libblkid, in its file handles. libblkid's
+    // cache file trusts an old device -> UUID entry for a while, so a restarted ganesha gave
+    // a volume on a reused loop device the UUID of the volume that had it before (stale
+    // handles, or an export refused as a duplicate). No cache file: every UUID is read anew.
     this.startChild('ganesha.nfsd', ['-F', '-f', conf, '-L', 'STDERR', '-p', path.join(configDir, 'ganesha.pid'), '-N', 'NIV_EVENT'], {
       DBUS_SYSTEM_BUS_ADDRESS: this.busAddress,
+      BLKID_FILE: '/dev/null',
     });
     const exports = new ExportControl(this.busAddress, this.options.run);
     await this.waitFor('ganesha to answer NFS and D-Bus', async () => {
