@@ -64,6 +64,9 @@ VERSION="$(node -p 'require(process.argv[1]).version' "$ROOT/package.json")"
 IMAGE="cdk8s-storage-controller:$VERSION"
 SERVER_IMAGE="cdk8s-storage-nfs-server:$VERSION"
 START=$(date +%s)
+# What the images are made of, as a label: a test harness that keeps images between runs
+# rebuilds one whose label differs (test/e2e/harness/node/images.sh computes the same).
+INPUTS="$(cat "$ROOT/Dockerfile" "$ROOT/Dockerfile.server" "$ROOT/assets/runtime/main/index.js" | sha256sum | cut -c1-16)"
 
 # --- the engine: podman, else a docker whose daemon answers, else podman from apt (with runc,
 # which runs containers where crun, apt's first choice, has not been tried).
@@ -215,7 +218,7 @@ for ref in "${TAGS[@]}"; do TARGET_ARGS+=(--tag "$ref"); done
 if [ "$SERVER" -eq 1 ]; then CONTROLLER_ARGS=(--tag "$IMAGE"); else CONTROLLER_ARGS=("${TARGET_ARGS[@]}"); fi
 log "building $IMAGE with $ENGINE from $BASE"
 "$ENGINE" build --build-arg "NODE_IMAGE=$BASE" --build-arg "VERSION=$VERSION" "${CONTROLLER_ARGS[@]}" \
-  --file "$ROOT/Dockerfile" "$ROOT" >&2
+  --label "cdk8s-storage.dev/inputs=$INPUTS" --file "$ROOT/Dockerfile" "$ROOT" >&2
 
 # --- the NFS server image: the controller's /app on the Debian base with the server's
 # packages, whichever base the controller image has.
@@ -225,7 +228,8 @@ if [ "$SERVER" -eq 1 ]; then
   BASE_HOOKS=()
   log "building $SERVER_IMAGE with $ENGINE from $SERVER_BASE"
   "$ENGINE" build --build-arg "CONTROLLER_IMAGE=$IMAGE" --build-arg "SERVER_BASE=$SERVER_BASE" \
-    --build-arg "VERSION=$VERSION" "${TARGET_ARGS[@]}" --file "$ROOT/Dockerfile.server" "$ROOT" >&2
+    --build-arg "VERSION=$VERSION" "${TARGET_ARGS[@]}" --label "cdk8s-storage.dev/inputs=$INPUTS" \
+    --file "$ROOT/Dockerfile.server" "$ROOT" >&2
 fi
 
 SIZE="$("$ENGINE" image inspect --format '{{.Size}}' "$TARGET")"

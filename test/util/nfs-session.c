@@ -15,6 +15,8 @@
  *                                   as a kernel client does after a server restart
  *   statvfs                         the export's size as the client sees it
  *
+ * The server's NFS port is 2049, or NFS_PORT from the environment.
+ *
  * Build: cc -O2 -o nfs-session nfs-session.c -lnfs  (libnfs-dev)
  */
 #include <fcntl.h>
@@ -41,6 +43,22 @@ static void fail_after(int rc, unsigned long long written) {
 
 static void fail(int rc) { fail_after(rc, 0); }
 
+/* A context for NFSv4 at NFS_PORT if set: libnfs takes a port only as an option of a URL. */
+static struct nfs_context *new_context(void) {
+  struct nfs_context *c = nfs_init_context();
+  if (!c) exit(2);
+  nfs_set_version(c, NFS_V4);
+  const char *port = getenv("NFS_PORT");
+  if (port) {
+    char url[64];
+    snprintf(url, sizeof url, "nfs://127.0.0.1/?nfsport=%d", atoi(port));
+    struct nfs_url *u = nfs_parse_url_incomplete(c, url);
+    if (!u) exit(2);
+    nfs_destroy_url(u);
+  }
+  return c;
+}
+
 static int slot_of(const char *s) {
   int i = atoi(s);
   return i >= 0 && i < SLOTS ? i : 0;
@@ -50,9 +68,7 @@ int main(void) {
   char line[4096], a[1024], b[1024];
   unsigned long long off, len;
   static char buf[CHUNK];
-  nfs = nfs_init_context();
-  if (!nfs) return 2;
-  nfs_set_version(nfs, NFS_V4);
+  nfs = new_context();
   setvbuf(stdout, NULL, _IOLBF, 0);
   while (fgets(line, sizeof line, stdin)) {
     int rc = 0;
@@ -60,8 +76,7 @@ int main(void) {
       if ((rc = nfs_mount(nfs, a, b)) < 0) fail(rc); else printf("{\"ok\":true}\n");
     } else if (sscanf(line, "reconnect %1023s %1023s", a, b) == 2) {
       /* The old context is left as it is: the slots' handles were made through it. */
-      nfs = nfs_init_context();
-      nfs_set_version(nfs, NFS_V4);
+      nfs = new_context();
       if ((rc = nfs_mount(nfs, a, b)) < 0) fail(rc); else printf("{\"ok\":true}\n");
     } else if (sscanf(line, "create %1023s %1023s", a, b) == 2) {
       int s = slot_of(a);

@@ -182,7 +182,9 @@ export class ServerProvisioner {
     const message = outcome === 'missing'
       ? `volume ${name} was not on the server (removed already)`
       : `removed the export of ${name} (and its mount or project limit); ${ON_DELETE_DONE[decision.onDelete]} (onDelete ${decision.onDelete})`;
-    this.deps.events.emit(ref, 'Normal', SERVER_REASONS.volumeRemoved, message);
+    // As in subdir mode: a plain deletion is only logged and counted (an Event is a write
+    // per volume, on a PV gone a moment later); where kept data is, or a missing volume, is sent.
+    if (decision.onDelete !== 'DELETE' || outcome === 'missing') this.deps.events.emit(ref, 'Normal', SERVER_REASONS.volumeRemoved, message);
     this.deps.metrics.operation('delete', 'succeeded', (Date.now() - started) / 1000);
     this.deps.log.info('deleted', { volume: name, onDelete: decision.onDelete, outcome });
   }

@@ -229,8 +229,11 @@ export class NfsController {
       this.fail('delete', started, ref, REASONS.volumeFailedDelete, detail, error);
     }
     this.index.remove(name);
-    this.deps.events.emit(ref, outcome.type, outcome.reason, outcome.message);
-    this.succeed('delete', started, { volume: name, onDelete, outcome: outcome.reason });
+    // A plain deletion is logged and counted, not sent as an Event: the PV is gone a moment
+    // later, nobody acts on it, and an Event is an API write per volume. Where kept data is
+    // (archived, retained), or that it was gone already, is sent.
+    if (outcome.reason !== REASONS.directoryDeleted) this.deps.events.emit(ref, outcome.type, outcome.reason, outcome.message);
+    this.succeed('delete', started, { volume: name, onDelete, outcome: outcome.reason, directory: where });
   }
 
   private async provision(claim: V1PersistentVolumeClaim, plan: ProvisionPlan, started: number): Promise<void> {

@@ -10,6 +10,8 @@
  * `/<pv>`, whose XFS image is loop-mounted inside the pod's mount namespace (and not on the
  * host); a file written through NFS (libnfs) lands in that image; deleting the pod makes the
  * StatefulSet start another, which mounts and serves the volume again with the file in it;
+ * scaled to zero while another program takes the volume's loop device and back, the server
+ * serves it from another device and a client's file handle from before still answers;
  * deleting the claim removes export, mount, loop device and image, then the PV; `kubectl
  * logs` of the pod is JSON lines with no 403.
  *
@@ -23,7 +25,7 @@
  * cluster IP, which is routed off this machine. The server's namespace is `privileged` as
  * synthesized (createNamespace), so no relabelling is needed.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -31,6 +33,7 @@ import { containerStatus, isReady, podLogs, podsOf, removeControllerPods, waitFo
 import { insideRoot, mountsOf, nfsServerOnTestNode } from './nfs-server-pods';
 import { NfsProvisioner, NfsServer, NfsStorageClass, OnDelete } from '../../../src/constructs/nfs';
 import { K8S } from '../../../src/contract/keys';
+import { buildNfsSession, NfsSession, untilOk } from '../../runtime/nfs-server/server-lab';
 import { connect, ControlPlane, ensureServerImage, TEST_NODE_NAME, TestNode } from '../harness';
 import { freePort } from '../harness/proc';
 import {
@@ -256,6 +259,45 @@ test('deleting the pod: the StatefulSet starts another, which mounts and serves 
   const read = await nfsUntilOk('nfs-cat', [nfsUrl(`/${pvName}/hello.txt`)]);
   console.log(`[node] NFS read after the restart succeeded ${seconds(read.since)} after the first try (${read.tries} tries)`);
   expect(read.stdout).toBe(CONTENT);
+});
+
+test('a client\'s file handle from before answers after the server comes back on another loop device', async () => {
+  const old = await serverPod();
+  const device = mountsOf(await commandPid(old)).find((m) => m.mountPoint === `/data/mounts/${pvName}`)!.source;
+  const bin = path.join(work, 'nfs-session');
+  buildNfsSession(bin);
+  const session = new NfsSession(spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NFS_PORT: String(nfsPort) } }));
+  let squatter = '';
+  try {
+    expect(await session.send(`mount 127.0.0.1 /${pvName}`)).toEqual({ ok: true });
+    expect((await untilOk(session, 'open 0 /hello.txt', 300)).answer).toEqual({ ok: true });
+    const before = await session.send('fstat 0');
+    expect(before).toMatchObject({ ok: true, size: CONTENT.length });
+
+    // Down, and while it is, another program on the node takes the volume's loop device.
+    const name = statefulSet.metadata.name;
+    await cp.kubectl(['scale', 'statefulset', name, '-n', NAMESPACE, '--replicas=0']);
+    await eventually('no server pod', async () => (await podsOf(kube, statefulSet)).length === 0);
+    await eventually('the volume\'s loop device released', async () => loopDevicesHolding(imageId).length === 0, { timeoutMs: 60_000 });
+    const file = path.join(work, 'squatter.img');
+    execFileSync('truncate', ['-s', '1M', file]);
+    squatter = execFileSync('losetup', ['--show', device, file], { encoding: 'utf8' }).trim();
+    expect(squatter).toBe(device);
+    const scaled = Date.now();
+    await cp.kubectl(['scale', 'statefulset', name, '-n', NAMESPACE, '--replicas=1']);
+    const pod = await serverPod();
+    const now = mountsOf(await commandPid(pod)).find((m) => m.mountPoint === `/data/mounts/${pvName}`)!.source;
+    console.log(`[node] server pod Ready ${seconds(scaled)} after scaling back; the volume moved from ${device} to ${now}`);
+    expect(now).not.toBe(device);
+
+    const mounted = await untilOk(session, `reconnect 127.0.0.1 /${pvName}`, 300);
+    expect(mounted.answer).toEqual({ ok: true });
+    const after = await untilOk(session, 'fstat 0', 30);
+    expect(after.answer).toMatchObject({ ok: true, ino: before.ino, size: before.size });
+  } finally {
+    session.close();
+    if (squatter) spawnSync('losetup', ['-d', squatter]);
+  }
 });
 
 test('deleting the claim removes export, mount, loop device and image (onDelete DELETE), then the PV', async () => {

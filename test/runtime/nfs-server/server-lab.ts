@@ -68,7 +68,7 @@ export class ServerLab {
   start(): void {
     fs.mkdirSync(this.dataDir);
     buildSync({ entryPoints: [path.join(__dirname, 'server-child.ts')], bundle: true, platform: 'node', target: 'node20', outfile: this.childJs, logLevel: 'error' });
-    execFileSync('cc', ['-O2', '-o', this.sessionBin, path.join(__dirname, '..', '..', 'util', 'nfs-session.c'), '-lnfs']);
+    buildNfsSession(this.sessionBin);
     this.holder = spawn('unshare', ['--net', '--', 'sleep', 'infinity'], { stdio: 'ignore' });
     // Wait for the sleeper to be in its own namespace.
     const own = fs.readlinkSync('/proc/self/ns/net');
@@ -224,6 +224,11 @@ export async function untilOk(session: NfsSession, line: string, tries = 600): P
     if (answer.ok || i >= tries) return { answer, tries: i };
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Builds the libnfs session client (test/util/nfs-session.c) to `outfile`. */
+export function buildNfsSession(outfile: string): void {
+  execFileSync('cc', ['-O2', '-o', outfile, path.join(__dirname, '..', '..', 'util', 'nfs-session.c'), '-lnfs']);
 }
 
 /** Bundles the runtime's entry point (the command the image runs) to `outfile`. */

@@ -4,13 +4,14 @@
 #   - the sandbox image localhost/cdk8s-storage-e2e/pause:1 (pause.go, static, on an
 #     empty base), so no registry is needed;
 #   - the controller image localhost/cdk8s-storage-controller:<version>, built with
-#     `npx projen image` when podman does not have it yet.
+#     `npx projen image` when podman does not have it from this checkout's bundle and
+#     Dockerfiles yet (the image's cdk8s-storage.dev/inputs label).
 # Both are cached outside the repository, keyed by their inputs (pause.go and the Go
 # version; the controller image's id).
 #
 # With --server it writes only the in-cluster NFS server image,
 # localhost/cdk8s-storage-nfs-server:<version> (built with `npx projen image --server`
-# when podman does not have it yet; cached by image id), and prints its archive: the test
+# when podman does not have it from this checkout yet; cached by image id), and prints its archive: the test
 # file that runs the server loads it itself, so no other test run pays for its 266 MB.
 set -euo pipefail
 
@@ -27,14 +28,19 @@ mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
 
+# The label scripts/build-image.sh puts on the images it builds from these inputs.
+INPUTS="$(cat "$REPO/Dockerfile" "$REPO/Dockerfile.server" "$REPO/assets/runtime/main/index.js" | sha256sum | cut -c1-16)"
+
 # save_archive <name> <ref> [image build args]: builds <ref> with `npx projen image <args>`
-# when podman lacks it, saves it once as $CACHE/<name>-<image id>.tar (removing older
-# archives of that name) and prints the archive's path.
+# when podman lacks it or has it built from other inputs (an older bundle), saves it once
+# as $CACHE/<name>-<image id>.tar (removing older archives of that name) and prints the
+# archive's path.
 save_archive() {
-  local name="$1" ref="$2" id tar
+  local name="$1" ref="$2" id tar built
   shift 2
-  if ! podman image exists "$ref"; then
-    log "$ref is not built yet: npx projen image $*"
+  built="$(podman image inspect --format '{{index .Labels "cdk8s-storage.dev/inputs"}}' "$ref" 2>/dev/null || true)"
+  if [ "$built" != "$INPUTS" ]; then
+    log "$ref is not built from this checkout yet: npx projen image $*"
     (cd "$REPO" && npx projen image "$@" >&2)
   fi
   id="$(podman image inspect --format '{{.Id}}' "$ref" | cut -c1-16)"
