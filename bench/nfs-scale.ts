@@ -9,7 +9,7 @@
  *    10 minutes; `--resync-seconds` shortens it) with the usage passes in between;
  *  - the time to `caches synced; working` again after a restart.
  *
- *   npx ts-node --transpile-only --project test/tsconfig.json bench/nfs-scale.ts [--n=5000] [--resync=20] [--before-bundle=<file>]
+ *   npx ts-node --transpile-only --project test/tsconfig.json bench/nfs-scale.ts [--n=5000] [--resync=20] [--before-bundle=<file>] [--heap-snapshot=<dir>]
  *
  * With `--before-bundle`, that bundle (built from an earlier commit) is measured first and the
  * bundle of this checkout after it, on the same volumes, so both see the same cluster.
@@ -40,6 +40,13 @@ const RELISTS = 6;
 const MAKE_CONCURRENCY = 32;
 /** `--before-bundle=<file>`: a bundle built from an earlier commit, measured first on the same volumes. */
 const BEFORE_BUNDLE = process.argv.find((a) => a.startsWith('--before-bundle='))?.slice('--before-bundle='.length);
+/**
+ * `--heap-snapshot=<dir>`: each subject writes a V8 heap snapshot there once synced and quiet,
+ * and again after the relists (summarize with bench/heap-summary.ts). Taking one stops the
+ * process for a few seconds and costs memory of its own, so the figures after it are not
+ * comparable to a run without.
+ */
+const HEAP_SNAPSHOT_DIR = process.argv.find((a) => a.startsWith('--heap-snapshot='))?.slice('--heap-snapshot='.length);
 const SUBJECTS: Array<{ name: string; bundle?: string }> = BEFORE_BUNDLE
   ? [{ name: 'before', bundle: BEFORE_BUNDLE }, { name: 'after' }]
   : [{ name: 'cdk8s-storage' }];
@@ -100,7 +107,8 @@ async function main(): Promise<void> {
       if (subject.bundle) process.env.E2E_CONTROLLER_BUNDLE = subject.bundle;
       else delete process.env.E2E_CONTROLLER_BUNDLE;
       process.stderr.write(`[bench] subject: ${subject.name}\n`);
-      results.push(await measure(await startController([`--resync-seconds=${RESYNC_SECONDS}`]), counter));
+      const nodeArgs = HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(HEAP_SNAPSHOT_DIR)}`] : [];
+      results.push(await measure(await startController([`--resync-seconds=${RESYNC_SECONDS}`], { nodeArgs }), counter));
     }
 
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(52) : c.padStart(16))).join('');
@@ -148,6 +156,7 @@ async function measure(controller: ControllerProcess, counter: RequestCounter): 
   const syncMs = Date.parse(synced.time as string) - started;
   await quiet(counter);
   const afterSync = await sample(controller);
+  await heapSnapshot(controller, 'synced');
   process.stderr.write(`[bench] synced after ${(syncMs / 1000).toFixed(1)} s; ${afterSync.rssMiB.toFixed(0)} MiB; ${RELISTS} relists of ${RESYNC_SECONDS} s next\n`);
 
   const before = counter.snapshot();
@@ -157,6 +166,7 @@ async function measure(controller: ControllerProcess, counter: RequestCounter): 
   await quiet(counter);
   const windowSeconds = (Date.now() - windowStart) / 1000;
   const afterResyncs = await sample(controller);
+  await heapSnapshot(controller, 'after relists');
   const peakMiB = residentMiB(controller.pid).peak;
   const cpu = cpuSeconds(controller.pid) - cpu0;
   const requests = diff(counter.snapshot(), before);
@@ -170,6 +180,24 @@ async function measure(controller: ControllerProcess, counter: RequestCounter): 
   const afterRestart = await sample(controller);
   await controller.stop();
   return { syncMs, restartMs, afterSync, afterResyncs, afterRestart, peakMiB, cpu, windowSeconds, requests };
+}
+
+/** With --heap-snapshot: signals the controller to write one and waits until it is written. */
+async function heapSnapshot(controller: ControllerProcess, when: string): Promise<void> {
+  if (!HEAP_SNAPSHOT_DIR) return;
+  fs.mkdirSync(HEAP_SNAPSHOT_DIR, { recursive: true });
+  const known = new Set(fs.readdirSync(HEAP_SNAPSHOT_DIR));
+  process.kill(controller.pid, 'SIGUSR2');
+  for (let last = -1; ; await sleep(1000)) {
+    const file = fs.readdirSync(HEAP_SNAPSHOT_DIR).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+    if (!file) continue;
+    const size = fs.statSync(path.join(HEAP_SNAPSHOT_DIR, file)).size;
+    if (size > 0 && size === last) {
+      process.stderr.write(`[bench] heap snapshot ${when}: ${path.join(HEAP_SNAPSHOT_DIR, file)}\n`);
+      return;
+    }
+    last = size;
+  }
 }
 
 main().catch((err) => {
