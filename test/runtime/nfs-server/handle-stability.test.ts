@@ -63,9 +63,12 @@ function squat(device: string): string {
   return execFileSync('losetup', ['--show', device, file]).toString().trim();
 }
 
-test('volumes made in an order their names do not sort in keep their handles across a restart', async () => {
+test('two volumes that swap loop devices at a restart keep their handles', async () => {
   const held = [await volumeWithHandle('pvc-b', 2000), await volumeWithHandle('pvc-a', 1000)];
+  const before = { a: deviceOf('pvc-a'), b: deviceOf('pvc-b') };
   await restart();
+  // Attached in name order, lowest free device first: each gets the other's.
+  expect({ a: deviceOf('pvc-a'), b: deviceOf('pvc-b') }).toEqual({ a: before.b, b: before.a });
   await expectHandlesAnswer(held);
 }, 180_000);
 
