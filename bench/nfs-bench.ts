@@ -121,14 +121,19 @@ export async function runNfsBench(body: (bench: NfsBench) => Promise<void>): Pro
     const sa = manifests.one('Deployment').spec.template.spec.serviceAccountName;
     const kubeconfig = counter.rewriteKubeconfig(await cp.serviceAccountKubeconfig(`${ns}-system`, sa), proxy, `${root}.kubeconfig`);
     const version = JSON.parse((await cp.kubectl(['version', '-o', 'json'])).stdout).serverVersion.gitVersion;
-    let controller: ControllerProcess | undefined;
+    // One controller per launch: starting one again restarts it (a stopped one) with its flags.
+    const launched = new Map<string, ControllerProcess>();
     await body({
       cp, kube, counter, ns, cls, provisionerName, root, version,
       startController: async (extraArgs = [], launch = {}) => {
-        if (controller) return controller.start();
-        controller = await controllers.start(manifests, {
-          name: 'bench-nfs', mounts: { [PATHS.nfsRoot]: root }, kubeconfig, extraArgs, nodeArgs: launch.nodeArgs, bundle: launch.bundle,
+        const key = JSON.stringify([launch.nodeArgs ?? [], launch.bundle ?? '']);
+        const known = launched.get(key);
+        if (known) return known.start();
+        // A name of its own: a process's log file is named after it and its start count.
+        const controller = await controllers.start(manifests, {
+          name: launched.size === 0 ? 'bench-nfs' : `bench-nfs-${launched.size + 1}`, mounts: { [PATHS.nfsRoot]: root }, kubeconfig, extraArgs, nodeArgs: launch.nodeArgs, bundle: launch.bundle,
         });
+        launched.set(key, controller);
         return controller;
       },
     });

@@ -9,7 +9,8 @@
  *    10 minutes; `--resync-seconds` shortens it) with the usage passes in between;
  *  - the time to `caches synced; working` again after a restart.
  *
- *   npx ts-node --transpile-only --project test/tsconfig.json bench/nfs-scale.ts [--n=5000] [--resync=20] [--before-bundle=<file>] [--heap-snapshot=<dir>]
+ *   npx ts-node --transpile-only --project test/tsconfig.json bench/nfs-scale.ts [--n=5000] [--resync=20] [--before-bundle=<file>]
+ *     [--also-node-args='<node flags>'] [--heap-snapshot=<dir>]
  *
  * With `--before-bundle`, that bundle (built from an earlier commit) is measured first and the
  * bundle of this checkout after it, on the same volumes, so both see the same cluster.
@@ -47,9 +48,15 @@ const BEFORE_BUNDLE = process.argv.find((a) => a.startsWith('--before-bundle='))
  * comparable to a run without.
  */
 const HEAP_SNAPSHOT_DIR = process.argv.find((a) => a.startsWith('--heap-snapshot='))?.slice('--heap-snapshot='.length);
-const SUBJECTS: Array<{ name: string; bundle?: string }> = BEFORE_BUNDLE
-  ? [{ name: 'before', bundle: BEFORE_BUNDLE }, { name: 'after' }]
-  : [{ name: 'cdk8s-storage' }];
+/**
+ * `--also-node-args='<node flags>'`: after the others, this checkout's bundle again with these
+ * node flags (e.g. V8 heap settings), on the same volumes.
+ */
+const ALSO_NODE_ARGS = process.argv.find((a) => a.startsWith('--also-node-args='))?.slice('--also-node-args='.length);
+const SUBJECTS: Array<{ name: string; bundle?: string; nodeArgs?: string[] }> = [
+  ...BEFORE_BUNDLE ? [{ name: 'before', bundle: BEFORE_BUNDLE }, { name: 'after' }] : [{ name: 'cdk8s-storage' }],
+  ...ALSO_NODE_ARGS ? [{ name: 'node flags', nodeArgs: ALSO_NODE_ARGS.split(' ').filter((a) => a !== '') }] : [],
+];
 
 interface Sample {
   readonly rssMiB: number;
@@ -107,7 +114,8 @@ async function main(): Promise<void> {
       if (subject.bundle) process.env.E2E_CONTROLLER_BUNDLE = subject.bundle;
       else delete process.env.E2E_CONTROLLER_BUNDLE;
       process.stderr.write(`[bench] subject: ${subject.name}\n`);
-      const nodeArgs = HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(HEAP_SNAPSHOT_DIR)}`] : [];
+      const nodeArgs = [...subject.nodeArgs ?? [],
+        ...HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(HEAP_SNAPSHOT_DIR)}`] : []];
       results.push(await measure(await startController([`--resync-seconds=${RESYNC_SECONDS}`], { nodeArgs }), counter));
     }
 
@@ -117,7 +125,7 @@ async function main(): Promise<void> {
       '',
       `NFS steady state: ${N} bound volumes of one class; --resync-seconds=${RESYNC_SECONDS}`,
       `control plane ${version} (loopback), ${os.cpus().length} CPUs, kernel ${os.release()}`,
-      `subjects, one after the other on the same volumes: ${SUBJECTS.map((s) => `${s.name} (${s.bundle ?? 'the bundle built from this checkout'})`).join('; ')}`,
+      `subjects, one after the other on the same volumes: ${SUBJECTS.map((s) => `${s.name} (${s.bundle ?? 'the bundle built from this checkout'}${s.nodeArgs ? `, node ${s.nodeArgs.join(' ')}` : ''})`).join('; ')}`,
       '',
       line(['', ...SUBJECTS.flatMap((s) => [`${s.name}: RSS`, 'JS heap (MiB)'])]),
       line(['after caches synced (first start)', ...perSubject((r) => [r.afterSync.rssMiB.toFixed(0), r.afterSync.heapMiB.toFixed(1)])]),
