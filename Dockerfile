@@ -38,5 +38,10 @@ USER 1000:1000
 
 # Node handles SIGTERM itself (graceful shutdown releases the leader Lease), so no init
 # wrapper is needed; exec form keeps node as PID 1 to receive the signal.
-ENTRYPOINT ["node", "/app/index.js"]
+# --max-semi-space-size=2 (MiB; V8's default is 16): a small young generation. The commands
+# hold few long-lived objects and make many short-lived ones (list pages, requests); with the
+# default V8 keeps up to 3 x 16 MiB of them resident between collections. Measured
+# (bench/README.md): 5,000 volumes 151 -> 128 MiB synced and 182 -> 149 MiB at the peak; a
+# 500-claim burst 25.3 -> 21.5 ms of CPU per claim, peak 94 -> 84 MiB.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/index.js"]
 CMD ["--help"]

@@ -10,7 +10,7 @@
  *  - the time to `caches synced; working` again after a restart.
  *
  *   npx ts-node --transpile-only --project test/tsconfig.json bench/nfs-scale.ts [--n=5000] [--resync=20] [--before-bundle=<file>]
- *     [--also-node-args='<node flags>'] [--heap-snapshot=<dir>]
+ *     [--node-args='<node flags>'] [--also-node-args='<node flags>'] [--heap-snapshot=<dir>]
  *
  * With `--before-bundle`, that bundle (built from an earlier commit) is measured first and the
  * bundle of this checkout after it, on the same volumes, so both see the same cluster.
@@ -52,6 +52,8 @@ const HEAP_SNAPSHOT_DIR = process.argv.find((a) => a.startsWith('--heap-snapshot
  * `--also-node-args='<node flags>'`: after the others, this checkout's bundle again with these
  * node flags (e.g. V8 heap settings), on the same volumes.
  */
+/** `--node-args='<node flags>'`: node flags for every subject (e.g. the image's V8 settings). */
+const NODE_ARGS = (process.argv.find((a) => a.startsWith('--node-args='))?.slice('--node-args='.length) ?? '').split(' ').filter((a) => a !== '');
 const ALSO_NODE_ARGS = process.argv.find((a) => a.startsWith('--also-node-args='))?.slice('--also-node-args='.length);
 const SUBJECTS: Array<{ name: string; bundle?: string; nodeArgs?: string[] }> = [
   ...BEFORE_BUNDLE ? [{ name: 'before', bundle: BEFORE_BUNDLE }, { name: 'after' }] : [{ name: 'cdk8s-storage' }],
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
       if (subject.bundle) process.env.E2E_CONTROLLER_BUNDLE = subject.bundle;
       else delete process.env.E2E_CONTROLLER_BUNDLE;
       process.stderr.write(`[bench] subject: ${subject.name}\n`);
-      const nodeArgs = [...subject.nodeArgs ?? [],
+      const nodeArgs = [...NODE_ARGS, ...subject.nodeArgs ?? [],
         ...HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(HEAP_SNAPSHOT_DIR)}`] : []];
       results.push(await measure(await startController([`--resync-seconds=${RESYNC_SECONDS}`], { nodeArgs }), counter));
     }
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
       '',
       `NFS steady state: ${N} bound volumes of one class; --resync-seconds=${RESYNC_SECONDS}`,
       `control plane ${version} (loopback), ${os.cpus().length} CPUs, kernel ${os.release()}`,
+      ...NODE_ARGS.length > 0 ? [`every subject: node ${NODE_ARGS.join(' ')}`] : [],
       `subjects, one after the other on the same volumes: ${SUBJECTS.map((s) => `${s.name} (${s.bundle ?? 'the bundle built from this checkout'}${s.nodeArgs ? `, node ${s.nodeArgs.join(' ')}` : ''})`).join('; ')}`,
       '',
       line(['', ...SUBJECTS.flatMap((s) => [`${s.name}: RSS`, 'JS heap (MiB)'])]),

@@ -22,6 +22,13 @@ test('the build tags the image cdk8s-storage-controller:<package version> and la
   expect(image).toBe(`cdk8s-storage-controller:${VERSION}`);
   const labels = JSON.parse(podman('image', 'inspect', '--format', '{{json .Config.Labels}}', image).stdout);
   expect(labels['org.opencontainers.image.version']).toBe(VERSION);
+  // What it was built from, for harnesses that keep images between runs.
+  expect(labels['cdk8s-storage.dev/inputs']).toMatch(/^[0-9a-f]{16}$/);
+});
+
+test('node starts with a 2 MiB young generation (the memory figures of docs/controller.md assume it); the --help run shows this node takes the flag', () => {
+  const entrypoint = JSON.parse(podman('image', 'inspect', '--format', '{{json .Config.Entrypoint}}', image).stdout);
+  expect(entrypoint).toEqual(['node', '--max-semi-space-size=2', '/app/index.js']);
 });
 
 test('podman run <image> --help prints the controller usage and exits 0', () => {
