@@ -63,6 +63,22 @@ function squat(device: string): string {
   return execFileSync('losetup', ['--show', device, file]).toString().trim();
 }
 
+/** Devices taken by restartWithDeviceTaken, released after each test. */
+const squatters: string[] = [];
+afterEach(() => {
+  for (const device of squatters.splice(0)) execFileSync('losetup', ['-d', device]);
+});
+
+/** A restart during which another program takes `device`; the device it took. */
+async function restartWithDeviceTaken(device: string): Promise<string> {
+  let taken = '';
+  await restart(() => {
+    taken = squat(device);
+    squatters.push(taken);
+  });
+  return taken;
+}
+
 test('two volumes that swap loop devices at a restart keep their handles', async () => {
   const held = [await volumeWithHandle('pvc-b', 2000), await volumeWithHandle('pvc-a', 1000)];
   const before = { a: deviceOf('pvc-a'), b: deviceOf('pvc-b') };
@@ -75,15 +91,10 @@ test('two volumes that swap loop devices at a restart keep their handles', async
 test('a volume that comes back on another loop device answers its handles', async () => {
   const held = await volumeWithHandle('pvc-moved', 3000);
   const before = deviceOf('pvc-moved');
-  let taken = '';
-  try {
-    await restart(() => { taken = squat(before); });
-    expect(taken).toBe(before);
-    expect(deviceOf('pvc-moved')).not.toBe(before);
-    await expectHandlesAnswer([held]);
-  } finally {
-    if (taken) execFileSync('losetup', ['-d', taken]);
-  }
+  const taken = await restartWithDeviceTaken(before);
+  expect(taken).toBe(before);
+  expect(deviceOf('pvc-moved')).not.toBe(before);
+  await expectHandlesAnswer([held]);
 }, 180_000);
 
 test('a volume made on the loop device a deleted volume just had answers its handles after it moves', async () => {
@@ -92,27 +103,17 @@ test('a volume made on the loop device a deleted volume just had answers its han
   await server.request('remove', { pv: 'pvc-gone' });
   const held = await volumeWithHandle('pvc-next', 4000);
   expect(deviceOf('pvc-next')).toBe(device);
-  let taken = '';
-  try {
-    await restart(() => { taken = squat(device); });
-    expect(deviceOf('pvc-next')).not.toBe(device);
-    await expectHandlesAnswer([held]);
-  } finally {
-    if (taken) execFileSync('losetup', ['-d', taken]);
-  }
+  await restartWithDeviceTaken(device);
+  expect(deviceOf('pvc-next')).not.toBe(device);
+  await expectHandlesAnswer([held]);
 }, 180_000);
 
 test('every volume answers its handles after the devices below them are taken', async () => {
   await volumeWithHandle('pvc-shift', 5000);
   const before = new Map(everyHeld.map(({ pv }) => [pv, deviceOf(pv)]));
   const lowest = [...before.values()].sort((a, b) => Number(a.replace('/dev/loop', '')) - Number(b.replace('/dev/loop', '')))[0];
-  let taken = '';
-  try {
-    await restart(() => { taken = squat(lowest); });
-    const moved = everyHeld.filter(({ pv }) => deviceOf(pv) !== before.get(pv));
-    expect(moved.length).toBeGreaterThan(0);
-    await expectHandlesAnswer(everyHeld);
-  } finally {
-    if (taken) execFileSync('losetup', ['-d', taken]);
-  }
+  await restartWithDeviceTaken(lowest);
+  const moved = everyHeld.filter(({ pv }) => deviceOf(pv) !== before.get(pv));
+  expect(moved.length).toBeGreaterThan(0);
+  await expectHandlesAnswer(everyHeld);
 }, 180_000);
